@@ -1,0 +1,4 @@
+/** Data basics: dataset paths, CSV / JSONL(.gz) readers into danfojs DataFrames, the real datasets. */
+export * from './paths';
+export * from './readers';
+export * from './datasets';

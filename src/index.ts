@@ -1,0 +1,7 @@
+/**
+ * efflab: the library imported from notebook cells (`import { … } from 'efflab'`).
+ * Each area is a namespace; the ops are also exported flat for convenience.
+ */
+export * as ops from './ops';
+export * from './ops';
+export * as data from './data';

@@ -1,0 +1,64 @@
+/** Input validation shared by the ops: finite values, matching shapes. */
+import { NonFiniteError, ShapeError } from './errors';
+import type { Tensor } from './tensor';
+
+/** Throw if `t` holds a NaN or an infinity, naming the op, the operand and the first bad index. */
+export function assertFinite(t: Tensor, op: string, operand: string): void {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i])) {
+      throw new NonFiniteError(
+        `${op}: ${operand} [${t.shape.join(', ')}] has a non-finite value ${d[i]} at flat index ${i}`,
+      );
+    }
+  }
+}
+
+/** Throw if `t` holds a NaN (infinities allowed, e.g. -Infinity as a mask). */
+export function assertNoNaN(t: Tensor, op: string, operand: string): void {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    if (Number.isNaN(d[i])) {
+      throw new NonFiniteError(`${op}: ${operand} [${t.shape.join(', ')}] has NaN at flat index ${i}`);
+    }
+  }
+}
+
+/** Throw unless `t` has exactly `rank` axes. */
+export function assertRank(t: Tensor, rank: number | readonly number[], op: string, operand: string): void {
+  const ok = typeof rank === 'number' ? t.rank === rank : rank.includes(t.rank);
+  if (!ok) {
+    const want = typeof rank === 'number' ? `${rank}` : rank.join(' or ');
+    throw new ShapeError(`${op}: ${operand} must have rank ${want}, got shape [${t.shape.join(', ')}]`);
+  }
+}
+
+/** Normalise a possibly negative axis and check it is in range. */
+export function normaliseAxis(axis: number, rank: number, op: string): number {
+  const a = axis < 0 ? rank + axis : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= rank) {
+    throw new ShapeError(`${op}: axis ${axis} out of range for rank ${rank}`);
+  }
+  return a;
+}
+
+/** Largest finite float32, used in place of infinities inside GL kernels. */
+export const F32_MAX = 3.4028234663852886e38;
+
+/** Copy with ±Infinity clamped to ±F32_MAX (GL kernels do not carry infinities reliably). */
+export function clampInfinities(d: Float32Array): Float32Array {
+  let needs = false;
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] === Infinity || d[i] === -Infinity) {
+      needs = true;
+      break;
+    }
+  }
+  if (!needs) return d;
+  const out = new Float32Array(d);
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] === Infinity) out[i] = F32_MAX;
+    else if (out[i] === -Infinity) out[i] = -F32_MAX;
+  }
+  return out;
+}

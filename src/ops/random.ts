@@ -1,0 +1,211 @@
+/**
+ * Seeded, counter-based random numbers and dropout masks that are bit-identical on every backend.
+ *
+ * GLSL ES 1.0 (headless-gl) has no integer or bitwise arithmetic, so the generator works on 24-bit
+ * integers held in float32, where every step is exact: multiplication mod 2^24 by splitting into
+ * 12-bit limbs, addition mod 2^24 without overflow, and a 12-bit rotation. Each step is a bijection of
+ * [0, 2^24), so for a fixed seed element i gets its own value and the stream is a permutation of the
+ * 2^24 counters. Uniforms are u = x / 2^24 ∈ [0, 1) with 24-bit resolution. One call covers at most
+ * 2^24 elements; `stream` selects an independent sequence (mixed into the seed).
+ */
+import { runKernel } from './backend';
+import { ShapeError } from './errors';
+import type { KernelThis } from './kernel-this';
+import { Tensor, shapeSize, type Shape } from './tensor';
+
+const TWO24 = 16777216;
+const TWO12 = 4096;
+/** Maximum number of values one call can produce. */
+export const MAX_RANDOM_ELEMENTS = TWO24;
+
+/** Odd 24-bit multipliers and additive constants for the four rounds. */
+const A = [0x9e3779, 0x85ebcb, 0xc2b2ad, 0x27d4eb] as const;
+const C = [0x7f4a7c, 0x165667, 0xd3a2e1, 0x5bd1e9] as const;
+
+interface RngConsts {
+  s0: number;
+  s1: number;
+  a0h: number;
+  a0l: number;
+  a1h: number;
+  a1l: number;
+  a2h: number;
+  a2l: number;
+  a3h: number;
+  a3l: number;
+  c0: number;
+  c1: number;
+  c2: number;
+  c3: number;
+  p: number;
+  scale: number;
+  mode: number;
+}
+
+/** (x + y) mod 2^24 for x, y < 2^24, exact in float32. */
+function addMod24(x: number, y: number): number {
+  if (x >= 16777216 - y) return x - (16777216 - y);
+  return x + y;
+}
+
+/** (x · a) mod 2^24 with a = ah·2^12 + al, exact in float32 (every product < 2^24). */
+function mulMod24(x: number, ah: number, al: number): number {
+  const xh = Math.floor(x / 4096);
+  const xl = x - xh * 4096;
+  const lo = xl * al;
+  const m1 = ah * xl - Math.floor((ah * xl) / 4096) * 4096;
+  const m2 = al * xh - Math.floor((al * xh) / 4096) * 4096;
+  const mid = m1 + m2 - Math.floor((m1 + m2) / 4096) * 4096;
+  return addMod24(lo, mid * 4096);
+}
+
+/** 12-bit rotation of a 24-bit value. */
+function rot12(x: number): number {
+  const hi = Math.floor(x / 4096);
+  return (x - hi * 4096) * 4096 + hi;
+}
+
+/** One mixing round: multiply, add, rotate. */
+function mixRound(x: number, ah: number, al: number, c: number): number {
+  return rot12(addMod24(mulMod24(x, ah, al), c));
+}
+
+/** The generator's 24-bit output for counter i; the kernel inlines the same rounds. */
+function hash24(i: number, k: RngConsts): number {
+  let x = addMod24(i, k.s0);
+  x = mixRound(x, k.a0h, k.a0l, k.c0);
+  x = addMod24(x, k.s1);
+  x = mixRound(x, k.a1h, k.a1l, k.c1);
+  x = mixRound(x, k.a2h, k.a2l, k.c2);
+  x = mixRound(x, k.a3h, k.a3l, k.c3);
+  return x;
+}
+
+const RNG_FUNCTIONS = [addMod24, mulMod24, rot12, mixRound];
+
+/** gpu.js kernel: uniform (mode 0) or scaled dropout keep-mask (mode 1) for counter thread.x. */
+export function randomKernel(this: KernelThis<RngConsts>): number {
+  let x = addMod24(this.thread.x, this.constants.s0);
+  x = mixRound(x, this.constants.a0h, this.constants.a0l, this.constants.c0);
+  x = addMod24(x, this.constants.s1);
+  x = mixRound(x, this.constants.a1h, this.constants.a1l, this.constants.c1);
+  x = mixRound(x, this.constants.a2h, this.constants.a2l, this.constants.c2);
+  x = mixRound(x, this.constants.a3h, this.constants.a3l, this.constants.c3);
+  const u = x / 16777216;
+  if (this.constants.mode === 0) return u;
+  if (u < this.constants.p) return 0;
+  return this.constants.scale;
+}
+
+/** Split any integer seed (and stream id) into two 24-bit words with a host-side integer hash. */
+function seedWords(seed: number, stream: number): [number, number] {
+  if (!Number.isInteger(seed) || !Number.isInteger(stream)) {
+    throw new RangeError(`random: seed ${seed} and stream ${stream} must be integers`);
+  }
+  let h =
+    Math.imul((seed | 0) ^ 0x5bd1e995, 0x27d4eb2d) ^ Math.imul(Math.floor(seed / 2 ** 32) | 0, 0x165667b1);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ Math.imul(stream | 0, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 13), 0x9e3779b1);
+  h ^= h >>> 16;
+  const g = Math.imul(h ^ 0x7f4a7c15, 0x94d049bb);
+  return [(h >>> 8) % TWO24, ((g ^ (g >>> 16)) >>> 8) % TWO24];
+}
+
+function consts(seed: number, stream: number, mode: number, p: number): RngConsts {
+  const [s0, s1] = seedWords(seed, stream);
+  const split = (a: number): [number, number] => [Math.floor(a / TWO12), a % TWO12];
+  const [a0h, a0l] = split(A[0]);
+  const [a1h, a1l] = split(A[1]);
+  const [a2h, a2l] = split(A[2]);
+  const [a3h, a3l] = split(A[3]);
+  return {
+    s0,
+    s1,
+    a0h,
+    a0l,
+    a1h,
+    a1l,
+    a2h,
+    a2l,
+    a3h,
+    a3l,
+    c0: C[0],
+    c1: C[1],
+    c2: C[2],
+    c3: C[3],
+    p,
+    scale: p < 1 ? 1 / (1 - p) : 0,
+    mode,
+  };
+}
+
+function checkCount(shape: Shape, op: string): number {
+  const n = shapeSize(shape);
+  if (n > MAX_RANDOM_ELEMENTS)
+    throw new ShapeError(`${op}: ${n} elements exceed the generator's 2^24 per call (use streams)`);
+  return n;
+}
+
+export interface RandomOptions {
+  /** Independent sequence number under the same seed (e.g. one per layer or per dropout sample). */
+  stream?: number;
+}
+
+/** Uniform [0, 1) samples of the given shape on the current backend. */
+export function randomUniform(shape: Shape, seed: number, opts: RandomOptions = {}): Tensor {
+  const n = checkCount(shape, 'randomUniform');
+  if (n === 0) return Tensor.zeros(shape);
+  const k = consts(seed, opts.stream ?? 0, 0, 0);
+  return new Tensor(
+    runKernel({
+      name: 'random',
+      fn: randomKernel,
+      output: [n],
+      constants: { ...k },
+      functions: RNG_FUNCTIONS,
+    }),
+    shape,
+  );
+}
+
+/** Inverted-dropout keep mask: 0 with probability p, else 1/(1−p). */
+export function dropoutMask(shape: Shape, p: number, seed: number, opts: RandomOptions = {}): Tensor {
+  if (!(p >= 0 && p < 1)) throw new RangeError(`dropoutMask: p = ${p} must be in [0, 1)`);
+  const n = checkCount(shape, 'dropoutMask');
+  if (n === 0) return Tensor.zeros(shape);
+  const k = consts(seed, opts.stream ?? 0, 1, p);
+  return new Tensor(
+    runKernel({
+      name: 'random',
+      fn: randomKernel,
+      output: [n],
+      constants: { ...k },
+      functions: RNG_FUNCTIONS,
+    }),
+    shape,
+  );
+}
+
+/** Plain-TS reference for `randomUniform` (same arithmetic, float64, exact). */
+export function randomUniformReference(shape: Shape, seed: number, opts: RandomOptions = {}): Tensor {
+  const n = checkCount(shape, 'randomUniform');
+  const k = consts(seed, opts.stream ?? 0, 0, 0);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = hash24(i, k) / TWO24;
+  return new Tensor(out, shape);
+}
+
+/** Plain-TS reference for `dropoutMask`. */
+export function dropoutMaskReference(
+  shape: Shape,
+  p: number,
+  seed: number,
+  opts: RandomOptions = {},
+): Tensor {
+  const u = randomUniformReference(shape, seed, opts);
+  const scale = 1 / (1 - p);
+  return new Tensor(
+    u.data.map((v) => (v < p ? 0 : scale)),
+    shape,
+  );
+}

@@ -1,0 +1,116 @@
+/** Reductions along one axis: sum, mean, variance, max, min. */
+import { runKernel } from './backend';
+import { assertFinite, normaliseAxis } from './checks';
+import { ShapeError } from './errors';
+import type { KernelThis } from './kernel-this';
+import { Tensor } from './tensor';
+
+export type Reduction = 'sum' | 'mean' | 'variance' | 'max' | 'min';
+const CODES: Record<Reduction, number> = { sum: 0, mean: 1, variance: 2, max: 3, min: 4 };
+
+export interface ReduceOptions {
+  /** Keep the reduced axis with size 1. */
+  keepDims?: boolean;
+  /** Delta degrees of freedom for variance (0 = population, 1 = sample). */
+  ddof?: number;
+}
+
+/** gpu.js kernel over [inner, outer]: reduce x[outer, 0..L, inner] along the middle axis. */
+export function reduceKernel(
+  this: KernelThis<{ L: number; inner: number; op: number; ddof: number }>,
+  x: number[],
+): number {
+  const base = this.thread.y * this.constants.L * this.constants.inner + this.thread.x;
+  const step = this.constants.inner;
+  const op = this.constants.op;
+  if (op === 3 || op === 4) {
+    let m = x[base];
+    for (let i = 1; i < this.constants.L; i++) {
+      const v = x[base + i * step];
+      if (op === 3) m = Math.max(m, v);
+      else m = Math.min(m, v);
+    }
+    return m;
+  }
+  let s = 0;
+  for (let i = 0; i < this.constants.L; i++) s += x[base + i * step];
+  if (op === 0) return s;
+  const mean = s / this.constants.L;
+  if (op === 1) return mean;
+  let v = 0;
+  for (let i = 0; i < this.constants.L; i++) {
+    const d = x[base + i * step] - mean;
+    v += d * d;
+  }
+  return v / (this.constants.L - this.constants.ddof);
+}
+
+function plan(
+  x: Tensor,
+  axis: number,
+  op: Reduction,
+  opts: ReduceOptions,
+): { outer: number; L: number; inner: number; shape: number[] } {
+  if (x.rank === 0) throw new ShapeError(`${op}: cannot reduce a scalar`);
+  const a = normaliseAxis(axis, x.rank, op);
+  const L = x.shape[a];
+  const ddof = opts.ddof ?? 0;
+  if (L === 0 && op !== 'sum')
+    throw new ShapeError(`${op}: axis ${axis} of [${x.shape.join(', ')}] is empty`);
+  if (op === 'variance' && L - ddof <= 0) {
+    throw new ShapeError(`variance: axis of length ${L} with ddof ${ddof} leaves no degrees of freedom`);
+  }
+  const outer = x.shape.slice(0, a).reduce((p, d) => p * d, 1);
+  const inner = x.shape.slice(a + 1).reduce((p, d) => p * d, 1);
+  const shape = opts.keepDims ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
+  return { outer, L, inner, shape };
+}
+
+/** Reduce along `axis` on the current backend. */
+export function reduce(op: Reduction, x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor {
+  const p = plan(x, axis, op, opts);
+  assertFinite(x, op, 'x');
+  if (p.outer * p.inner === 0 || p.L === 0) return Tensor.zeros(p.shape);
+  const out = runKernel(
+    {
+      name: 'reduce',
+      fn: reduceKernel,
+      output: [p.inner, p.outer],
+      constants: { L: p.L, inner: p.inner, op: CODES[op], ddof: opts.ddof ?? 0 },
+    },
+    x.data,
+  );
+  return new Tensor(out, p.shape);
+}
+
+export const sum = (x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor => reduce('sum', x, axis, opts);
+export const mean = (x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor => reduce('mean', x, axis, opts);
+export const variance = (x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor =>
+  reduce('variance', x, axis, opts);
+export const max = (x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor => reduce('max', x, axis, opts);
+export const min = (x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor => reduce('min', x, axis, opts);
+
+/** Plain-TS reference for `reduce` (float64). */
+export function reduceReference(op: Reduction, x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor {
+  const p = plan(x, axis, op, opts);
+  const out = new Float32Array(p.outer * p.inner);
+  for (let o = 0; o < p.outer; o++) {
+    for (let j = 0; j < p.inner; j++) {
+      const vals: number[] = [];
+      for (let i = 0; i < p.L; i++) vals.push(x.data[(o * p.L + i) * p.inner + j]);
+      const s = vals.reduce((a, b) => a + b, 0);
+      const m = s / p.L;
+      out[o * p.inner + j] =
+        op === 'sum'
+          ? s
+          : op === 'mean'
+            ? m
+            : op === 'max'
+              ? Math.max(...vals)
+              : op === 'min'
+                ? Math.min(...vals)
+                : vals.reduce((a, v) => a + (v - m) ** 2, 0) / (p.L - (opts.ddof ?? 0));
+    }
+  }
+  return new Tensor(out, p.shape);
+}
