@@ -111,8 +111,11 @@ function seedWords(seed: number, stream: number): [number, number] {
   return [(h >>> 8) % TWO24, ((g ^ (g >>> 16)) >>> 8) % TWO24];
 }
 
-function consts(seed: number, stream: number, mode: number, p: number): RngConsts {
-  const [s0, s1] = seedWords(seed, stream);
+function consts(seed: number, opts: RandomOptions, mode: number, p: number): RngConsts {
+  const [s0, s1] = opts.words ?? seedWords(seed, opts.stream ?? 0);
+  if (!(Number.isInteger(s0) && Number.isInteger(s1) && s0 >= 0 && s1 >= 0 && s0 < TWO24 && s1 < TWO24)) {
+    throw new RangeError(`random: seed words ${s0}, ${s1} must be integers in [0, 2^24)`);
+  }
   const split = (a: number): [number, number] => [Math.floor(a / TWO12), a % TWO12];
   const [a0h, a0l] = split(A[0]);
   const [a1h, a1l] = split(A[1]);
@@ -149,13 +152,15 @@ function checkCount(shape: Shape, op: string): number {
 export interface RandomOptions {
   /** Independent sequence number under the same seed (e.g. one per layer or per dropout sample). */
   stream?: number;
+  /** Explicit 24-bit seed words (overrides seed and stream), to replay a stream from another implementation. */
+  words?: readonly [number, number];
 }
 
 /** Uniform [0, 1) samples of the given shape on the current backend. */
 export function randomUniform(shape: Shape, seed: number, opts: RandomOptions = {}): Tensor {
   const n = checkCount(shape, 'randomUniform');
   if (n === 0) return Tensor.zeros(shape);
-  const k = consts(seed, opts.stream ?? 0, 0, 0);
+  const k = consts(seed, opts, 0, 0);
   return new Tensor(
     runKernel({
       name: 'random',
@@ -173,7 +178,7 @@ export function dropoutMask(shape: Shape, p: number, seed: number, opts: RandomO
   if (!(p >= 0 && p < 1)) throw new RangeError(`dropoutMask: p = ${p} must be in [0, 1)`);
   const n = checkCount(shape, 'dropoutMask');
   if (n === 0) return Tensor.zeros(shape);
-  const k = consts(seed, opts.stream ?? 0, 1, p);
+  const k = consts(seed, opts, 1, p);
   return new Tensor(
     runKernel({
       name: 'random',
@@ -189,7 +194,7 @@ export function dropoutMask(shape: Shape, p: number, seed: number, opts: RandomO
 /** Plain-TS reference for `randomUniform` (same arithmetic, float64, exact). */
 export function randomUniformReference(shape: Shape, seed: number, opts: RandomOptions = {}): Tensor {
   const n = checkCount(shape, 'randomUniform');
-  const k = consts(seed, opts.stream ?? 0, 0, 0);
+  const k = consts(seed, opts, 0, 0);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = hash24(i, k) / TWO24;
   return new Tensor(out, shape);

@@ -1,0 +1,119 @@
+/** Bad input gets a clear error naming shapes, values or the backend; no NaN leaks out of our kernels. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import * as o from '../../src/ops';
+
+const T = o.Tensor.from;
+
+test('matmul inner-dimension mismatch names both shapes', () => {
+  assert.throws(() => o.matmul(T([[1, 2, 3]]), T([[1, 2]])), {
+    name: 'ShapeError',
+    message: /inner dimensions differ: A \[1, 3\] · B \[1, 2\] \(3 vs 1\)/,
+  });
+  assert.throws(() => o.matmul(o.Tensor.zeros([2, 2, 3]), o.Tensor.zeros([3, 3, 4])), /batch sizes 2 and 3/);
+});
+
+test('broadcast failure names the shapes', () => {
+  assert.throws(
+    () => o.add(o.Tensor.zeros([3, 4]), o.Tensor.zeros([5])),
+    /shapes \[3, 4\] and \[5\] do not broadcast/,
+  );
+});
+
+test('non-finite inputs are rejected with the index', () => {
+  assert.throws(() => o.matmul(T([[1, NaN]]), T([[1], [2]])), {
+    name: 'NonFiniteError',
+    message: /matmul: A \[1, 2\] has a non-finite value NaN at flat index 1/,
+  });
+  assert.throws(() => o.softmax(T([[1, NaN]])), /NaN at flat index 1/);
+  assert.throws(() => o.softmax(T([[-Infinity, -Infinity]])), /row 0 .* entirely -Infinity/);
+  assert.throws(() => o.rmsNorm(T([[Infinity, 1]]), T([1, 1])), /non-finite value Infinity/);
+});
+
+test('domain errors instead of NaN', () => {
+  assert.throws(() => o.unary('log', T([1, 0])), /log: .* 0 at flat index 1, outside the domain/);
+  assert.throws(() => o.unary('sqrt', T([-1])), /sqrt/);
+  assert.throws(() => o.div(T([1]), T([0])), /divisor .* zero at flat index 0/);
+  assert.throws(() => o.cosineSimilarity(T([[0, 0]]), T([[1, 0]])), /row 0 of a has zero norm/);
+  assert.throws(() => o.binary('pow', T([-2]), T([0.5])), /NaN/);
+});
+
+test('parameter shape mismatches are named', () => {
+  assert.throws(
+    () => o.rmsNorm(o.Tensor.zeros([2, 4]), o.Tensor.zeros([3])),
+    /weight has shape \[3\], expected \[4\]/,
+  );
+  assert.throws(
+    () =>
+      o.attention(o.Tensor.zeros([1, 2, 3, 4]), o.Tensor.zeros([1, 2, 2, 4]), o.Tensor.zeros([1, 2, 2, 4])),
+    /3 query heads are not a multiple of 2 K\/V heads/,
+  );
+  assert.throws(() => o.topk(o.Tensor.zeros([2, 3]), 4), /k = 4 must be an integer in 1..3/);
+  assert.throws(() => o.reduce('variance', o.Tensor.zeros([2, 1]), 1, { ddof: 1 }), /no degrees of freedom/);
+  assert.throws(() => o.dropoutMask([4], 1, 1), /p = 1 must be in \[0, 1\)/);
+});
+
+test('tensor construction checks sizes and ragged arrays', () => {
+  assert.throws(
+    () => new o.Tensor(new Float32Array(5), [2, 3]),
+    /data has 5 elements but shape \[2, 3\] needs 6/,
+  );
+  assert.throws(() => T([[1, 2], [3]]), /ragged/);
+  assert.throws(() => o.Tensor.zeros([2, 3]).reshape([4, -1]), /cannot reshape \[2, 3\] into \[4, -1\]/);
+});
+
+test('unknown backend names are rejected, from the API and from EFFLAB_BACKEND', () => {
+  assert.throws(() => o.setBackend('metal' as o.BackendName), {
+    name: 'BackendError',
+    message: /unknown backend 'metal' \(expected one of headlessgl, webasm, cpu, auto\)/,
+  });
+  const root = path.resolve(__dirname, '..', '..');
+  const script = "require('./src/ops').getBackend()";
+  assert.throws(
+    () =>
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+        cwd: root,
+        env: { ...process.env, EFFLAB_BACKEND: 'tpu' },
+        stdio: 'pipe',
+      }),
+    (e: { stderr: Buffer }) => /EFFLAB_BACKEND: unknown backend 'tpu'/.test(e.stderr.toString()),
+  );
+});
+
+test('the GL backend explains why it cannot start without a display', () => {
+  const root = path.resolve(__dirname, '..', '..');
+  const env = { ...process.env, EFFLAB_BACKEND: 'headlessgl' };
+  delete env.DISPLAY;
+  assert.throws(
+    () =>
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', "require('./src/ops').getBackend()"], {
+        cwd: root,
+        env,
+        stdio: 'pipe',
+      }),
+    (e: { stderr: Buffer }) =>
+      /backend unavailable: headless-gl needs an X display: DISPLAY is unset/.test(e.stderr.toString()),
+  );
+});
+
+test('auto selection prefers the GL backend when it can start, and EFFLAB_BACKEND overrides it', () => {
+  const root = path.resolve(__dirname, '..', '..');
+  const pick = (env: NodeJS.ProcessEnv): string =>
+    execFileSync(
+      process.execPath,
+      ['--import', 'tsx', '-e', "process.stdout.write(require('./src/ops').getBackend())"],
+      {
+        cwd: root,
+        env,
+      },
+    ).toString();
+  const auto = { ...process.env };
+  delete auto.EFFLAB_BACKEND;
+  assert.equal(pick(auto), 'headlessgl');
+  assert.equal(pick({ ...auto, EFFLAB_BACKEND: 'webasm' }), 'webasm');
+  const noDisplay = { ...auto };
+  delete noDisplay.DISPLAY;
+  assert.equal(pick(noDisplay), 'webasm');
+});
