@@ -84,7 +84,7 @@ test('unknown backend names are rejected, from the API and from EFFLAB_BACKEND',
 
 test('the GL backend explains why it cannot start without a display', () => {
   const root = path.resolve(__dirname, '..', '..');
-  const env = { ...process.env, EFFLAB_BACKEND: 'headlessgl' };
+  const env: NodeJS.ProcessEnv = { ...process.env, EFFLAB_BACKEND: 'headlessgl' };
   delete env.DISPLAY;
   assert.throws(
     () =>
