@@ -105,7 +105,9 @@ export interface KernelSpec<C extends object = Record<string, number>> {
   /** Stable name of the kernel family, e.g. `matmul`. */
   name: string;
   /** The gpu.js kernel function (a plain `function`, never an arrow). */
-  fn: (this: KernelThis<C>, ...args: number[][]) => number;
+  fn: (this: KernelThis<C>, ...args: number[][]) => number | number[];
+  /** The kernel returns four values per output cell (gpu.js `Array(4)`), laid out innermost. */
+  vec4?: boolean;
   /** Output extent [x, y?, z?] as gpu.js expects it (x varies fastest). */
   output: number[];
   /** Compile-time constants (loop bounds, sizes). Part of the cache key. */
@@ -135,19 +137,15 @@ function ranOn(kernel: IKernelRunShortcut, requested: BackendName): BackendName 
   return requested;
 }
 
-/**
- * Run a kernel on the current backend, compiling (and caching) it on first use.
- * Returns the flat Float32Array gpu.js produced (row-major in [z][y][x] order).
- */
-export function runKernel<C extends object>(
+function compiled<C extends object>(
   spec: KernelSpec<C>,
-  ...args: (Float32Array | number)[]
-): Float32Array {
-  const backend = getBackend();
-  const key = cacheKey(backend, spec);
+  backend: BackendName,
+  async: boolean,
+): IKernelRunShortcut {
+  const key = `${cacheKey(backend, spec)}|${spec.vec4 ? 'v4' : 's'}|${async ? 'async' : 'sync'}`;
   let kernel = kernelCache.get(key);
   if (!kernel) {
-    const settings: IGPUKernelSettings & { loopMaxIterations: number } = {
+    const settings: IGPUKernelSettings & { loopMaxIterations: number; asyncMode: boolean } = {
       output: spec.output,
       constants: (spec.constants ?? {}) as Record<string, number>,
       precision: 'single',
@@ -155,19 +153,53 @@ export function runKernel<C extends object>(
       loopMaxIterations: spec.loopMaxIterations ?? 100000,
       dynamicOutput: false,
       functions: spec.functions ?? [],
+      asyncMode: async,
+      ...(spec.vec4 ? { returnType: 'Array(4)' as const } : {}),
     };
     kernel = gpuFor(backend).createKernel(spec.fn as unknown as KernelFunction, settings);
     kernelCache.set(key, kernel);
   }
+  return kernel;
+}
+
+function outputLength<C extends object>(spec: KernelSpec<C>): number {
+  return spec.output.reduce((a, b) => a * b, 1) * (spec.vec4 ? 4 : 1);
+}
+
+/**
+ * Run a kernel on the current backend, compiling (and caching) it on first use.
+ * Returns the flat Float32Array gpu.js produced (row-major in [z][y][x] order, then the 4 values of a
+ * `vec4` cell).
+ */
+export function runKernel<C extends object>(
+  spec: KernelSpec<C>,
+  ...args: (Float32Array | number)[]
+): Float32Array {
+  const backend = getBackend();
+  const kernel = compiled(spec, backend, false);
   const result = kernel(...args) as unknown;
   lastRan = ranOn(kernel, backend);
-  return flatten(result, spec.output);
+  return flatten(result, outputLength(spec));
+}
+
+/**
+ * Run a kernel under gpu.js's async contract. On `webasm` this splits large outputs across a pool of
+ * worker threads (one per core); on the other backends it resolves the synchronous result.
+ */
+export async function runKernelAsync<C extends object>(
+  spec: KernelSpec<C>,
+  ...args: (Float32Array | number)[]
+): Promise<Float32Array> {
+  const backend = getBackend();
+  const kernel = compiled(spec, backend, true);
+  const result = (await (kernel(...args) as unknown as Promise<unknown>)) as unknown;
+  lastRan = ranOn(kernel, backend);
+  return flatten(result, outputLength(spec));
 }
 
 /** gpu.js returns nested Float32Arrays for 2-D/3-D outputs; make one flat row-major buffer. */
-function flatten(result: unknown, output: number[]): Float32Array {
-  if (result instanceof Float32Array) return result;
-  const total = output.reduce((a, b) => a * b, 1);
+function flatten(result: unknown, total: number): Float32Array {
+  if (result instanceof Float32Array && result.length === total) return result;
   const out = new Float32Array(total);
   let k = 0;
   const walk = (v: unknown): void => {

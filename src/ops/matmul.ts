@@ -2,7 +2,7 @@
  * Batched matrix multiplication C[b] = op(A[b]) · op(B[b]) with op = identity or transpose.
  * A batch of size 1 broadcasts against the other operand's batch.
  */
-import { getBackend, runKernel } from './backend';
+import { getBackend, runKernel, runKernelAsync, type KernelSpec } from './backend';
 import { assertFinite, assertRank } from './checks';
 import { ShapeError } from './errors';
 import type { KernelThis } from './kernel-this';
@@ -56,6 +56,54 @@ export function matmulNTKernel(this: KernelThis<MatmulConsts>, a: number[], b: n
   return s0 + s1 + s2 + s3;
 }
 
+/**
+ * gpu.js kernel, register-blocked: one thread computes a column x of four consecutive rows 4y..4y+3
+ * (returned as a vec4), so each read of B is reused four times. On webasm the four lanes of a SIMD
+ * quad are four neighbouring columns: B is gathered once per k for 16 multiply-adds instead of 4.
+ * Rows past M (when M is not a multiple of 4) are clamped to the last row and discarded by the host.
+ */
+export function matmulRowBlockKernel(
+  this: KernelThis<MatmulConsts & { M: number }>,
+  a: number[],
+  b: number[],
+): number[] {
+  const aBatch = this.thread.z * this.constants.aBatch;
+  const r0 = aBatch + Math.min(4 * this.thread.y, this.constants.M - 1) * this.constants.aRow;
+  const r1 = aBatch + Math.min(4 * this.thread.y + 1, this.constants.M - 1) * this.constants.aRow;
+  const r2 = aBatch + Math.min(4 * this.thread.y + 2, this.constants.M - 1) * this.constants.aRow;
+  const r3 = aBatch + Math.min(4 * this.thread.y + 3, this.constants.M - 1) * this.constants.aRow;
+  const bBase = this.thread.z * this.constants.bBatch + this.thread.x * this.constants.bCol;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let k = 0; k < this.constants.K; k++) {
+    const bv = b[bBase + k * this.constants.bRow];
+    const ak = k * this.constants.aCol;
+    s0 += a[r0 + ak] * bv;
+    s1 += a[r1 + ak] * bv;
+    s2 += a[r2 + ak] * bv;
+    s3 += a[r3 + ak] * bv;
+  }
+  return [s0, s1, s2, s3];
+}
+
+/** Scatter the row-blocked kernel's [batch][M/4][N][4] output into a row-major [batch][M][N]. */
+function unblockRows(blocked: Float32Array, batch: number, M: number, N: number): Float32Array {
+  const Mb = Math.ceil(M / 4);
+  const out = new Float32Array(batch * M * N);
+  for (let z = 0; z < batch; z++) {
+    for (let y = 0; y < Mb; y++) {
+      const rows = Math.min(4, M - 4 * y);
+      for (let x = 0; x < N; x++) {
+        const src = ((z * Mb + y) * N + x) * 4;
+        for (let r = 0; r < rows; r++) out[(z * M + 4 * y + r) * N + x] = blocked[src + r];
+      }
+    }
+  }
+  return out;
+}
+
 interface MatmulPlan {
   batch: number;
   M: number;
@@ -105,27 +153,66 @@ function resultShape(a: Tensor, b: Tensor, p: MatmulPlan): number[] {
   return a.rank === 3 || b.rank === 3 ? [p.batch, p.M, p.N] : [p.M, p.N];
 }
 
-/** Batched matmul on the current backend. Shapes: A [B?, M, K], B [B?, K, N] (before transposes). */
-export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+/** Which kernel variant a product of this shape uses (exposed for benchmarks and tests). */
+export type MatmulVariant = 'rowBlock' | 'nt4' | 'cell';
+
+/** Choose the kernel: row blocks when there are enough rows to share B reads, else per-cell kernels. */
+export function matmulVariant(M: number, K: number, opts: MatmulOptions): MatmulVariant {
+  if (M >= 4) return 'rowBlock';
+  if (opts.transB === true && opts.transA !== true && K % 4 === 0 && getBackend() !== 'headlessgl')
+    return 'nt4';
+  return 'cell';
+}
+
+function prepared(
+  a: Tensor,
+  b: Tensor,
+  opts: MatmulOptions,
+): { p: MatmulPlan; shape: number[]; empty: boolean } {
   const p = plan(a, b, opts);
   assertFinite(a, 'matmul', 'A');
   assertFinite(b, 'matmul', 'B');
   const shape = resultShape(a, b, p);
-  if (p.M === 0 || p.N === 0 || p.batch === 0) return Tensor.zeros(shape);
-  if (p.K === 0) return Tensor.zeros(shape);
-  const useNT =
-    opts.transB === true && opts.transA !== true && p.K % 4 === 0 && getBackend() !== 'headlessgl';
-  const out = runKernel(
-    {
-      name: useNT ? 'matmulNT' : 'matmul',
-      fn: useNT ? matmulNTKernel : matmulKernel,
-      output: [p.N, p.M, p.batch],
-      constants: { ...p.consts },
-    },
-    a.data,
-    b.data,
-  );
-  return new Tensor(out, shape);
+  return { p, shape, empty: p.M === 0 || p.N === 0 || p.batch === 0 || p.K === 0 };
+}
+
+function specFor(p: MatmulPlan, variant: MatmulVariant): KernelSpec<MatmulConsts & { M: number }> {
+  if (variant === 'rowBlock') {
+    return {
+      name: 'matmulRowBlock',
+      fn: matmulRowBlockKernel,
+      output: [p.N, Math.ceil(p.M / 4), p.batch],
+      constants: { ...p.consts, M: p.M },
+      vec4: true,
+    };
+  }
+  return {
+    name: variant === 'nt4' ? 'matmulNT' : 'matmul',
+    fn: variant === 'nt4' ? matmulNTKernel : matmulKernel,
+    output: [p.N, p.M, p.batch],
+    constants: { ...p.consts, M: p.M },
+  };
+}
+
+/** Batched matmul on the current backend. Shapes: A [B?, M, K], B [B?, K, N] (before transposes). */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const { p, shape, empty } = prepared(a, b, opts);
+  if (empty) return Tensor.zeros(shape);
+  const variant = matmulVariant(p.M, p.K, opts);
+  const out = runKernel(specFor(p, variant), a.data, b.data);
+  return new Tensor(variant === 'rowBlock' ? unblockRows(out, p.batch, p.M, p.N) : out, shape);
+}
+
+/**
+ * `matmul` under gpu.js's async contract: on `webasm` the output is split across worker threads (one
+ * per core). Same result as `matmul`; use it for large products where the threads pay off.
+ */
+export async function matmulAsync(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Promise<Tensor> {
+  const { p, shape, empty } = prepared(a, b, opts);
+  if (empty) return Tensor.zeros(shape);
+  const variant = matmulVariant(p.M, p.K, opts);
+  const out = await runKernelAsync(specFor(p, variant), a.data, b.data);
+  return new Tensor(variant === 'rowBlock' ? unblockRows(out, p.batch, p.M, p.N) : out, shape);
 }
 
 /** Plain-TS reference (float64 accumulation) with the same semantics as `matmul`. */

@@ -39,6 +39,24 @@ for (const backend of o.BACKENDS) {
       }
     });
 
+    test('matmul kernel variants: row blocks (M not a multiple of 4), per-cell, and the async path', async () => {
+      for (const M of [1, 2, 5, 8]) {
+        const a = lcgTensor([M, 12], 10 + M);
+        const b = lcgTensor([7, 12], 20 + M);
+        const expected = o.matmulReference(a, b, { transB: true });
+        assertClose(
+          run(() => o.matmul(a, b, { transB: true })),
+          expected,
+          backend,
+          `M=${M} transB`,
+          4,
+        );
+        o.setBackend(backend);
+        assertClose(await o.matmulAsync(a, b, { transB: true }), expected, backend, `M=${M} async`, 4);
+        o.setBackend('auto');
+      }
+    });
+
     test('broadcast binary ops', () => {
       const c = F.binary;
       const a = tensorOf(c.a);
