@@ -1,0 +1,390 @@
+/**
+ * `LowRankKVCache`: a KV cache holding each layer's keys and values as d_c-dim projections (LoRC,
+ * thesis §5.4.1 and appendix H.1), implementing the decoder's `KVCache` contract.
+ *
+ * Per compressed layer it holds
+ *   C_k = k_preRoPE · V_k,c   [B, S, d_c]   (keys BEFORE rotary embedding, Eq. 5.6; V_k,c = right basis)
+ *   C_v = v · V_v,c           [B, S, d_c]   (Eq. 5.8)
+ * and, when attention reads the layer, reconstructs and rotates the keys in one fused kernel
+ * (`reconstructRope`). Values are either reconstructed (`valueMode: 'reconstruct'`, ṽ = C_v·V_v,cᵀ) or
+ * never reconstructed (`'fold'`): the value up-projection is folded into the output projection
+ * (Eq. 5.9) so the layer's output is Σ_h (P_h·C_v)·W_o'_h with W_o'_h = V_v,c[kv(h)]ᵀ·W_o[h] — `attend`
+ * then returns the projected output. Grouped-query attention: query head h reads K/V head ⌊h/(Hq/Hkv)⌋
+ * (§5.4.3): the shared ops `attention` kernels and the folded W_o' both index K/V heads that way.
+ * A layer whose basis is null is held uncompressed (keys rotated on append, like a standard cache).
+ *
+ * Memory: `bytes()` is the byteLength of the K/V buffers actually allocated (capacity, not the formula);
+ * `reserve(batch, positions)` allocates exactly, so after it bytes() equals Eq. 5.4 with N = positions.
+ * RoPE tables shared by all layers are reported apart by `auxiliaryBytes()`.
+ */
+import {
+  ShapeError,
+  Tensor,
+  applyRope,
+  attention,
+  attentionProbs,
+  matmul,
+  ropeTables,
+  type RopeStyle,
+  type RopeTables,
+} from '../../ops';
+import type { KVAppend, KVAttendResult, KVCache, KVRead } from '../../models/kv-cache';
+import { LorcError } from './errors';
+import { reconstructRope, reconstructRopeReference } from './kernels';
+
+export interface LowRankLayer {
+  /** V_k,c [Hkv·D, d_c^k], or null to hold this layer's keys uncompressed. */
+  keyBasis: Tensor | null;
+  /** V_v,c [Hkv·D, d_c^v], or null to hold this layer's values uncompressed. */
+  valueBasis: Tensor | null;
+  /** W_o' [Hq·d_c^v, hidden] (Eq. 5.9); required for compressed values in 'fold' mode. */
+  foldedOutput?: Tensor | null;
+}
+
+export interface LowRankKVCacheOptions {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  /** RoPE inverse frequencies (D/2 of them), e.g. `ropeInvFreq(D, base)`. */
+  invFreq: ArrayLike<number>;
+  ropeStyle: RopeStyle;
+  layers: readonly LowRankLayer[];
+  /** 'fold' (Eq. 5.9, attend returns projected output) or 'reconstruct' values at read. Default 'fold'. */
+  valueMode?: 'fold' | 'reconstruct';
+  /** Key read path: fused gpu.js kernel (default), or 'reference' (plain TS, for tests). */
+  keyRead?: 'fused' | 'reference';
+}
+
+/** A growable [B, capacity, width] float32 buffer. */
+class Rows {
+  data = new Float32Array(0);
+  capacity = 0;
+  constructor(
+    readonly width: number,
+    public batch: number,
+  ) {}
+
+  ensure(positions: number, exact: boolean): void {
+    if (positions <= this.capacity) return;
+    const cap = exact ? positions : Math.max(positions, Math.ceil((this.capacity * 5) / 4 / 64) * 64, 64);
+    const next = new Float32Array(this.batch * cap * this.width);
+    for (let b = 0; b < this.batch; b++) {
+      next.set(
+        this.data.subarray(b * this.capacity * this.width, (b * this.capacity + this.capacity) * this.width),
+        b * cap * this.width,
+      );
+    }
+    this.data = next;
+    this.capacity = cap;
+  }
+
+  /** Write rows [B, T, width] at positions start..start+T-1. */
+  write(src: Float32Array, start: number, T: number): void {
+    for (let b = 0; b < this.batch; b++) {
+      this.data.set(
+        src.subarray(b * T * this.width, (b + 1) * T * this.width),
+        (b * this.capacity + start) * this.width,
+      );
+    }
+  }
+
+  /** The first S rows of every batch as a [B, S, width] tensor (a view when possible). */
+  view(S: number): Tensor {
+    if (this.batch === 1 || S === this.capacity) {
+      return new Tensor(this.data.subarray(0, this.batch * S * this.width), [this.batch, S, this.width]);
+    }
+    const out = new Float32Array(this.batch * S * this.width);
+    for (let b = 0; b < this.batch; b++)
+      out.set(
+        this.data.subarray(b * this.capacity * this.width, (b * this.capacity + S) * this.width),
+        b * S * this.width,
+      );
+    return new Tensor(out, [this.batch, S, this.width]);
+  }
+
+  get bytes(): number {
+    return this.data.byteLength;
+  }
+}
+
+interface LayerState {
+  spec: LowRankLayer;
+  keys: Rows | null;
+  values: Rows | null;
+  length: number;
+}
+
+export class LowRankKVCache implements KVCache {
+  readonly numLayers: number;
+  readonly valueMode: 'fold' | 'reconstruct';
+  private readonly opts: LowRankKVCacheOptions;
+  private readonly width: number;
+  private layers: LayerState[] = [];
+  private batch = 0;
+  private reserved = 0;
+  private tables: RopeTables = { cos: new Float32Array(0), sin: new Float32Array(0) };
+  private tablePositions = 0;
+
+  constructor(opts: LowRankKVCacheOptions) {
+    const { numHeads: Hq, numKvHeads: Hkv, headDim: D } = opts;
+    for (const [name, v] of [
+      ['numHeads', Hq],
+      ['numKvHeads', Hkv],
+      ['headDim', D],
+    ] as const) {
+      if (!Number.isInteger(v) || v <= 0)
+        throw new LorcError(`LowRankKVCache: ${name} = ${v} must be a positive integer`);
+    }
+    if (Hq % Hkv !== 0)
+      throw new LorcError(`LowRankKVCache: ${Hq} query heads are not a multiple of ${Hkv} K/V heads`);
+    if (D % 2 !== 0 || opts.invFreq.length !== D / 2)
+      throw new LorcError(
+        `LowRankKVCache: invFreq has ${opts.invFreq.length} entries, head dimension ${D} needs ${D / 2}`,
+      );
+    if (opts.layers.length === 0) throw new LorcError('LowRankKVCache: no layers');
+    this.opts = opts;
+    this.width = Hkv * D;
+    this.valueMode = opts.valueMode ?? 'fold';
+    this.numLayers = opts.layers.length;
+    opts.layers.forEach((l, i) => this.checkLayer(l, i));
+    this.clear();
+  }
+
+  private checkLayer(l: LowRankLayer, i: number): void {
+    for (const [name, basis] of [
+      ['keyBasis', l.keyBasis],
+      ['valueBasis', l.valueBasis],
+    ] as const) {
+      if (basis === null) continue;
+      if (
+        basis.rank !== 2 ||
+        basis.shape[0] !== this.width ||
+        basis.shape[1] < 1 ||
+        basis.shape[1] > this.width
+      ) {
+        throw new ShapeError(
+          `LowRankKVCache: layer ${i} ${name} has shape [${basis.shape.join(', ')}], expected [${this.width}, d_c] with 1 ≤ d_c ≤ ${this.width}`,
+        );
+      }
+    }
+    if (this.valueMode === 'fold' && l.valueBasis !== null) {
+      const dc = l.valueBasis.shape[1];
+      const f = l.foldedOutput;
+      if (!f || f.rank !== 2 || f.shape[0] !== this.opts.numHeads * dc) {
+        throw new ShapeError(
+          `LowRankKVCache: layer ${i} needs foldedOutput [${this.opts.numHeads}·${dc}, hidden] in 'fold' mode, got ${f ? `[${f.shape.join(', ')}]` : 'none'}`,
+        );
+      }
+    }
+  }
+
+  /** Compressed rank of a layer's keys and values (null = uncompressed). */
+  ranks(layer: number): { key: number | null; value: number | null } {
+    const s = this.state(layer).spec;
+    return { key: s.keyBasis?.shape[1] ?? null, value: s.valueBasis?.shape[1] ?? null };
+  }
+
+  private state(layer: number): LayerState {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.numLayers)
+      throw new RangeError(`LowRankKVCache: layer ${layer} outside 0..${this.numLayers - 1}`);
+    return this.layers[layer];
+  }
+
+  length(layer: number): number {
+    return this.state(layer).length;
+  }
+
+  /** Allocate every layer for `batch` rows and `positions` tokens exactly (bytes() then equals Eq. 5.4). */
+  reserve(batch: number, positions: number): void {
+    if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(positions) || positions < 0)
+      throw new LorcError(
+        `LowRankKVCache.reserve: batch ${batch} and positions ${positions} must be positive integers`,
+      );
+    if (this.batch !== 0 && this.batch !== batch)
+      throw new LorcError(
+        `LowRankKVCache.reserve: cache holds batch ${this.batch}; clear() before using batch ${batch}`,
+      );
+    this.setBatch(batch);
+    this.reserved = positions;
+    for (const l of this.layers) {
+      l.keys?.ensure(positions, true);
+      l.values?.ensure(positions, true);
+    }
+    this.ensureTables(positions);
+  }
+
+  private setBatch(batch: number): void {
+    if (this.batch === batch) return;
+    this.batch = batch;
+    this.layers = this.opts.layers.map((spec) => ({
+      spec,
+      keys: new Rows(spec.keyBasis?.shape[1] ?? this.width, batch),
+      values: new Rows(spec.valueBasis?.shape[1] ?? this.width, batch),
+      length: 0,
+    }));
+  }
+
+  private ensureTables(positions: number): void {
+    if (positions <= this.tablePositions) return;
+    const cap = Math.max(positions, this.tablePositions * 2, 64);
+    const pos = Array.from({ length: cap }, (_, i) => i);
+    this.tables = ropeTables(pos, this.opts.invFreq);
+    this.tablePositions = cap;
+  }
+
+  private tablesFor(S: number): RopeTables {
+    this.ensureTables(S);
+    const half = this.opts.headDim / 2;
+    return { cos: this.tables.cos.subarray(0, S * half), sin: this.tables.sin.subarray(0, S * half) };
+  }
+
+  /** Store new keys (pre-RoPE) and values of one layer, compressed where the layer has a basis. */
+  append(layer: number, entry: KVAppend): void {
+    const { keysPreRope: k, values: v, positions } = entry;
+    const Hkv = this.opts.numKvHeads;
+    const D = this.opts.headDim;
+    if (k.rank !== 4 || k.shape[2] !== Hkv || k.shape[3] !== D || v.shape.join() !== k.shape.join()) {
+      throw new ShapeError(
+        `LowRankKVCache.append(layer ${layer}): keys [${k.shape.join(', ')}] and values [${v.shape.join(', ')}] must both be [B, T, ${Hkv}, ${D}]`,
+      );
+    }
+    const [B, T] = k.shape;
+    if (positions.length !== T)
+      throw new ShapeError(
+        `LowRankKVCache.append(layer ${layer}): ${positions.length} positions for ${T} tokens`,
+      );
+    if (this.batch === 0) this.setBatch(B);
+    if (B !== this.batch)
+      throw new LorcError(
+        `LowRankKVCache.append(layer ${layer}): batch ${B}, but the cache holds batch ${this.batch}`,
+      );
+    const st = this.state(layer);
+    for (let t = 0; t < T; t++) {
+      if (positions[t] !== st.length + t) {
+        throw new LorcError(
+          `LowRankKVCache.append(layer ${layer}): position ${positions[t]} at step ${t}, expected ${st.length + t} (positions must continue the held sequence from 0)`,
+        );
+      }
+    }
+    if (T === 0) return;
+    const S = st.length + T;
+    const exact = S <= this.reserved;
+    const flatK = k.reshape([B * T, this.width]);
+    const flatV = v.reshape([B * T, this.width]);
+    // Keys: compress pre-RoPE (Eq. 5.6 / H.1), or rotate now when uncompressed.
+    const kRows = st.spec.keyBasis
+      ? matmul(flatK, st.spec.keyBasis).data
+      : applyRope(k.reshape([B * T, Hkv, D]), this.tilesFor(st.length, T, B), this.opts.ropeStyle).data;
+    const vRows = st.spec.valueBasis ? matmul(flatV, st.spec.valueBasis).data : flatV.data;
+    st.keys!.ensure(S, exact);
+    st.values!.ensure(S, exact);
+    st.keys!.write(kRows, st.length, T);
+    st.values!.write(vRows, st.length, T);
+    st.length = S;
+    this.ensureTables(S);
+  }
+
+  /** RoPE tables for positions start..start+T-1, repeated for B batch rows (for [B·T, H, D] inputs). */
+  private tilesFor(start: number, T: number, B: number): RopeTables {
+    this.ensureTables(start + T);
+    const half = this.opts.headDim / 2;
+    const cos = new Float32Array(B * T * half);
+    const sin = new Float32Array(B * T * half);
+    for (let b = 0; b < B; b++) {
+      cos.set(this.tables.cos.subarray(start * half, (start + T) * half), b * T * half);
+      sin.set(this.tables.sin.subarray(start * half, (start + T) * half), b * T * half);
+    }
+    return { cos, sin };
+  }
+
+  /** Rotated keys [B, S, Hkv, D] of every held position (reconstructed for compressed layers). */
+  private keysOf(st: LayerState): Tensor {
+    const S = st.length;
+    const B = this.batch;
+    const { numKvHeads: Hkv, headDim: D } = this.opts;
+    const held = st.keys!.view(S);
+    if (!st.spec.keyBasis) return held.reshape([B, S, Hkv, D]);
+    const read = this.opts.keyRead === 'reference' ? reconstructRopeReference : reconstructRope;
+    return read(held, st.spec.keyBasis, this.tablesFor(S), Hkv, this.opts.ropeStyle);
+  }
+
+  private valuesOf(st: LayerState): Tensor {
+    const S = st.length;
+    const B = this.batch;
+    const { numKvHeads: Hkv, headDim: D } = this.opts;
+    const held = st.values!.view(S);
+    if (!st.spec.valueBasis) return held.reshape([B, S, Hkv, D]);
+    const dc = st.spec.valueBasis.shape[1];
+    return matmul(held.reshape([B * S, dc]), st.spec.valueBasis, { transB: true }).reshape([B, S, Hkv, D]);
+  }
+
+  read(layer: number): KVRead {
+    const st = this.state(layer);
+    if (st.length === 0) throw new LorcError(`LowRankKVCache.read(layer ${layer}): nothing held`);
+    return { keys: this.keysOf(st), values: this.valuesOf(st) };
+  }
+
+  /** Causal attention of rotated queries q [B, T, Hq, D] over the held positions (see class comment). */
+  attend(layer: number, q: Tensor, positions: readonly number[]): KVAttendResult {
+    const st = this.state(layer);
+    const { numHeads: Hq, headDim: D } = this.opts;
+    if (q.rank !== 4 || q.shape[0] !== this.batch || q.shape[2] !== Hq || q.shape[3] !== D) {
+      throw new ShapeError(
+        `LowRankKVCache.attend(layer ${layer}): q [${q.shape.join(', ')}] must be [${this.batch}, T, ${Hq}, ${D}]`,
+      );
+    }
+    const [B, T] = q.shape;
+    if (positions.length !== T)
+      throw new ShapeError(
+        `LowRankKVCache.attend(layer ${layer}): ${positions.length} positions for ${T} queries`,
+      );
+    const offset = T > 0 ? positions[0] : 0;
+    for (let t = 0; t < T; t++) {
+      if (positions[t] !== offset + t || positions[t] >= st.length) {
+        throw new LorcError(
+          `LowRankKVCache.attend(layer ${layer}): query positions must be consecutive and held (got ${positions[t]} at ${t}, ${st.length} held); append before attend`,
+        );
+      }
+    }
+    const keys = this.keysOf(st);
+    const opts = { causal: true, queryOffset: offset };
+    if (this.valueMode === 'fold' && st.spec.valueBasis) {
+      // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
+      const S = st.length;
+      const dc = st.spec.valueBasis.shape[1];
+      const p = attentionProbs(q, keys, keys, opts); // [B, Hq, T, S]
+      const y = matmul(p.reshape([B, Hq * T, S]), st.values!.view(S)); // [B, Hq·T, dc], rows (h, t)
+      const perm = new Float32Array(B * T * Hq * dc);
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < Hq; h++)
+          for (let t = 0; t < T; t++)
+            perm.set(
+              y.data.subarray(((b * Hq + h) * T + t) * dc, ((b * Hq + h) * T + t + 1) * dc),
+              ((b * T + t) * Hq + h) * dc,
+            );
+      const out = matmul(new Tensor(perm, [B * T, Hq * dc]), st.spec.foldedOutput!);
+      return { out: out.reshape([B, T, out.shape[1]]), projected: true };
+    }
+    const out = attention(q, keys, this.valuesOf(st), opts);
+    return { out: out.reshape([B, T, Hq * D]), projected: false };
+  }
+
+  bytes(): number {
+    return this.bytesByLayer().reduce((a, b) => a + b, 0);
+  }
+
+  bytesByLayer(): number[] {
+    return this.layers.map((l) => (l.keys?.bytes ?? 0) + (l.values?.bytes ?? 0));
+  }
+
+  /** Bytes of the RoPE tables shared by every layer (not K/V state; excluded from bytes()). */
+  auxiliaryBytes(): number {
+    return this.tables.cos.byteLength + this.tables.sin.byteLength;
+  }
+
+  clear(): void {
+    this.batch = 0;
+    this.reserved = 0;
+    this.layers = this.opts.layers.map((spec) => ({ spec, keys: null, values: null, length: 0 }));
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Compressed dimensions per layer: the progressive schedule (Eq. 5.13, Algorithm 3) and the uniform
+ * baseline at the same overall budget.
+ *
+ * Conventions. `dMax` is the full K/V width h_kv·d of one layer (192 for SmolLM2-135M). A layer's rank
+ * is the number of kept singular triplets d_c^l, used for both W_k and W_v (Algorithm 3 lines 10-13);
+ * a skipped layer keeps its full cache (rank = dMax, flagged `skipped`). The overall compression ratio
+ * is 1 − Σ_l d_c^l / (L·dMax): the fraction of K/V cache bytes removed (Eq. 5.4 per layer).
+ *
+ * The skip threshold (Algorithm 3 line 7). The thesis compares κ̃_l with 30 (LLaMA-3-8B) or 90
+ * (LLaMA-2-13B, LLaMA-3-70B). Over 30 layers the raw product is ~1e68 for SmolLM2 (and similar for
+ * any deep model), so those numbers cannot be meant for it. We compare the threshold with the
+ * normalised log sensitivity s_l ∈ [0, 1] (`normalisedSensitivity`), the same quantity Eq. 5.13 scales
+ * ranks by, so one threshold means the same thing for any depth or model: skip layer l when s_l > τ.
+ * The default τ = 0.9 (the most sensitive tenth of the log range, which for SmolLM2 is layers 0-2) was
+ * fixed before looking at any evaluation text. `{ kind: 'none' }` disables skipping,
+ * `{ kind: 'layerKappa', above }` instead skips layers whose own κ(W_k)·κ(W_v) exceeds a value,
+ * and `{ kind: 'firstLayers', count }` skips a fixed prefix.
+ */
+import { LorcError } from './errors';
+import { logCumulativeKappa, normalisedSensitivity, type LayerKappa } from './sensitivity';
+
+export type SkipRule =
+  | { kind: 'none' }
+  | { kind: 'normalised'; above: number }
+  | { kind: 'layerKappa'; above: number }
+  | { kind: 'firstLayers'; count: number };
+
+export const DEFAULT_SKIP: SkipRule = { kind: 'normalised', above: 0.9 };
+
+export interface RankSchedule {
+  /** 'progressive' (Eq. 5.13) or 'uniform' (same rank for every compressed layer) or 'custom'. */
+  kind: 'progressive' | 'uniform' | 'custom';
+  /** Kept rank per layer (dMax for skipped or untouched layers). */
+  ranks: number[];
+  /** Layers left uncompressed by the skip rule. */
+  skipped: boolean[];
+  /** Full width of one layer's K (= V) cache. */
+  dMax: number;
+  /** d_min that Eq. 5.13 was evaluated with (progressive only). */
+  dMin?: number;
+  /** Requested overall compression ratio. */
+  target: number;
+  /** Achieved overall compression ratio 1 − Σ ranks / (L·dMax). */
+  achieved: number;
+}
+
+/** Which layers Algorithm 3 (line 7) leaves uncompressed under a skip rule. */
+export function skippedLayers(kappas: readonly LayerKappa[], rule: SkipRule = DEFAULT_SKIP): boolean[] {
+  const L = kappas.length;
+  switch (rule.kind) {
+    case 'none':
+      return new Array<boolean>(L).fill(false);
+    case 'normalised': {
+      if (!(rule.above >= 0 && rule.above <= 1))
+        throw new LorcError(`skip rule 'normalised': threshold ${rule.above} must lie in [0, 1]`);
+      return normalisedSensitivity(logCumulativeKappa(kappas)).map((s) => s > rule.above);
+    }
+    case 'layerKappa':
+      if (!(rule.above >= 1))
+        throw new LorcError(`skip rule 'layerKappa': threshold ${rule.above} must be ≥ 1`);
+      return kappas.map((k) => k.kappaK * k.kappaV > rule.above);
+    case 'firstLayers':
+      if (!Number.isInteger(rule.count) || rule.count < 0 || rule.count > L)
+        throw new LorcError(`skip rule 'firstLayers': count ${rule.count} outside 0..${L}`);
+      return kappas.map((_, l) => l < rule.count);
+  }
+}
+
+/**
+ * Eq. 5.13 as written, unrounded: d_c^l = d_max·[1 − (max ln κ̃ − ln κ̃_l)/(max ln κ̃ − min ln κ̃)·(1 − d_min/d_max)].
+ * When every layer has the same κ̃ the fraction is taken as 0 (every layer keeps d_max).
+ */
+export function progressiveDims(logCum: readonly number[], dMax: number, dMin: number): number[] {
+  if (!(dMax > 0)) throw new LorcError(`progressiveDims: d_max ${dMax} must be positive`);
+  if (!(dMin >= 0 && dMin <= dMax))
+    throw new LorcError(`progressiveDims: d_min ${dMin} outside [0, d_max = ${dMax}]`);
+  const s = normalisedSensitivity(logCum);
+  return s.map((sl) => dMax * (1 - (1 - sl) * (1 - dMin / dMax)));
+}
+
+/** Overall compression ratio 1 − Σ ranks / (L·dMax) of a rank list. Eq. 5.4 summed over layers. */
+export function overallCompression(ranks: readonly number[], dMax: number): number {
+  if (ranks.length === 0) throw new LorcError('overallCompression: no layers');
+  let kept = 0;
+  for (const r of ranks) kept += r;
+  return 1 - kept / (ranks.length * dMax);
+}
+
+function checkTarget(target: number): void {
+  if (!(target >= 0 && target < 1))
+    throw new LorcError(`target compression ratio ${target} must lie in [0, 1)`);
+}
+
+function withSkips(dims: readonly number[], skipped: readonly boolean[], dMax: number): number[] {
+  return dims.map((d, l) => (skipped[l] ? dMax : Math.max(1, Math.min(dMax, Math.round(d)))));
+}
+
+/**
+ * Progressive schedule (Algorithm 3 with Eq. 5.13) meeting an overall compression target: d_min is
+ * solved by bisection as the largest value whose rounded ranks still remove at least `target` of the
+ * cache (the achieved ratio is ≥ target and as close as integer ranks allow). Throws when even
+ * d_min = 1 cannot reach the target (too many skipped layers).
+ */
+export function progressiveSchedule(
+  kappas: readonly LayerKappa[],
+  dMax: number,
+  target: number,
+  skip: SkipRule = DEFAULT_SKIP,
+): RankSchedule {
+  checkTarget(target);
+  const skipped = skippedLayers(kappas, skip);
+  const logCum = logCumulativeKappa(kappas);
+  const L = kappas.length;
+  const ranksFor = (dMin: number): number[] => withSkips(progressiveDims(logCum, dMax, dMin), skipped, dMax);
+  if (target === 0) {
+    const ranks = new Array<number>(L).fill(dMax);
+    return {
+      kind: 'progressive',
+      ranks,
+      skipped: new Array<boolean>(L).fill(false),
+      dMax,
+      dMin: dMax,
+      target,
+      achieved: 0,
+    };
+  }
+  const lowest = ranksFor(0);
+  if (overallCompression(lowest, dMax) < target) {
+    throw new LorcError(
+      `progressiveSchedule: target ${target} unreachable: with d_min → 0 and ${skipped.filter(Boolean).length} skipped layers the best is ${overallCompression(lowest, dMax).toFixed(4)}`,
+    );
+  }
+  // overallCompression(ranksFor(dMin)) is non-increasing in dMin: find the largest dMin meeting target.
+  let lo = 0;
+  let hi = dMax;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (overallCompression(ranksFor(mid), dMax) >= target) lo = mid;
+    else hi = mid;
+  }
+  const ranks = ranksFor(lo);
+  return {
+    kind: 'progressive',
+    ranks,
+    skipped,
+    dMax,
+    dMin: lo,
+    target,
+    achieved: overallCompression(ranks, dMax),
+  };
+}
+
+/**
+ * Uniform baseline: the same skipped layers, every other layer at one common rank, the largest rank
+ * whose overall compression is ≥ target (thesis §5.6.2: "the same refrained layers while applying the
+ * uniform compression ratios across compressed layers").
+ */
+export function uniformSchedule(
+  kappas: readonly LayerKappa[],
+  dMax: number,
+  target: number,
+  skip: SkipRule = DEFAULT_SKIP,
+): RankSchedule {
+  checkTarget(target);
+  const L = kappas.length;
+  if (target === 0) {
+    return {
+      kind: 'uniform',
+      ranks: new Array<number>(L).fill(dMax),
+      skipped: new Array<boolean>(L).fill(false),
+      dMax,
+      target,
+      achieved: 0,
+    };
+  }
+  const skipped = skippedLayers(kappas, skip);
+  const nSkip = skipped.filter(Boolean).length;
+  if (nSkip === L) throw new LorcError('uniformSchedule: every layer is skipped; no budget can be met');
+  // Σ ranks ≤ (1 − target)·L·dMax, with nSkip layers at dMax.
+  const r = Math.floor(((1 - target) * L * dMax - nSkip * dMax) / (L - nSkip) + 1e-9);
+  if (r < 1) {
+    throw new LorcError(
+      `uniformSchedule: target ${target} unreachable with ${nSkip} skipped layers (rank would be ${r})`,
+    );
+  }
+  const ranks = skipped.map((s) => (s ? dMax : Math.min(dMax, r)));
+  return { kind: 'uniform', ranks, skipped, dMax, target, achieved: overallCompression(ranks, dMax) };
+}
+
+/** A hand-made schedule (single-layer profiling, shallow-vs-deep): given ranks, dMax elsewhere. */
+export function customSchedule(
+  L: number,
+  dMax: number,
+  ranksByLayer: ReadonlyMap<number, number>,
+): RankSchedule {
+  const ranks = new Array<number>(L).fill(dMax);
+  for (const [l, r] of ranksByLayer) {
+    if (!Number.isInteger(l) || l < 0 || l >= L)
+      throw new LorcError(`customSchedule: layer ${l} outside 0..${L - 1}`);
+    if (!Number.isInteger(r) || r < 1 || r > dMax)
+      throw new LorcError(`customSchedule: rank ${r} for layer ${l} outside 1..${dMax}`);
+    ranks[l] = r;
+  }
+  const achieved = overallCompression(ranks, dMax);
+  return {
+    kind: 'custom',
+    ranks,
+    skipped: new Array<boolean>(L).fill(false),
+    dMax,
+    target: achieved,
+    achieved,
+  };
+}
