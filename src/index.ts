@@ -6,3 +6,4 @@ export * as ops from './ops';
 export * from './ops';
 export * as data from './data';
 export * as lorc from './methods/lorc';
+export * from './display';

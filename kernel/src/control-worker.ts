@@ -1,0 +1,66 @@
+/**
+ * The control and heartbeat channels, in a worker thread of their own. Running them off the main
+ * thread keeps the heartbeat answering and lets `interrupt_request` reach a cell that is stuck in
+ * synchronous code: the worker answers the request and raises SIGINT in the kernel process, which
+ * stops a cell running under `vm` with `breakOnSigint` and aborts an awaiting cell through the
+ * main thread's SIGINT handler. Every other control message is forwarded to the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Reply, Router } from 'zeromq';
+import { decode, encode, Signer } from './wire';
+import { Session } from './session';
+import { toBuffers, type FromWorker, type ToWorker, type WorkerConfig } from './control-protocol';
+import { Outbox } from './outbox';
+
+const config = workerData as WorkerConfig;
+const port = parentPort;
+if (!port) throw new Error('control-worker must run in a worker thread');
+const signer = new Signer(config.key, config.signatureScheme);
+const session = new Session();
+
+function post(message: FromWorker): void {
+  port?.postMessage(message);
+}
+
+async function heartbeat(socket: Reply): Promise<void> {
+  for await (const frames of socket) await socket.send(frames);
+}
+
+async function control(socket: Router, outbox: Outbox): Promise<void> {
+  for await (const frames of socket) {
+    const decoded = decode(frames, signer);
+    if (!decoded.ok) {
+      post({ kind: 'dropped', reason: `${decoded.reason}: ${decoded.detail}` });
+      continue;
+    }
+    const { message } = decoded;
+    if (message.header.msg_type === 'interrupt_request') {
+      process.kill(config.pid, 'SIGINT');
+      outbox.push(encode(session.reply(message, { status: 'ok' }), signer));
+      post({ kind: 'interrupted', frames: [...frames] });
+      continue;
+    }
+    post({ kind: 'control', frames: [...frames] });
+  }
+}
+
+async function main(): Promise<void> {
+  const hb = new Reply({ linger: 0 });
+  const ctl = new Router({ linger: 0, handover: true });
+  await hb.bind(config.heartbeatAddress);
+  await ctl.bind(config.controlAddress);
+  const outbox = new Outbox(ctl, (e) => post({ kind: 'error', text: `control send: ${String(e)}` }));
+  port?.on('message', (msg: ToWorker) => {
+    if (msg.kind === 'send') outbox.push(toBuffers(msg.frames));
+    else {
+      hb.close();
+      ctl.close();
+    }
+  });
+  post({ kind: 'ready' });
+  await Promise.all([heartbeat(hb), control(ctl, outbox)]).catch((e: unknown) => {
+    if (!hb.closed || !ctl.closed) post({ kind: 'error', text: `control worker: ${String(e)}` });
+  });
+}
+
+void main().catch((e: unknown) => post({ kind: 'error', text: `control worker start: ${String(e)}` }));
