@@ -4,13 +4,18 @@
  * Shapes: q [B, T, Hq, D], k and v [B, S, Hkv, D] with Hq a multiple of Hkv; query head h reads K/V
  * head floor(h / (Hq/Hkv)). With `causal`, query t sits at absolute position `queryOffset + t` and
  * sees keys 0..that position (decode: S = past + T). An optional key mask [B, S] (1 keep, 0 drop)
- * handles padding. Three kernels: scores, row softmax (shared with `softmax`), weighted sum of values.
+ * handles padding.
+ *
+ * Layout: q is viewed as [B·Hkv, group·T, D] (the query heads sharing a K/V head stacked), so scores are
+ * one batched matmul with K [B·Hkv, S, D]ᵀ and the output one batched matmul with V: the K/V heads are
+ * shared without being copied per query head, and both products use matmul's register-blocked kernel.
+ * Between them a masked, scaled row softmax (two small kernels).
  */
 import { runKernel } from './backend';
 import { assertFinite, assertRank } from './checks';
 import { ShapeError } from './errors';
 import type { KernelThis } from './kernel-this';
-import { rowLogSumExpKernel, rowSoftmaxKernel } from './softmax';
+import { matmul } from './matmul';
 import { Tensor } from './tensor';
 
 export interface AttentionOptions {
@@ -23,13 +28,11 @@ export interface AttentionOptions {
   scale?: number;
 }
 
-interface ScoreConsts {
-  T: number;
+interface MaskConsts {
   S: number;
-  Hq: number;
+  T: number;
+  R: number;
   Hkv: number;
-  D: number;
-  group: number;
   scale: number;
   causal: number;
   offset: number;
@@ -39,45 +42,66 @@ interface ScoreConsts {
 /** Score used for masked positions: far below any real score, finite so GL handles it. */
 const MASKED = -1e30;
 
-/** gpu.js kernel over [S, T, B·Hq]: scaled q·k with causal and key masks. */
-export function attentionScoresKernel(
-  this: KernelThis<ScoreConsts>,
-  q: number[],
-  k: number[],
-  keyMask: number[],
+/** gpu.js kernel over rows of [B·Hkv·group·T, S]: logsumexp of scale·scores over the allowed keys. */
+export function maskedLogSumExpKernel(
+  this: KernelThis<MaskConsts>,
+  scores: number[],
+  mask: number[],
 ): number {
-  const s = this.thread.x;
-  const t = this.thread.y;
-  const z = this.thread.z;
-  const b = Math.floor((z + 0.5) / this.constants.Hq);
-  const h = z - b * this.constants.Hq;
-  const kh = Math.floor((h + 0.5) / this.constants.group);
-  if (this.constants.causal === 1 && s > this.constants.offset + t) return -1e30;
-  if (this.constants.masked === 1 && keyMask[b * this.constants.S + s] < 0.5) return -1e30;
-  const qBase = ((b * this.constants.T + t) * this.constants.Hq + h) * this.constants.D;
-  const kBase = ((b * this.constants.S + s) * this.constants.Hkv + kh) * this.constants.D;
-  let dot = 0;
-  for (let d = 0; d < this.constants.D; d++) dot += q[qBase + d] * k[kBase + d];
-  return dot * this.constants.scale;
+  const row = this.thread.x;
+  const z = Math.floor((row + 0.5) / this.constants.R);
+  const r = row - z * this.constants.R;
+  const t = r - Math.floor((r + 0.5) / this.constants.T) * this.constants.T;
+  const b = Math.floor((z + 0.5) / this.constants.Hkv);
+  const base = row * this.constants.S;
+  let m = -1e30;
+  for (let s = 0; s < this.constants.S; s++) {
+    let ok = 1;
+    if (this.constants.causal > 0.5 && s > this.constants.offset + t) ok = 0;
+    if (this.constants.masked > 0.5 && mask[b * this.constants.S + s] < 0.5) ok = 0;
+    if (ok > 0.5) m = Math.max(m, scores[base + s] * this.constants.scale);
+  }
+  let sum = 0;
+  for (let s = 0; s < this.constants.S; s++) {
+    let ok = 1;
+    if (this.constants.causal > 0.5 && s > this.constants.offset + t) ok = 0;
+    if (this.constants.masked > 0.5 && mask[b * this.constants.S + s] < 0.5) ok = 0;
+    if (ok > 0.5) sum += Math.exp(scores[base + s] * this.constants.scale - m);
+  }
+  return m + Math.log(sum);
 }
 
-/** gpu.js kernel over [D, Hq, B·T]: Σ_s p[b,h,t,s] · v[b,s,kh,d]. */
-export function attentionValuesKernel(
-  this: KernelThis<{ T: number; S: number; Hq: number; Hkv: number; D: number; group: number }>,
-  p: number[],
-  v: number[],
+/** gpu.js kernel over [S, rows]: attention probability, 0 where the key is masked. */
+export function maskedSoftmaxKernel(
+  this: KernelThis<MaskConsts>,
+  scores: number[],
+  lse: number[],
+  mask: number[],
 ): number {
-  const d = this.thread.x;
-  const h = this.thread.y;
-  const z = this.thread.z;
-  const b = Math.floor((z + 0.5) / this.constants.T);
-  const t = z - b * this.constants.T;
-  const kh = Math.floor((h + 0.5) / this.constants.group);
-  const pBase = ((b * this.constants.Hq + h) * this.constants.T + t) * this.constants.S;
-  let acc = 0;
-  for (let s = 0; s < this.constants.S; s++)
-    acc += p[pBase + s] * v[((b * this.constants.S + s) * this.constants.Hkv + kh) * this.constants.D + d];
-  return acc;
+  const row = this.thread.y;
+  const s = this.thread.x;
+  const z = Math.floor((row + 0.5) / this.constants.R);
+  const r = row - z * this.constants.R;
+  const t = r - Math.floor((r + 0.5) / this.constants.T) * this.constants.T;
+  const b = Math.floor((z + 0.5) / this.constants.Hkv);
+  if (this.constants.causal > 0.5 && s > this.constants.offset + t) return 0;
+  if (this.constants.masked > 0.5 && mask[b * this.constants.S + s] < 0.5) return 0;
+  return Math.exp(scores[row * this.constants.S + s] * this.constants.scale - lse[row]);
+}
+
+/** Swap axes 1 and 2 of a rank-4 tensor: [a, b, c, d] → [a, c, b, d] (host copy). */
+function swap12(x: Tensor): Tensor {
+  const [A, B, C, D] = x.shape;
+  const out = new Float32Array(x.size);
+  for (let i = 0; i < A; i++) {
+    for (let j = 0; j < B; j++) {
+      for (let k = 0; k < C; k++) {
+        const src = ((i * B + j) * C + k) * D;
+        out.set(x.data.subarray(src, src + D), ((i * C + k) * B + j) * D);
+      }
+    }
+  }
+  return new Tensor(out, [A, C, B, D]);
 }
 
 interface Dims {
@@ -129,39 +153,36 @@ export function attentionProbs(q: Tensor, k: Tensor, v: Tensor, opts: AttentionO
   const g = dims(q, k, v, opts);
   assertFinite(q, 'attention', 'q');
   assertFinite(k, 'attention', 'k');
+  const group = g.Hq / g.Hkv;
+  const R = group * g.T;
+  // [B, T, Hq, D] → [B, Hq, T, D] = [B·Hkv, group·T, D]; keys [B, S, Hkv, D] → [B·Hkv, S, D].
+  const qg = swap12(q).reshape([g.B * g.Hkv, R, g.D]);
+  const kg = swap12(k).reshape([g.B * g.Hkv, g.S, g.D]);
+  const scores = matmul(qg, kg, { transB: true });
   const mask = opts.keyMask?.data ?? new Float32Array(1);
-  const scores = runKernel(
-    {
-      name: 'attentionScores',
-      fn: attentionScoresKernel,
-      output: [g.S, g.T, g.B * g.Hq],
-      constants: {
-        T: g.T,
-        S: g.S,
-        Hq: g.Hq,
-        Hkv: g.Hkv,
-        D: g.D,
-        group: g.Hq / g.Hkv,
-        scale: g.scale,
-        causal: opts.causal ? 1 : 0,
-        offset: g.offset,
-        masked: opts.keyMask ? 1 : 0,
-      },
-    },
-    q.data,
-    k.data,
+  const consts: MaskConsts = {
+    S: g.S,
+    T: g.T,
+    R,
+    Hkv: g.Hkv,
+    scale: g.scale,
+    causal: opts.causal ? 1 : 0,
+    offset: g.offset,
+    masked: opts.keyMask ? 1 : 0,
+  };
+  const rows = g.B * g.Hkv * R;
+  const lse = runKernel(
+    { name: 'maskedLse', fn: maskedLogSumExpKernel, output: [rows], constants: consts },
+    scores.data,
     mask,
   );
-  const rows = g.B * g.Hq * g.T;
-  const lse = runKernel(
-    { name: 'rowLogSumExp', fn: rowLogSumExpKernel, output: [rows], constants: { cols: g.S } },
-    scores,
-  );
   const probs = runKernel(
-    { name: 'rowSoftmax', fn: rowSoftmaxKernel, output: [g.S, rows], constants: { cols: g.S, mode: 0 } },
-    scores,
+    { name: 'maskedSoftmax', fn: maskedSoftmaxKernel, output: [g.S, rows], constants: consts },
+    scores.data,
     lse,
+    mask,
   );
+  // Rows are ordered (b, kv head, head in group, t) = (b, query head, t): already [B, Hq, T, S].
   return new Tensor(probs, [g.B, g.Hq, g.T, g.S]);
 }
 
@@ -170,18 +191,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const g = dims(q, k, v, opts);
   assertFinite(v, 'attention', 'v');
   if (g.B * g.T * g.Hq * g.D === 0) return Tensor.zeros(q.shape);
-  const p = attentionProbs(q, k, v, opts);
-  const out = runKernel(
-    {
-      name: 'attentionValues',
-      fn: attentionValuesKernel,
-      output: [g.D, g.Hq, g.B * g.T],
-      constants: { T: g.T, S: g.S, Hq: g.Hq, Hkv: g.Hkv, D: g.D, group: g.Hq / g.Hkv },
-    },
-    p.data,
-    v.data,
-  );
-  return new Tensor(out, [g.B, g.T, g.Hq, g.D]);
+  const p = attentionProbs(q, k, v, opts).reshape([g.B * g.Hkv, (g.Hq / g.Hkv) * g.T, g.S]);
+  const vg = swap12(v).reshape([g.B * g.Hkv, g.S, g.D]);
+  const out = matmul(p, vg).reshape([g.B, g.Hq, g.T, g.D]);
+  return swap12(out);
 }
 
 /** Plain-TS reference for `attention` (float64, explicit loops). */

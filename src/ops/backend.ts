@@ -6,7 +6,13 @@
  * Override with `setBackend(name)` or the environment variable `EFFLAB_BACKEND`.
  * Compiled kernels are cached per backend, kernel name and the shape constants they were built for.
  */
-import { GPU, type IKernelRunShortcut, type IGPUKernelSettings, type KernelFunction } from 'gpu.js';
+import {
+  GPU,
+  utils as gpuUtils,
+  type IKernelRunShortcut,
+  type IGPUKernelSettings,
+  type KernelFunction,
+} from 'gpu.js';
 import { BackendError } from './errors';
 import type { KernelThis } from './kernel-this';
 
@@ -162,6 +168,44 @@ function compiled<C extends object>(
   return kernel;
 }
 
+type Erector = (data: Float32Array, w: number, h?: number, d?: number) => unknown;
+
+interface KernelInternals {
+  _shapeOutput?: (data: Float32Array, output: number[], components: number) => unknown;
+  formatValues?: Erector;
+  efflabFlat?: boolean;
+}
+
+/**
+ * Make a compiled kernel hand back its flat output buffer instead of nested per-row arrays.
+ *
+ * gpu.js reads every result into one flat Float32Array and then "erects" nested arrays of subarray
+ * views (one per row, or one per cell for vec4 returns). For a million-cell vec4 output that erection
+ * alone costs about a second on webasm, more than the arithmetic. The webasm kernel shapes its output in
+ * `_shapeOutput`, the GL kernels in `formatValues`; both are replaced on this kernel instance by a
+ * function that returns the packed data. These are gpu.js 2.24 internals: the replacement is only
+ * installed when the hook and a known packed erector are found, otherwise results take the ordinary
+ * nested path and `flatten` copies them.
+ */
+function installFlatOutput(kernel: IKernelRunShortcut, components: number): void {
+  const inner = (kernel as unknown as { kernel?: KernelInternals }).kernel;
+  if (!inner || inner.efflabFlat) return;
+  if (typeof inner._shapeOutput === 'function') {
+    inner._shapeOutput = (data) => data;
+    inner.efflabFlat = true;
+    return;
+  }
+  const u = gpuUtils as unknown as Record<string, Erector>;
+  const packed =
+    components === 4
+      ? [u.erectArray4, u.erect2DArray4, u.erect3DArray4]
+      : [u.erectMemoryOptimizedFloat, u.erectMemoryOptimized2DFloat, u.erectMemoryOptimized3DFloat];
+  if (inner.formatValues && packed.includes(inner.formatValues)) {
+    inner.formatValues = (data, w, h, d) => data.slice(0, w * (h || 1) * (d || 1) * components);
+    inner.efflabFlat = true;
+  }
+}
+
 function outputLength<C extends object>(spec: KernelSpec<C>): number {
   return spec.output.reduce((a, b) => a * b, 1) * (spec.vec4 ? 4 : 1);
 }
@@ -179,6 +223,7 @@ export function runKernel<C extends object>(
   const kernel = compiled(spec, backend, false);
   const result = kernel(...args) as unknown;
   lastRan = ranOn(kernel, backend);
+  installFlatOutput(kernel, spec.vec4 ? 4 : 1);
   return flatten(result, outputLength(spec));
 }
 
@@ -194,6 +239,7 @@ export async function runKernelAsync<C extends object>(
   const kernel = compiled(spec, backend, true);
   const result = (await (kernel(...args) as unknown as Promise<unknown>)) as unknown;
   lastRan = ranOn(kernel, backend);
+  installFlatOutput(kernel, spec.vec4 ? 4 : 1);
   return flatten(result, outputLength(spec));
 }
 

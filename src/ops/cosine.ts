@@ -1,5 +1,10 @@
-/** Cosine-similarity matrix between two row sets: a [n, d], b [m, d] → [n, m]. */
+/**
+ * Cosine-similarity matrix between two row sets: a [n, d], b [m, d] → [n, m].
+ * Row norms (kernel), row normalisation (broadcast divide) and one matmul with the transposed layout.
+ */
 import { runKernel } from './backend';
+import { binary } from './elementwise';
+import { matmul } from './matmul';
 import { assertFinite, assertRank } from './checks';
 import { NonFiniteError, ShapeError } from './errors';
 import type { KernelThis } from './kernel-this';
@@ -11,21 +16,6 @@ export function rowNormKernel(this: KernelThis<{ cols: number }>, x: number[]): 
   let s = 0;
   for (let j = 0; j < this.constants.cols; j++) s += x[base + j] * x[base + j];
   return Math.sqrt(s);
-}
-
-/** gpu.js kernel over [m, n]: a_y · b_x / (‖a_y‖ ‖b_x‖). */
-export function cosineKernel(
-  this: KernelThis<{ d: number }>,
-  a: number[],
-  b: number[],
-  na: number[],
-  nb: number[],
-): number {
-  const i = this.thread.y;
-  const j = this.thread.x;
-  let dot = 0;
-  for (let k = 0; k < this.constants.d; k++) dot += a[i * this.constants.d + k] * b[j * this.constants.d + k];
-  return dot / (na[i] * nb[j]);
 }
 
 function check(a: Tensor, b: Tensor): [number, number, number] {
@@ -55,14 +45,10 @@ export function cosineSimilarity(a: Tensor, b: Tensor): Tensor {
   const nb = runKernel({ name: 'rowNorm', fn: rowNormKernel, output: [m], constants: { cols: d } }, b.data);
   assertNonZero(na, 'a');
   assertNonZero(nb, 'b');
-  const out = runKernel(
-    { name: 'cosine', fn: cosineKernel, output: [m, n], constants: { d } },
-    a.data,
-    b.data,
-    na,
-    nb,
-  );
-  return new Tensor(out, [n, m]);
+  // Normalise the rows, then one matmul against the normalised b (transposed layout).
+  const an = binary('div', a, new Tensor(na, [n, 1]));
+  const bn = binary('div', b, new Tensor(nb, [m, 1]));
+  return matmul(an, bn, { transB: true });
 }
 
 /** Plain-TS reference for `cosineSimilarity`. */

@@ -1,0 +1,61 @@
+/** Shared benchmark plumbing: timing, the venv's Python baselines, and the result-record writer. */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const RESULTS = path.join(ROOT, 'bench', 'results');
+
+/** One benchmark record, as DEVELOPERS.md specifies. */
+export interface BenchRecord {
+  name: string;
+  unit: string;
+  ours: number;
+  baseline: number;
+  baseline_impl: string;
+  /** How many times better ours is than the baseline (>1: ours is better), in the unit's direction. */
+  ratio: number;
+  config: Record<string, unknown>;
+  notes: string;
+}
+
+/** Write bench/results/<name>.json and echo a one-line summary. */
+export function writeRecord(rec: BenchRecord): void {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const withMachine = { ...rec, config: { ...rec.config, machine: machine() } };
+  fs.writeFileSync(path.join(RESULTS, `${rec.name}.json`), JSON.stringify(withMachine, null, 2) + '\n');
+  console.log(`[bench] ${rec.name}: ours ${fmt(rec.ours)} ${rec.unit}, ${rec.baseline_impl} ${fmt(rec.baseline)} ${rec.unit}, ratio ${fmt(rec.ratio)}`);
+}
+
+function fmt(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(1) : x.toPrecision(4);
+}
+
+/** A short description of the machine the numbers came from. */
+export function machine(): string {
+  return `${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+}
+
+/** Median wall time in ms of `fn` over `reps` runs after `warmup` runs. */
+export async function medianMs(fn: () => unknown, reps = 5, warmup = 1): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+/** Run a Python baseline script from the venv with a JSON argument; it prints one JSON object. */
+export function pythonBaseline<T>(script: string, arg: unknown, env: NodeJS.ProcessEnv = {}): T {
+  const py = path.join(ROOT, '.venv', 'bin', 'python');
+  const out = execFileSync(py, [path.join(ROOT, 'bench', 'baselines', script), JSON.stringify(arg)], {
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(out.toString()) as T;
+}
