@@ -25,7 +25,9 @@ export function writeRecord(rec: BenchRecord): void {
   fs.mkdirSync(RESULTS, { recursive: true });
   const withMachine = { ...rec, config: { ...rec.config, machine: machine() } };
   fs.writeFileSync(path.join(RESULTS, `${rec.name}.json`), JSON.stringify(withMachine, null, 2) + '\n');
-  console.log(`[bench] ${rec.name}: ours ${fmt(rec.ours)} ${rec.unit}, ${rec.baseline_impl} ${fmt(rec.baseline)} ${rec.unit}, ratio ${fmt(rec.ratio)}`);
+  console.log(
+    `[bench] ${rec.name}: ours ${fmt(rec.ours)} ${rec.unit}, ${rec.baseline_impl} ${fmt(rec.baseline)} ${rec.unit}, ratio ${fmt(rec.ratio)}`,
+  );
 }
 
 function fmt(x: number): string {

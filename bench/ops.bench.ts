@@ -35,7 +35,12 @@ async function main(): Promise<void> {
   const sizes = [512, 1024];
   const att = { T: 512, Hq: 9, Hkv: 3, D: 64 };
   const cos = { n: 7600, m: 100, d: 384 };
-  const base = pythonBaseline<Baseline>('ops_baseline.py', { matmul: sizes, attention: att, cosine: cos, reps: 5 });
+  const base = pythonBaseline<Baseline>('ops_baseline.py', {
+    matmul: sizes,
+    attention: att,
+    cosine: cos,
+    reps: 5,
+  });
 
   // matmul: GFLOP/s at each size, every backend, sync and (webasm) threaded async.
   const matmulRows: Record<string, Record<string, number>> = {};
@@ -81,7 +86,8 @@ async function main(): Promise<void> {
     baseline_impl: base.attention.impl,
     ratio: base.attention.ms / ams,
     config: { ...att, causal: true, best_backend: ab, ms_by_backend: ta },
-    notes: 'ours = best backend; three kernels (scores, row softmax, weighted values); ratio = baseline ms / ours ms.',
+    notes:
+      'ours = best backend; three kernels (scores, row softmax, weighted values); ratio = baseline ms / ours ms.',
   });
 
   // cosine: ms for the full similarity matrix.
