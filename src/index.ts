@@ -7,3 +7,4 @@ export * from './ops';
 export * as data from './data';
 export * as lorc from './methods/lorc';
 export * from './display';
+export * as ptloss from './methods/ptloss';

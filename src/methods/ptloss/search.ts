@@ -1,0 +1,181 @@
+/**
+ * Automated selection of the perturbation coefficients (Algorithm 2, Eq. 4.20): for each order
+ * M = 1..N_M draw N_k coefficient sets uniformly from a box, solve the proxy teacher of each on the
+ * validation set, score it with Q̂ and keep the lowest. All N_M·N_k draws are independent, so they
+ * are drawn first (in Algorithm 2's order, from a seeded generator) and solved in batches; the
+ * trace lists every trial in that order with its score and its unsolved-example count.
+ */
+import type { BackendName } from '../../ops/backend';
+import type { Coefficients } from './coefficients';
+import { PtlossError } from './errors';
+import { assertDistributions, type Matrix } from './matrix';
+import { solveProxyBatch, type ProxyEngine, type ProxyFailure } from './proxy';
+import type { SolverSettings } from './proxy-reference';
+import { checkLabels, qualityScore } from './quality';
+import { Rng } from './rng';
+
+export interface SearchOptions {
+  /** N_M: largest perturbation order tried (orders 1..N_M). */
+  maxOrder: number;
+  /** N_k: random coefficient sets per order. */
+  trialsPerOrder: number;
+  /** Search box for every ε_{c,m} (thesis: [−1, 10]). */
+  box?: readonly [number, number];
+  /** Seed of the coefficient draws. */
+  seed?: number;
+  /** Proxy solver engine (default: kernel when C ≤ 3, M ≤ 5). */
+  engine?: ProxyEngine;
+  /** Trials per solver launch (default: all of them in one launch). */
+  batchSize?: number;
+  /** Solver settings passed to the proxy solve. */
+  settings?: Partial<SolverSettings>;
+  /**
+   * What to do with a trial whose proxy has unsolved examples: 'exclude' (default) scores it on the
+   * solved examples but never picks it as best; 'score-solved' lets it compete on those examples.
+   */
+  failurePolicy?: 'exclude' | 'score-solved';
+  /** Called after each trial is scored (live plots). */
+  onTrial?: (trial: TrialRecord) => void;
+  /** Keep each trial's proxy probabilities in the trace (memory: N_v·C per trial). */
+  keepProxies?: boolean;
+}
+
+export interface TrialRecord {
+  /** Position in Algorithm 2's loop order (0-based). */
+  index: number;
+  /** Perturbation order M of this draw. */
+  order: number;
+  coefficients: Coefficients;
+  /** Q̂ over the examples whose proxy was solved (Eq. 4.20). */
+  quality: number;
+  distanceTerm: number;
+  entropyTerm: number;
+  /** Validation examples whose proxy solve did not converge. */
+  unsolved: number;
+  /** Whether this trial may be chosen as best under the failure policy. */
+  eligible: boolean;
+  /** Lowest eligible Q̂ up to and including this trial. */
+  bestSoFar: number;
+  /** Proxy probabilities [N_v·C] when `keepProxies` is set. */
+  proxy?: Float64Array;
+}
+
+export interface SearchResult {
+  /** The winning trial (lowest eligible Q̂), undefined if no trial was eligible. */
+  best: TrialRecord | undefined;
+  trace: TrialRecord[];
+  /** Every unsolved (trial, example) pair; trial is the trace index. */
+  failures: ProxyFailure[];
+  engine: ProxyEngine;
+  backend?: BackendName;
+  /** Wall time of the proxy solves and of the scoring, ms. */
+  solveMs: number;
+  scoreMs: number;
+}
+
+/** Draw Algorithm 2's coefficient sets: for M = 1..N_M, N_k sets with entries uniform in `box`. */
+export function drawCoefficients(
+  classes: number,
+  maxOrder: number,
+  trialsPerOrder: number,
+  box: readonly [number, number],
+  seed: number,
+): Coefficients[] {
+  const [lo, hi] = box;
+  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi)) {
+    throw new PtlossError(`drawCoefficients: box [${lo}, ${hi}] must be finite with lo ≤ hi`);
+  }
+  if (!Number.isInteger(maxOrder) || maxOrder < 1)
+    throw new PtlossError(`drawCoefficients: maxOrder ${maxOrder} must be an integer ≥ 1`);
+  if (!Number.isInteger(trialsPerOrder) || trialsPerOrder < 1) {
+    throw new PtlossError(`drawCoefficients: trialsPerOrder ${trialsPerOrder} must be an integer ≥ 1`);
+  }
+  const rng = new Rng(seed);
+  const out: Coefficients[] = [];
+  for (let M = 1; M <= maxOrder; M++) {
+    for (let k = 0; k < trialsPerOrder; k++) {
+      const values = new Float64Array(classes * M);
+      for (let i = 0; i < values.length; i++) values[i] = rng.uniform(lo, hi);
+      out.push({ classes, order: M, values });
+    }
+  }
+  return out;
+}
+
+/**
+ * Algorithm 2: choose ε minimising Q̂ (Eq. 4.20) of the proxy teacher on the validation set.
+ * `teacher`: [N_v, C] teacher probabilities on the validation inputs; `labels`: their classes.
+ */
+export function searchCoefficients(
+  teacher: Matrix,
+  labels: ArrayLike<number>,
+  opts: SearchOptions,
+): SearchResult {
+  const fn = 'searchCoefficients';
+  const [n, c] = assertDistributions(teacher, fn, 'teacher');
+  checkLabels(labels, n, c, fn);
+  const box = opts.box ?? [-1, 10];
+  const draws = drawCoefficients(c, opts.maxOrder, opts.trialsPerOrder, box, opts.seed ?? 0);
+  return scoreCandidates(teacher, labels, draws, opts);
+}
+
+/** Score given candidate coefficient sets exactly as Algorithm 2 does (shared with the search). */
+export function scoreCandidates(
+  teacher: Matrix,
+  labels: ArrayLike<number>,
+  draws: readonly Coefficients[],
+  opts: Omit<SearchOptions, 'maxOrder' | 'trialsPerOrder'> = {},
+): SearchResult {
+  const [n, c] = assertDistributions(teacher, 'scoreCandidates', 'teacher');
+  checkLabels(labels, n, c, 'scoreCandidates');
+  const batchSize = opts.batchSize ?? draws.length;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new PtlossError(`searchCoefficients: batchSize ${batchSize} must be an integer ≥ 1`);
+  const policy = opts.failurePolicy ?? 'exclude';
+  const trace: TrialRecord[] = [];
+  const failures: ProxyFailure[] = [];
+  let best: TrialRecord | undefined;
+  let solveMs = 0;
+  let scoreMs = 0;
+  let engine: ProxyEngine = 'reference';
+  let backend: BackendName | undefined;
+  const include = new Uint8Array(n);
+  for (let start = 0; start < draws.length; start += batchSize) {
+    const chunk = draws.slice(start, start + batchSize);
+    const t0 = performance.now();
+    const batch = solveProxyBatch(teacher, chunk, { engine: opts.engine, settings: opts.settings });
+    const t1 = performance.now();
+    solveMs += t1 - t0;
+    engine = batch.engine;
+    backend = batch.backend;
+    for (const f of batch.failures) failures.push({ ...f, trial: f.trial + start });
+    for (let j = 0; j < chunk.length; j++) {
+      let unsolved = 0;
+      for (let e = 0; e < n; e++) {
+        include[e] = batch.converged[j * n + e];
+        if (!include[e]) unsolved++;
+      }
+      const q = qualityScore(batch.probs, labels, include, j * n);
+      const eligible = q.count > 0 && (unsolved === 0 || policy === 'score-solved');
+      const index = start + j;
+      const rec: TrialRecord = {
+        index,
+        order: chunk[j].order,
+        coefficients: chunk[j],
+        quality: q.quality,
+        distanceTerm: q.distanceTerm,
+        entropyTerm: q.entropyTerm,
+        unsolved,
+        eligible,
+        bestSoFar: NaN,
+      };
+      if (opts.keepProxies) rec.proxy = batch.probs.data.slice(j * n * c, (j + 1) * n * c);
+      if (eligible && (best === undefined || q.quality < best.quality)) best = rec;
+      rec.bestSoFar = best ? best.quality : NaN;
+      trace.push(rec);
+      opts.onTrial?.(rec);
+    }
+    scoreMs += performance.now() - t1;
+  }
+  return { best, trace, failures, engine, backend, solveMs, scoreMs };
+}
