@@ -8,3 +8,4 @@ export * as data from './data';
 export * as lorc from './methods/lorc';
 export * from './display';
 export * as ptloss from './methods/ptloss';
+export * as widgets from './widgets';

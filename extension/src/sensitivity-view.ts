@@ -16,7 +16,7 @@ function parseBundle(raw: unknown): SensitivityBundle {
     throw new TypeError(`${SENSITIVITY_MIME} output has no "layers" array`);
   }
   const n = b.layers.length;
-  for (const key of ['condK', 'condV', 'cumulative', 'rank', 'error'] as const) {
+  for (const key of ['condK', 'condV', 'logCumulative', 'rank', 'error'] as const) {
     if (!Array.isArray(b[key]) || b[key].length !== n) {
       throw new TypeError(`${SENSITIVITY_MIME}: "${key}" must have one number per layer (${n})`);
     }
@@ -47,7 +47,7 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     this.bundle = parseBundle(model.data[SENSITIVITY_MIME]);
-    this.heading.textContent = this.bundle.title;
+    this.heading.textContent = [this.bundle.title, ...this.bundle.notes].join(' · ');
     this.picker.replaceChildren(
       ...this.bundle.layers.map((name, i) => {
         const o = el('option', '', name);
@@ -65,16 +65,23 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
     if (!b || this.isDisposed) return;
     const Plotly = await loadPlotly();
     const x = b.layers;
-    const data = [
+    const cumulative = b.logCumulative.map((l) => Math.exp(l));
+    // κ̃ shares the log axis while it fits in a double; otherwise it is drawn as log10 κ̃ on its own axis.
+    const finite = cumulative.every((c) => Number.isFinite(c));
+    const errorName = b.errorV ? 'reconstruction error W_k' : 'reconstruction error';
+    const data: Record<string, unknown>[] = [
       { type: 'bar', name: 'κ(W_k)', x, y: b.condK, hovertemplate: '%{x}: κ(W_k) = %{y:.4g}<extra></extra>' },
       { type: 'bar', name: 'κ(W_v)', x, y: b.condV, hovertemplate: '%{x}: κ(W_v) = %{y:.4g}<extra></extra>' },
       {
         type: 'scatter',
         mode: 'lines+markers',
-        name: 'cumulative κ̃ (Eq. 5.12)',
+        name: finite ? 'cumulative κ̃ (Eq. 5.12)' : 'log10 cumulative κ̃ (Eq. 5.12, right axis)',
         x,
-        y: b.cumulative,
-        hovertemplate: '%{x}: κ̃ = %{y:.4g}<extra></extra>',
+        y: finite ? cumulative : b.logCumulative.map((l) => l / Math.LN10),
+        yaxis: finite ? 'y' : 'y4',
+        hovertemplate: finite
+          ? '%{x}: κ̃ = %{y:.4g}<extra></extra>'
+          : '%{x}: log10 κ̃ = %{y:.4g}<extra></extra>',
       },
       {
         type: 'bar',
@@ -83,12 +90,13 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
         y: b.rank,
         xaxis: 'x2',
         yaxis: 'y2',
-        hovertemplate: `%{x}: d_c = %{y}${b.fullDim ? ` of ${b.fullDim}` : ''}<extra></extra>`,
+        hovertemplate: `%{x}: d_c = %{y}${b.fullDim ? ` of ${b.fullDim}` : ''}%{customdata}<extra></extra>`,
+        customdata: b.layers.map((_, i) => (b.skipped?.[i] ? ' (skipped: not compressed)' : '')),
       },
       {
         type: 'scatter',
         mode: 'lines+markers',
-        name: 'reconstruction error',
+        name: errorName,
         x,
         y: b.error,
         xaxis: 'x2',
@@ -96,6 +104,18 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
         hovertemplate: '%{x}: error = %{y:.4g}<extra></extra>',
       },
     ];
+    if (b.errorV) {
+      data.push({
+        type: 'scatter',
+        mode: 'lines+markers',
+        name: 'reconstruction error W_v',
+        x,
+        y: b.errorV,
+        xaxis: 'x2',
+        yaxis: 'y3',
+        hovertemplate: '%{x}: error(W_v) = %{y:.4g}<extra></extra>',
+      });
+    }
     const layout = themedLayout({
       barmode: 'group',
       height: 520,
@@ -104,6 +124,7 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
       xaxis2: { matches: 'x' },
       yaxis2: { title: { text: 'd_c' }, rangemode: 'tozero' },
       yaxis3: { title: { text: 'error' }, overlaying: 'y2', side: 'right', showgrid: false },
+      yaxis4: { title: { text: 'log10 κ̃' }, overlaying: 'y', side: 'right', showgrid: false },
       legend: { orientation: 'h', y: -0.12 },
       hovermode: 'x unified',
     });
@@ -132,11 +153,12 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
     this.spectrum.dataset.layer = b.layers[i];
     const Plotly = await loadPlotly();
     if (!b.spectraK && !b.spectraV) {
-      this.note.textContent = ' (no singular values were supplied)';
+      this.note.textContent = ` — d_c = ${b.rank[i]} (no singular values were supplied for a spectrum)`;
       Plotly.purge(this.spectrum);
       return;
     }
-    this.note.textContent = ` — d_c = ${b.rank[i]}, error ${b.error[i].toPrecision(3)}`;
+    const errV = b.errorV ? `, W_v ${b.errorV[i].toPrecision(3)}` : '';
+    this.note.textContent = ` — d_c = ${b.rank[i]}, error ${b.error[i].toPrecision(3)}${errV}`;
     const traces: Record<string, unknown>[] = [];
     for (const [name, spectra] of [
       ['σ(W_k)', b.spectraK],

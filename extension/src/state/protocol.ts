@@ -70,10 +70,19 @@ export interface SensitivityBundle {
   layers: string[];
   condK: number[];
   condV: number[];
-  cumulative: number[];
+  /** ln κ̃_l, Eq. 5.12 (a log, because the product over layers can overflow a double). */
+  logCumulative: number[];
   rank: number[];
+  /** d_max of Eq. 5.13, when known. */
   fullDim: number | null;
+  /** Relative reconstruction error of W_k at rank d_c (or of the layer, when only one is known). */
   error: number[];
+  /** Relative reconstruction error of W_v at rank d_c, when reported separately. */
+  errorV: number[] | null;
+  /** Layers left uncompressed by the skip rule, when known. */
+  skipped: boolean[] | null;
+  /** Free-text notes (schedule, skip rule). */
+  notes: string[];
   spectraK: number[][] | null;
   spectraV: number[][] | null;
 }

@@ -1,0 +1,28 @@
+/**
+ * Kernel-side counterparts of the efflab JupyterLab extension: the rule-annotation widget with Fleiss'
+ * kappa, live plotly figures, the DORM weight tracker and the LoRC layer-sensitivity view.
+ */
+export { annotateRules, DEFAULT_CONNECT_TIMEOUT_MS } from './annotate';
+export type {
+  AnnotateOptions,
+  AnnotationResult,
+  AnnotatorFunction,
+  Decision,
+  RuleCandidate,
+  Verdict,
+} from './annotate';
+export { fleissKappa, annotationAgreement, type FleissKappa, type AnnotationAgreement } from './kappa';
+export { AnnotationStore, storePath } from './store';
+export { livePlot, LivePlot, type LivePlotOptions } from './live-plot';
+export { weightTracker, WeightTracker, histogram, type WeightTrackerOptions } from './weights';
+export {
+  sensitivityView,
+  sensitivityBundle,
+  logCumulativeFrom,
+  type SensitivityInput,
+  type SensitivityColumns,
+  type LorcSensitivityRecord,
+  type SensitivityOptions,
+} from './sensitivity';
+export { AnnotationState, validateCandidates } from '../../extension/src/state/annotation';
+export type { PlotFigure, PlotTrace } from '../../extension/src/state/protocol';
