@@ -9,3 +9,4 @@ export * as lorc from './methods/lorc';
 export * from './display';
 export * as ptloss from './methods/ptloss';
 export * as widgets from './widgets';
+export * as models from './models';

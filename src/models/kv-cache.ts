@@ -7,7 +7,7 @@
  * take over the attention read entirely (`attend`), e.g. to attend in a compressed space with the
  * value up-projection folded into the output projection (Eq. 5.9).
  */
-import type { Tensor } from '../ops/tensor';
+import { Tensor } from '../ops/tensor';
 
 /** Applies rotary embedding to x [B, T, H, D] at the given absolute positions (one per t). */
 export type RopeApplier = (x: Tensor, positions: readonly number[]) => Tensor;
@@ -56,4 +56,130 @@ export interface KVCache {
   bytesByLayer(): number[];
   /** Drop every held position. */
   clear(): void;
+}
+
+/**
+ * The full-precision default cache: per layer it keeps every position's keys (rotated once, at append
+ * time, with the model's RoPE) and values as float32 in [B, S, Hkv, D] order. Storage grows by
+ * doubling; `bytes()` reports the bytes of the held positions (keys + values, 4 bytes each), and
+ * `capacityBytes()` the bytes allocated including growth headroom.
+ */
+export class FullKVCache implements KVCache {
+  readonly numLayers: number;
+  private readonly rope: RopeApplier;
+  private readonly keys: Float32Array[];
+  private readonly vals: Float32Array[];
+  private readonly lens: number[];
+  /** [B, Hkv, D] of the stored entries, fixed by the first append. */
+  private geom: [number, number, number] | undefined;
+
+  constructor(numLayers: number, rope: RopeApplier) {
+    if (!Number.isInteger(numLayers) || numLayers <= 0) {
+      throw new RangeError(`FullKVCache: numLayers must be a positive integer (got ${numLayers})`);
+    }
+    this.numLayers = numLayers;
+    this.rope = rope;
+    this.keys = Array.from({ length: numLayers }, () => new Float32Array(0));
+    this.vals = Array.from({ length: numLayers }, () => new Float32Array(0));
+    this.lens = new Array<number>(numLayers).fill(0);
+  }
+
+  private checkLayer(layer: number): void {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.numLayers) {
+      throw new RangeError(`FullKVCache: layer ${layer} out of range 0..${this.numLayers - 1}`);
+    }
+  }
+
+  length(layer: number): number {
+    this.checkLayer(layer);
+    return this.lens[layer];
+  }
+
+  append(layer: number, entry: KVAppend): void {
+    this.checkLayer(layer);
+    const { keysPreRope: k, values: v, positions } = entry;
+    if (k.rank !== 4 || v.shape.join() !== k.shape.join()) {
+      throw new RangeError(
+        `FullKVCache.append: keys [${k.shape.join(', ')}] and values [${v.shape.join(', ')}] must both be [B, T, Hkv, D]`,
+      );
+    }
+    const [B, T, H, D] = k.shape;
+    if (positions.length !== T) {
+      throw new RangeError(`FullKVCache.append: ${positions.length} positions for ${T} new tokens`);
+    }
+    if (this.geom && (this.geom[0] !== B || this.geom[1] !== H || this.geom[2] !== D)) {
+      throw new RangeError(
+        `FullKVCache.append: entries [B=${B}, Hkv=${H}, D=${D}] differ from the held [${this.geom.join(', ')}]`,
+      );
+    }
+    this.geom = [B, H, D];
+    const len = this.lens[layer];
+    if (positions[0] !== len) {
+      throw new RangeError(
+        `FullKVCache.append: layer ${layer} holds ${len} positions; new ones start at ${positions[0]}`,
+      );
+    }
+    const rotated = this.rope(k, positions);
+    const row = H * D;
+    const need = B * (len + T) * row;
+    if (this.keys[layer].length < need) {
+      const cap = Math.max(need, 2 * this.keys[layer].length);
+      this.keys[layer] = regrow(this.keys[layer], B, len, cap / (B * row), row);
+      this.vals[layer] = regrow(this.vals[layer], B, len, cap / (B * row), row);
+    }
+    const capPos = this.keys[layer].length / (B * row);
+    for (let b = 0; b < B; b++) {
+      this.keys[layer].set(rotated.data.subarray(b * T * row, (b + 1) * T * row), (b * capPos + len) * row);
+      this.vals[layer].set(v.data.subarray(b * T * row, (b + 1) * T * row), (b * capPos + len) * row);
+    }
+    this.lens[layer] = len + T;
+  }
+
+  read(layer: number): KVRead {
+    this.checkLayer(layer);
+    const len = this.lens[layer];
+    if (!this.geom || len === 0) throw new RangeError(`FullKVCache.read: layer ${layer} is empty`);
+    const [B, H, D] = this.geom;
+    const row = H * D;
+    const capPos = this.keys[layer].length / (B * row);
+    const pick = (src: Float32Array): Tensor => {
+      const out = new Float32Array(B * len * row);
+      for (let b = 0; b < B; b++)
+        out.set(src.subarray(b * capPos * row, (b * capPos + len) * row), b * len * row);
+      return new Tensor(out, [B, len, H, D]);
+    };
+    return { keys: pick(this.keys[layer]), values: pick(this.vals[layer]) };
+  }
+
+  bytes(): number {
+    return this.bytesByLayer().reduce((a, b) => a + b, 0);
+  }
+
+  bytesByLayer(): number[] {
+    if (!this.geom) return this.lens.map(() => 0);
+    const [B, H, D] = this.geom;
+    return this.lens.map((len) => 2 * 4 * B * len * H * D);
+  }
+
+  /** Bytes allocated, including the doubling headroom. */
+  capacityBytes(): number {
+    return this.keys.reduce((a, k, i) => a + 4 * (k.length + this.vals[i].length), 0);
+  }
+
+  clear(): void {
+    for (let l = 0; l < this.numLayers; l++) {
+      this.keys[l] = new Float32Array(0);
+      this.vals[l] = new Float32Array(0);
+      this.lens[l] = 0;
+    }
+    this.geom = undefined;
+  }
+}
+
+function regrow(old: Float32Array, B: number, len: number, capPos: number, row: number): Float32Array {
+  const out = new Float32Array(B * capPos * row);
+  const oldCap = old.length === 0 ? 0 : old.length / (B * row);
+  for (let b = 0; b < B; b++)
+    out.set(old.subarray(b * oldCap * row, (b * oldCap + len) * row), b * capPos * row);
+  return out;
 }

@@ -1,0 +1,240 @@
+/**
+ * A BERT encoder (all-MiniLM-L6-v2: 6 layers, hidden 384, 12 heads) for sentence embeddings:
+ * word + position + token-type embeddings, post-LayerNorm transformer blocks with padding masks,
+ * mean pooling over real tokens, then L2 normalisation (the sentence-transformers pipeline).
+ * Batched: a batch is padded to its longest text; texts longer than `maxSeqLength` tokens are
+ * truncated to it (keeping [CLS] … [SEP]), as sentence-transformers does.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tensor } from '../ops/tensor';
+import { getEngine, type Engine, type EngineName } from './engine';
+import { ModelConfigError, ModelInputError } from './errors';
+import { configInt, configNumber, readHfConfig } from './hf-config';
+import { readSafetensor, readSafetensorsHeader } from './safetensors';
+import { loadTokenizerJson, type TextTokenizer } from './tokenizer';
+
+export interface BertConfig {
+  numLayers: number;
+  hidden: number;
+  numHeads: number;
+  intermediate: number;
+  vocabSize: number;
+  maxPositions: number;
+  typeVocab: number;
+  eps: number;
+  /** Longest input in tokens (incl. [CLS]/[SEP]); longer texts are truncated. */
+  maxSeqLength: number;
+}
+
+interface BertLayer {
+  wq: Tensor;
+  bq: Tensor;
+  wk: Tensor;
+  bk: Tensor;
+  wv: Tensor;
+  bv: Tensor;
+  wo: Tensor;
+  bo: Tensor;
+  ln1g: Tensor;
+  ln1b: Tensor;
+  wi: Tensor;
+  bi: Tensor;
+  wo2: Tensor;
+  bo2: Tensor;
+  ln2g: Tensor;
+  ln2b: Tensor;
+}
+
+export interface BertWeights {
+  word: Tensor;
+  pos: Tensor;
+  type: Tensor;
+  embLnG: Tensor;
+  embLnB: Tensor;
+  layers: BertLayer[];
+}
+
+/** A BERT sentence encoder with its WordPiece tokenizer. */
+export class BertEncoder {
+  readonly config: BertConfig;
+  readonly tokenizer: TextTokenizer;
+  readonly source: string;
+  engine: Engine;
+  private readonly w: BertWeights;
+
+  constructor(
+    config: BertConfig,
+    weights: BertWeights,
+    tokenizer: TextTokenizer,
+    source: string,
+    engine: EngineName = 'js',
+  ) {
+    this.config = config;
+    this.w = weights;
+    this.tokenizer = tokenizer;
+    this.source = source;
+    this.engine = getEngine(engine);
+  }
+
+  setEngine(name: EngineName): void {
+    this.engine = getEngine(name);
+  }
+
+  /** Token ids of a text, truncated to maxSeqLength (keeping the final [SEP]). */
+  encodeText(text: string): number[] {
+    const ids = this.tokenizer.encode(text, { addSpecialTokens: true });
+    const max = this.config.maxSeqLength;
+    if (ids.length <= max) return ids;
+    return [...ids.slice(0, max - 1), ids[ids.length - 1]];
+  }
+
+  /** Last hidden states [B, S, hidden] and the padding mask [B, S] for a batch of token-id lists. */
+  hiddenStates(batch: readonly (readonly number[])[]): { hidden: Tensor; mask: Tensor } {
+    const c = this.config;
+    const e = this.engine;
+    if (batch.length === 0) throw new ModelInputError('BertEncoder: empty batch');
+    const B = batch.length;
+    const S = Math.max(...batch.map((b) => b.length));
+    if (S === 0) throw new ModelInputError('BertEncoder: every input is empty');
+    if (S > c.maxPositions)
+      throw new ModelInputError(`BertEncoder: ${S} tokens exceed ${c.maxPositions} positions`);
+    const H = c.hidden;
+    const x0 = new Float32Array(B * S * H);
+    const mask = new Float32Array(B * S);
+    batch.forEach((ids, b) => {
+      if (ids.length === 0) throw new ModelInputError(`BertEncoder: input ${b} is empty`);
+      for (let s = 0; s < S; s++) {
+        const id = s < ids.length ? ids[s] : 0;
+        if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) {
+          throw new ModelInputError(
+            `BertEncoder: token id ${id} (input ${b}, position ${s}) outside vocabulary`,
+          );
+        }
+        mask[b * S + s] = s < ids.length ? 1 : 0;
+        const o = (b * S + s) * H;
+        for (let j = 0; j < H; j++) {
+          x0[o + j] = this.w.word.data[id * H + j] + this.w.pos.data[s * H + j] + this.w.type.data[j];
+        }
+      }
+    });
+    const maskT = new Tensor(mask, [B, S]);
+    let x = e.layerNorm(new Tensor(x0, [B * S, H]), this.w.embLnG, this.w.embLnB, c.eps);
+    const D = H / c.numHeads;
+    for (const l of this.w.layers) {
+      const q = e.linear(x, l.wq, l.bq).reshape([B, S, c.numHeads, D]);
+      const k = e.linear(x, l.wk, l.bk).reshape([B, S, c.numHeads, D]);
+      const v = e.linear(x, l.wv, l.bv).reshape([B, S, c.numHeads, D]);
+      const a = e.attention(q, k, v, { keyMask: maskT }).reshape([B * S, H]);
+      x = e.layerNorm(e.add(x, e.linear(a, l.wo, l.bo)), l.ln1g, l.ln1b, c.eps);
+      const m = e.gelu(e.linear(x, l.wi, l.bi));
+      x = e.layerNorm(e.add(x, e.linear(m, l.wo2, l.bo2)), l.ln2g, l.ln2b, c.eps);
+    }
+    return { hidden: x.reshape([B, S, H]), mask: maskT };
+  }
+
+  /**
+   * Sentence embeddings [N, hidden]: mean of the last hidden states over real tokens, L2-normalised.
+   * Texts are processed in batches of `batchSize` (each padded to its longest member).
+   */
+  embed(texts: readonly string[], batchSize = 32): Tensor {
+    if (texts.length === 0) throw new ModelInputError('BertEncoder.embed: no texts');
+    const H = this.config.hidden;
+    const out = new Float32Array(texts.length * H);
+    // Sort by length so each batch pads little; results go back to the input order.
+    const encoded = texts.map((t, i) => ({ i, ids: this.encodeText(t) }));
+    encoded.sort((a, b) => a.ids.length - b.ids.length);
+    for (let s = 0; s < encoded.length; s += batchSize) {
+      const chunk = encoded.slice(s, s + batchSize);
+      const { hidden, mask } = this.hiddenStates(chunk.map((c) => c.ids));
+      const S = hidden.shape[1];
+      chunk.forEach((c, b) => {
+        const acc = new Float64Array(H);
+        let n = 0;
+        for (let t = 0; t < S; t++) {
+          if (mask.data[b * S + t] < 0.5) continue;
+          n++;
+          for (let j = 0; j < H; j++) acc[j] += hidden.data[(b * S + t) * H + j];
+        }
+        let norm = 0;
+        for (let j = 0; j < H; j++) {
+          acc[j] /= n;
+          norm += acc[j] * acc[j];
+        }
+        norm = Math.max(Math.sqrt(norm), 1e-12);
+        for (let j = 0; j < H; j++) out[c.i * H + j] = acc[j] / norm;
+      });
+    }
+    return new Tensor(out, [texts.length, H]);
+  }
+}
+
+/** Load a BERT sentence encoder from a sentence-transformers / HF folder (config.json, model.safetensors, tokenizer.json). */
+export function loadBertEncoder(dir: string, engine: EngineName = 'js'): BertEncoder {
+  const cfgPath = join(dir, 'config.json');
+  const cfg = readHfConfig(cfgPath);
+  if (cfg.model_type !== 'bert') {
+    throw new ModelConfigError(`${cfgPath}: model_type '${String(cfg.model_type)}' is not 'bert'`);
+  }
+  const stPath = join(dir, 'sentence_bert_config.json');
+  const maxSeq = existsSync(stPath) ? configInt(readHfConfig(stPath), 'max_seq_length', stPath, 512) : 512;
+  const config: BertConfig = {
+    numLayers: configInt(cfg, 'num_hidden_layers', cfgPath),
+    hidden: configInt(cfg, 'hidden_size', cfgPath),
+    numHeads: configInt(cfg, 'num_attention_heads', cfgPath),
+    intermediate: configInt(cfg, 'intermediate_size', cfgPath),
+    vocabSize: configInt(cfg, 'vocab_size', cfgPath),
+    maxPositions: configInt(cfg, 'max_position_embeddings', cfgPath),
+    typeVocab: configInt(cfg, 'type_vocab_size', cfgPath, 2),
+    eps: configNumber(cfg, 'layer_norm_eps', cfgPath, 1e-12),
+    maxSeqLength: maxSeq,
+  };
+  if (cfg.hidden_act !== undefined && cfg.hidden_act !== 'gelu') {
+    throw new ModelConfigError(`${cfgPath}: hidden_act '${String(cfg.hidden_act)}' is not supported (gelu)`);
+  }
+  const wPath = join(dir, 'model.safetensors');
+  const f = readSafetensorsHeader(wPath);
+  const prefix = f.tensors.has('bert.embeddings.word_embeddings.weight') ? 'bert.' : '';
+  const H = config.hidden;
+  const t = (name: string, shape: number[]): Tensor => {
+    const r = readSafetensor(f, prefix + name);
+    if (r.shape.join() !== shape.join()) {
+      throw new ModelConfigError(
+        `${wPath}: tensor '${prefix + name}' has shape [${r.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`,
+      );
+    }
+    return new Tensor(r.data, shape);
+  };
+  const layers: BertLayer[] = [];
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `encoder.layer.${i}.`;
+    layers.push({
+      wq: t(p + 'attention.self.query.weight', [H, H]),
+      bq: t(p + 'attention.self.query.bias', [H]),
+      wk: t(p + 'attention.self.key.weight', [H, H]),
+      bk: t(p + 'attention.self.key.bias', [H]),
+      wv: t(p + 'attention.self.value.weight', [H, H]),
+      bv: t(p + 'attention.self.value.bias', [H]),
+      wo: t(p + 'attention.output.dense.weight', [H, H]),
+      bo: t(p + 'attention.output.dense.bias', [H]),
+      ln1g: t(p + 'attention.output.LayerNorm.weight', [H]),
+      ln1b: t(p + 'attention.output.LayerNorm.bias', [H]),
+      wi: t(p + 'intermediate.dense.weight', [config.intermediate, H]),
+      bi: t(p + 'intermediate.dense.bias', [config.intermediate]),
+      wo2: t(p + 'output.dense.weight', [H, config.intermediate]),
+      bo2: t(p + 'output.dense.bias', [H]),
+      ln2g: t(p + 'output.LayerNorm.weight', [H]),
+      ln2b: t(p + 'output.LayerNorm.bias', [H]),
+    });
+  }
+  const weights: BertWeights = {
+    word: t('embeddings.word_embeddings.weight', [config.vocabSize, H]),
+    pos: t('embeddings.position_embeddings.weight', [config.maxPositions, H]),
+    type: t('embeddings.token_type_embeddings.weight', [config.typeVocab, H]),
+    embLnG: t('embeddings.LayerNorm.weight', [H]),
+    embLnB: t('embeddings.LayerNorm.bias', [H]),
+    layers,
+  };
+  const tokenizer = loadTokenizerJson(join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json'));
+  return new BertEncoder(config, weights, tokenizer, dir, engine);
+}

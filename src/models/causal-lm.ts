@@ -1,0 +1,168 @@
+/**
+ * Text-level use of a LLaMA-family decoder: greedy generation, next-token top-k, sliding-window
+ * perplexity and mean-pooled hidden-state embeddings, all through a KV cache.
+ */
+import { Tensor } from '../ops/tensor';
+import { ModelInputError } from './errors';
+import type { KVCache } from './kv-cache';
+import type { LlamaModel } from './llama';
+import type { TextTokenizer } from './tokenizer';
+
+export interface TokenProb {
+  id: number;
+  token: string;
+  /** Decoded text of the token alone. */
+  text: string;
+  logit: number;
+  prob: number;
+}
+
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** Stop at the tokenizer's EOS (default true). */
+  stopAtEos?: boolean;
+  /** Cache to use (a fresh full-precision one by default); it must be empty. */
+  cache?: KVCache;
+}
+
+export interface GenerateResult {
+  promptIds: number[];
+  ids: number[];
+  text: string;
+  /** Bytes the KV cache held at the end. */
+  cacheBytes: number;
+}
+
+export interface PerplexityResult {
+  perplexity: number;
+  /** Mean negative log-likelihood per predicted token (nats). */
+  nll: number;
+  tokens: number;
+}
+
+/** log-softmax of one logit row (float64 accumulation). */
+export function logSoftmaxRow(row: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]);
+  let z = 0;
+  for (let i = 0; i < row.length; i++) z += Math.exp(row[i] - max);
+  const lz = max + Math.log(z);
+  const out = new Float64Array(row.length);
+  for (let i = 0; i < row.length; i++) out[i] = row[i] - lz;
+  return out;
+}
+
+function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+/** A causal LM with its tokenizer. */
+export class CausalLM {
+  constructor(
+    readonly model: LlamaModel,
+    readonly tokenizer: TextTokenizer,
+  ) {}
+
+  /** Token ids of a prompt (string → tokenizer; ids are checked), with a clear error when empty. */
+  promptIds(prompt: string | readonly number[]): number[] {
+    const ids = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : [...prompt];
+    if (ids.length === 0) throw new ModelInputError('prompt is empty: it has no tokens');
+    const ctx = this.model.config.contextLength;
+    if (ids.length > ctx) {
+      throw new ModelInputError(`prompt has ${ids.length} tokens, more than the context length ${ctx}`);
+    }
+    return ids;
+  }
+
+  /** Logits [T, vocab] of every position of a prompt. */
+  logits(prompt: string | readonly number[]): Tensor {
+    const r = this.model.forward(this.promptIds(prompt), this.model.createCache(), { logits: 'all' });
+    return r.logits as Tensor;
+  }
+
+  /** The k most likely next tokens after a prompt, with probabilities. */
+  nextTokenTopK(prompt: string | readonly number[], k = 10): TokenProb[] {
+    const r = this.model.forward(this.promptIds(prompt), this.model.createCache(), { logits: 'last' });
+    const row = (r.logits as Tensor).data;
+    const lp = logSoftmaxRow(row);
+    const order = Array.from({ length: row.length }, (_, i) => i)
+      .sort((a, b) => row[b] - row[a] || a - b)
+      .slice(0, k);
+    return order.map((id) => ({
+      id,
+      token: this.tokenizer.idToToken(id) ?? '',
+      text: this.tokenizer.decode([id]),
+      logit: row[id],
+      prob: Math.exp(lp[id]),
+    }));
+  }
+
+  /** Greedy decoding: prefill the prompt, then one token at a time through the KV cache. */
+  generate(prompt: string | readonly number[], opts: GenerateOptions = {}): GenerateResult {
+    const promptIds = this.promptIds(prompt);
+    const max = opts.maxNewTokens ?? 32;
+    const cache = opts.cache ?? this.model.createCache();
+    if (cache.length(0) !== 0) throw new ModelInputError('generate: the cache must start empty');
+    const ctx = this.model.config.contextLength;
+    const out: number[] = [];
+    let r = this.model.forward(promptIds, cache, { logits: 'last' });
+    for (let i = 0; i < max; i++) {
+      const next = argmax((r.logits as Tensor).data);
+      out.push(next);
+      if ((opts.stopAtEos ?? true) && next === this.tokenizer.eosId) break;
+      if (i === max - 1 || promptIds.length + out.length >= ctx) break;
+      r = this.model.forward([next], cache, { logits: 'last' });
+    }
+    return {
+      promptIds,
+      ids: out,
+      text: this.tokenizer.decode(out, { skipSpecialTokens: true }),
+      cacheBytes: cache.bytes(),
+    };
+  }
+
+  /**
+   * Perplexity of a text with a sliding window (window ≤ context, stride ≤ window): each window is
+   * run from scratch and scores only the tokens not scored by an earlier window, every token after
+   * the first being predicted from up to `window − 1` tokens before it (the Hugging Face recipe).
+   */
+  perplexity(
+    text: string | readonly number[],
+    opts: { window?: number; stride?: number } = {},
+  ): PerplexityResult {
+    const ids = typeof text === 'string' ? this.tokenizer.encode(text) : [...text];
+    if (ids.length < 2) throw new ModelInputError('perplexity needs at least two tokens');
+    const window = Math.min(opts.window ?? 512, this.model.config.contextLength);
+    const stride = opts.stride ?? window;
+    if (!(stride >= 1 && stride <= window))
+      throw new ModelInputError(`perplexity: stride ${stride} must be in 1..${window}`);
+    let nll = 0;
+    let count = 0;
+    let scoredUpTo = 1; // token 0 is never predicted
+    for (let begin = 0; scoredUpTo < ids.length; begin += stride) {
+      const end = Math.min(begin + window, ids.length);
+      const r = this.model.forward(ids.slice(begin, end), this.model.createCache(), { logits: 'all' });
+      const logits = r.logits as Tensor;
+      const V = logits.shape[1];
+      for (let i = Math.max(scoredUpTo, begin + 1); i < end; i++) {
+        const lp = logSoftmaxRow(logits.data.subarray((i - 1 - begin) * V, (i - begin) * V));
+        nll -= lp[ids[i]];
+        count++;
+      }
+      scoredUpTo = end;
+      if (end === ids.length) break;
+    }
+    return { perplexity: Math.exp(nll / count), nll: nll / count, tokens: count };
+  }
+
+  /** Embedding of a text: the mean over positions of the final (output-normed) hidden states. */
+  embed(text: string | readonly number[]): Float32Array {
+    const r = this.model.forward(this.promptIds(text), this.model.createCache(), { logits: 'none' });
+    const [T, H] = r.hidden.shape;
+    const out = new Float32Array(H);
+    for (let t = 0; t < T; t++) for (let j = 0; j < H; j++) out[j] += r.hidden.data[t * H + j] / T;
+    return out;
+  }
+}

@@ -1,0 +1,480 @@
+/**
+ * A LLaMA-family decoder (SmolLM2, Llama-2/3, Qwen2 shapes): RMSNorm, rotary embedding, grouped-query
+ * attention through a pluggable KV cache, SwiGLU MLP, tied or untied output embedding.
+ *
+ * Weight layout: every projection is kept as W [out, in] (the `nn.Linear.weight` / GGUF row layout),
+ * applied as y = x · Wᵀ. Q and K rows are in Hugging Face order: llama.cpp's converter permutes them
+ * so its RoPE can pair adjacent dimensions; we undo that permutation at load time, so `ropeStyle` is
+ * 'half' (dimension i pairs with i + D/2) and the weights equal the HF checkpoint's.
+ */
+import { ropeInvFreq, ropeTables, type RopeStyle } from '../ops/rope';
+import { Tensor } from '../ops/tensor';
+import { getEngine, type Engine, type EngineName } from './engine';
+import { ModelConfigError, ModelInputError } from './errors';
+import { readGgufHeader, readGgufTensor, ggufMeta, ggufNumber, type GgufFile } from './gguf';
+import { configInt, configNumber, readHfConfig, type HfConfig } from './hf-config';
+import { FullKVCache, type KVCache, type RopeApplier } from './kv-cache';
+import { readSafetensor, readSafetensorsHeader, type SafetensorsFile } from './safetensors';
+
+export interface RopeScaling {
+  /** 'linear': positions divided by factor; 'llama3': Llama-3.1 frequency-dependent scaling. */
+  type: 'linear' | 'llama3';
+  factor: number;
+  lowFreqFactor?: number;
+  highFreqFactor?: number;
+  originalContext?: number;
+}
+
+export interface LlamaConfig {
+  arch: string;
+  numLayers: number;
+  hidden: number;
+  intermediate: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  contextLength: number;
+  rmsEps: number;
+  ropeBase: number;
+  ropeScaling?: RopeScaling;
+  /** How RoPE pairs dimensions for these Q/K weights ('half' after the GGUF un-permutation). */
+  ropeStyle: RopeStyle;
+  tiedEmbeddings: boolean;
+}
+
+/** One decoder layer's weights; projections are [out, in] (y = x · Wᵀ), biases optional (Qwen2). */
+export interface LlamaLayerWeights {
+  attnNorm: Tensor;
+  wq: Tensor;
+  wk: Tensor;
+  wv: Tensor;
+  wo: Tensor;
+  bq?: Tensor;
+  bk?: Tensor;
+  bv?: Tensor;
+  ffnNorm: Tensor;
+  wGate: Tensor;
+  wUp: Tensor;
+  wDown: Tensor;
+}
+
+export interface LlamaWeights {
+  /** Token embedding [vocab, hidden]. */
+  embed: Tensor;
+  layers: LlamaLayerWeights[];
+  outNorm: Tensor;
+  /** Output projection [vocab, hidden]; the embedding itself when tied. */
+  output: Tensor;
+  /** Llama-3 style per-frequency divisors (`rope_freqs.weight`), if the file has them. */
+  ropeFreqFactors?: Float32Array;
+}
+
+export interface ForwardOptions {
+  /** Which logits to compute: every position, only the last, or none (hidden states only). */
+  logits?: 'all' | 'last' | 'none';
+}
+
+export interface ForwardResult {
+  /** [T, vocab] ('all'), [1, vocab] ('last'), or undefined. */
+  logits?: Tensor;
+  /** Final hidden states after the output RMSNorm, [T, hidden]. */
+  hidden: Tensor;
+  /** Absolute positions of the tokens just processed. */
+  positions: number[];
+}
+
+/** Inverse RoPE frequencies with the configured scaling (Llama-3 scaling as in HF `_compute_llama3_parameters`). */
+export function scaledInvFreq(cfg: LlamaConfig, freqFactors?: Float32Array): Float64Array {
+  const inv = ropeInvFreq(cfg.headDim, cfg.ropeBase);
+  if (freqFactors) {
+    if (freqFactors.length !== inv.length) {
+      throw new ModelConfigError(`rope_freqs has ${freqFactors.length} entries, expected ${inv.length}`);
+    }
+    for (let i = 0; i < inv.length; i++) inv[i] /= freqFactors[i];
+    return inv;
+  }
+  const s = cfg.ropeScaling;
+  if (!s) return inv;
+  if (s.type === 'linear') {
+    for (let i = 0; i < inv.length; i++) inv[i] /= s.factor;
+    return inv;
+  }
+  const low = s.lowFreqFactor ?? 1;
+  const high = s.highFreqFactor ?? 4;
+  const orig = s.originalContext ?? 8192;
+  const lowWave = orig / low;
+  const highWave = orig / high;
+  for (let i = 0; i < inv.length; i++) {
+    const wave = (2 * Math.PI) / inv[i];
+    if (wave > lowWave) inv[i] /= s.factor;
+    else if (wave >= highWave) {
+      const smooth = (orig / wave - low) / (high - low);
+      inv[i] = (1 - smooth) * (inv[i] / s.factor) + smooth * inv[i];
+    }
+  }
+  return inv;
+}
+
+/** Undo llama.cpp's Q/K row permutation (rows of each head: interleaved pairs → two halves). */
+export function unpermuteQK(w: Float32Array, rows: number, cols: number, heads: number): Float32Array {
+  const D = rows / heads;
+  const half = D / 2;
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < heads; h++) {
+    for (let r = 0; r < half; r++) {
+      for (let j = 0; j < 2; j++) {
+        const src = (h * D + 2 * r + j) * cols;
+        const dst = (h * D + j * half + r) * cols;
+        out.set(w.subarray(src, src + cols), dst);
+      }
+    }
+  }
+  return out;
+}
+
+/** A LLaMA-family causal LM over loaded float32 weights. */
+export class LlamaModel {
+  readonly config: LlamaConfig;
+  readonly weights: LlamaWeights;
+  readonly source: string;
+  engine: Engine;
+  private readonly invFreq: Float64Array;
+
+  constructor(config: LlamaConfig, weights: LlamaWeights, source: string, engine: EngineName = 'js') {
+    this.config = config;
+    this.weights = weights;
+    this.source = source;
+    this.engine = getEngine(engine);
+    this.invFreq = scaledInvFreq(config, weights.ropeFreqFactors);
+    checkShapes(config, weights, source);
+  }
+
+  /** Switch the compute engine ('js' plain-TS kernels, or 'ops' gpu.js kernels on the current backend). */
+  setEngine(name: EngineName): void {
+    this.engine = getEngine(name);
+  }
+
+  /** Rotary embedding for x [B, T, H, D] at absolute positions (what caches call at read time). */
+  readonly rope: RopeApplier = (x: Tensor, positions: readonly number[]): Tensor => {
+    if (x.rank !== 4) throw new ModelInputError(`rope: expected [B, T, H, D], got [${x.shape.join(', ')}]`);
+    const [B, T, H, D] = x.shape;
+    const tables = ropeTables(positions, this.invFreq);
+    if (B === 1)
+      return this.engine.rope(x.reshape([T, H, D]), tables, this.config.ropeStyle).reshape(x.shape);
+    const out = new Float32Array(x.size);
+    for (let b = 0; b < B; b++) {
+      const slice = new Tensor(x.data.slice(b * T * H * D, (b + 1) * T * H * D), [T, H, D]);
+      out.set(this.engine.rope(slice, tables, this.config.ropeStyle).data, b * T * H * D);
+    }
+    return new Tensor(out, x.shape);
+  };
+
+  /** A fresh full-precision KV cache for this model. */
+  createCache(): FullKVCache {
+    return new FullKVCache(this.config.numLayers, this.rope);
+  }
+
+  /** The attention projections LoRC compresses: W_q, W_k, W_v [out, in] and W_o [hidden, Hq·D]. */
+  attentionWeights(layer: number): { wq: Tensor; wk: Tensor; wv: Tensor; wo: Tensor } {
+    const l = this.weights.layers[layer];
+    if (!l)
+      throw new RangeError(`attentionWeights: layer ${layer} out of range 0..${this.config.numLayers - 1}`);
+    return { wq: l.wq, wk: l.wk, wv: l.wv, wo: l.wo };
+  }
+
+  /** Token embeddings of ids [T] → [T, hidden]. */
+  embedTokens(ids: readonly number[]): Tensor {
+    const H = this.config.hidden;
+    const out = new Float32Array(ids.length * H);
+    ids.forEach((id, t) => {
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+        throw new ModelInputError(
+          `token id ${id} at position ${t} is outside the vocabulary (${this.config.vocabSize})`,
+        );
+      }
+      out.set(this.weights.embed.data.subarray(id * H, (id + 1) * H), t * H);
+    });
+    return new Tensor(out, [ids.length, H]);
+  }
+
+  /**
+   * Run tokens through the decoder, appending their keys/values to `cache` (positions continue from
+   * what the cache holds). Prefill = many tokens into an empty cache; decode = one token at a time.
+   * Attention per layer: the cache's own `attend` when it has one (respecting `projected`), else
+   * `cache.read` + causal GQA attention. Throws on an empty input or past the context length.
+   */
+  forward(
+    ids: readonly number[],
+    cache: KVCache = this.createCache(),
+    opts: ForwardOptions = {},
+  ): ForwardResult {
+    const c = this.config;
+    const e = this.engine;
+    if (ids.length === 0) throw new ModelInputError(`${this.source}: forward needs at least one token`);
+    if (cache.numLayers !== c.numLayers) {
+      throw new ModelConfigError(`cache serves ${cache.numLayers} layers, the model has ${c.numLayers}`);
+    }
+    const T = ids.length;
+    const start = cache.length(0);
+    if (start + T > c.contextLength) {
+      throw new ModelInputError(
+        `${this.source}: ${start} cached + ${T} new tokens exceed the context length ${c.contextLength}`,
+      );
+    }
+    const positions = Array.from({ length: T }, (_, i) => start + i);
+    const D = c.headDim;
+    let x = this.embedTokens(ids);
+    for (let l = 0; l < c.numLayers; l++) {
+      const w = this.weights.layers[l];
+      const h = e.rmsNorm(x, w.attnNorm, c.rmsEps);
+      const q = e.linear(h, w.wq, w.bq, `layer ${l} q`);
+      const k = e.linear(h, w.wk, w.bk, `layer ${l} k`);
+      const v = e.linear(h, w.wv, w.bv, `layer ${l} v`);
+      cache.append(l, {
+        keysPreRope: k.reshape([1, T, c.numKvHeads, D]),
+        values: v.reshape([1, T, c.numKvHeads, D]),
+        positions,
+        hidden: h.reshape([1, T, c.hidden]),
+      });
+      const qr = this.rope(q.reshape([1, T, c.numHeads, D]), positions);
+      let attnOut: Tensor;
+      if (cache.attend) {
+        const r = cache.attend(l, qr, positions);
+        attnOut = r.projected
+          ? r.out.reshape([T, c.hidden])
+          : e.linear(r.out.reshape([T, c.numHeads * D]), w.wo, undefined, `layer ${l} o`);
+      } else {
+        const kv = cache.read(l);
+        const a = e.attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
+        attnOut = e.linear(a.reshape([T, c.numHeads * D]), w.wo, undefined, `layer ${l} o`);
+      }
+      x = e.add(x, attnOut);
+      const h2 = e.rmsNorm(x, w.ffnNorm, c.rmsEps);
+      const g = e.linear(h2, w.wGate, undefined, `layer ${l} gate`);
+      const u = e.linear(h2, w.wUp, undefined, `layer ${l} up`);
+      const m = e.mul(e.silu(g), u);
+      x = e.add(x, e.linear(m, w.wDown, undefined, `layer ${l} down`));
+    }
+    const hidden = e.rmsNorm(x, this.weights.outNorm, c.rmsEps);
+    const mode = opts.logits ?? 'all';
+    let logits: Tensor | undefined;
+    if (mode === 'all') logits = e.linear(hidden, this.weights.output, undefined, 'output');
+    else if (mode === 'last')
+      logits = e.linear(hidden.sliceRows(T - 1, T), this.weights.output, undefined, 'output');
+    return { logits, hidden, positions };
+  }
+}
+
+function expectShape(t: Tensor, shape: number[], what: string, source: string): void {
+  if (t.shape.join() !== shape.join()) {
+    throw new ModelConfigError(
+      `${source}: tensor '${what}' has shape [${t.shape.join(', ')}] but the config implies [${shape.join(', ')}]`,
+    );
+  }
+}
+
+function checkShapes(c: LlamaConfig, w: LlamaWeights, source: string): void {
+  if (c.numHeads % c.numKvHeads !== 0) {
+    throw new ModelConfigError(
+      `${source}: ${c.numHeads} heads are not a multiple of ${c.numKvHeads} KV heads`,
+    );
+  }
+  expectShape(w.embed, [c.vocabSize, c.hidden], 'token embedding', source);
+  expectShape(w.output, [c.vocabSize, c.hidden], 'output', source);
+  expectShape(w.outNorm, [c.hidden], 'output norm', source);
+  if (w.layers.length !== c.numLayers) {
+    throw new ModelConfigError(`${source}: ${w.layers.length} layers loaded, config says ${c.numLayers}`);
+  }
+  const qd = c.numHeads * c.headDim;
+  const kd = c.numKvHeads * c.headDim;
+  w.layers.forEach((l, i) => {
+    expectShape(l.attnNorm, [c.hidden], `layer ${i} attn_norm`, source);
+    expectShape(l.wq, [qd, c.hidden], `layer ${i} q`, source);
+    expectShape(l.wk, [kd, c.hidden], `layer ${i} k`, source);
+    expectShape(l.wv, [kd, c.hidden], `layer ${i} v`, source);
+    expectShape(l.wo, [c.hidden, qd], `layer ${i} o`, source);
+    expectShape(l.ffnNorm, [c.hidden], `layer ${i} ffn_norm`, source);
+    expectShape(l.wGate, [c.intermediate, c.hidden], `layer ${i} gate`, source);
+    expectShape(l.wUp, [c.intermediate, c.hidden], `layer ${i} up`, source);
+    expectShape(l.wDown, [c.hidden, c.intermediate], `layer ${i} down`, source);
+  });
+}
+
+/** Read a LlamaConfig from GGUF metadata (`<arch>.*` keys). */
+export function llamaConfigFromGguf(f: GgufFile): LlamaConfig {
+  const arch = String(ggufMeta(f, 'general.architecture'));
+  if (!['llama', 'qwen2', 'mistral'].includes(arch)) {
+    throw new ModelConfigError(
+      `${f.path}: architecture '${arch}' is not a LLaMA-family decoder this loader supports`,
+    );
+  }
+  const n = (k: string, fb?: number): number => ggufNumber(f, `${arch}.${k}`, fb);
+  const hidden = n('embedding_length');
+  const numHeads = n('attention.head_count');
+  const headDim = n('rope.dimension_count', hidden / numHeads);
+  const tokens = f.metadata.get('tokenizer.ggml.tokens');
+  const vocab = n('vocab_size', Array.isArray(tokens) ? tokens.length : undefined);
+  const scaleType = f.metadata.get(`${arch}.rope.scaling.type`);
+  let ropeScaling: RopeScaling | undefined;
+  if (scaleType !== undefined && scaleType !== 'none') {
+    if (scaleType !== 'linear') {
+      throw new ModelConfigError(
+        `${f.path}: rope scaling '${String(scaleType)}' is not supported (linear only)`,
+      );
+    }
+    ropeScaling = { type: 'linear', factor: n('rope.scaling.factor') };
+  }
+  return {
+    arch,
+    numLayers: n('block_count'),
+    hidden,
+    intermediate: n('feed_forward_length'),
+    numHeads,
+    numKvHeads: n('attention.head_count_kv', numHeads),
+    headDim,
+    vocabSize: vocab,
+    contextLength: n('context_length'),
+    rmsEps: n('attention.layer_norm_rms_epsilon', 1e-5),
+    ropeBase: n('rope.freq_base', 10000),
+    ropeScaling,
+    ropeStyle: 'half',
+    tiedEmbeddings: !f.tensors.has('output.weight'),
+  };
+}
+
+/** Load a LLaMA-family model from a GGUF file (dequantised to float32, tensor by tensor). */
+export function loadLlamaGguf(path: string, engine: EngineName = 'js'): LlamaModel {
+  const f = readGgufHeader(path);
+  const c = llamaConfigFromGguf(f);
+  const t = (name: string, shape: number[]): Tensor => {
+    const info = f.tensors.get(name);
+    if (!info) throw new ModelConfigError(`${path}: missing tensor '${name}'`);
+    if (info.shape.join() !== shape.join()) {
+      throw new ModelConfigError(
+        `${path}: tensor '${name}' has shape [${info.shape.join(', ')}] but the config implies [${shape.join(', ')}]`,
+      );
+    }
+    return new Tensor(readGgufTensor(f, name), shape);
+  };
+  const opt = (name: string, shape: number[]): Tensor | undefined =>
+    f.tensors.has(name) ? t(name, shape) : undefined;
+  const qd = c.numHeads * c.headDim;
+  const kd = c.numKvHeads * c.headDim;
+  const layers: LlamaLayerWeights[] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `blk.${i}.`;
+    const wq = t(p + 'attn_q.weight', [qd, c.hidden]);
+    const wk = t(p + 'attn_k.weight', [kd, c.hidden]);
+    // llama.cpp permutes Q/K rows only for the 'llama' architecture (not qwen2).
+    const permuted = c.arch === 'llama' || c.arch === 'mistral';
+    layers.push({
+      attnNorm: t(p + 'attn_norm.weight', [c.hidden]),
+      wq: permuted ? new Tensor(unpermuteQK(wq.data, qd, c.hidden, c.numHeads), wq.shape) : wq,
+      wk: permuted ? new Tensor(unpermuteQK(wk.data, kd, c.hidden, c.numKvHeads), wk.shape) : wk,
+      wv: t(p + 'attn_v.weight', [kd, c.hidden]),
+      wo: t(p + 'attn_output.weight', [c.hidden, qd]),
+      bq: opt(p + 'attn_q.bias', [qd]),
+      bk: opt(p + 'attn_k.bias', [kd]),
+      bv: opt(p + 'attn_v.bias', [kd]),
+      ffnNorm: t(p + 'ffn_norm.weight', [c.hidden]),
+      wGate: t(p + 'ffn_gate.weight', [c.intermediate, c.hidden]),
+      wUp: t(p + 'ffn_up.weight', [c.intermediate, c.hidden]),
+      wDown: t(p + 'ffn_down.weight', [c.hidden, c.intermediate]),
+    });
+  }
+  const embed = t('token_embd.weight', [c.vocabSize, c.hidden]);
+  const output = opt('output.weight', [c.vocabSize, c.hidden]) ?? embed;
+  const ropeFreqFactors = f.tensors.has('rope_freqs.weight')
+    ? readGgufTensor(f, 'rope_freqs.weight')
+    : undefined;
+  return new LlamaModel(
+    c,
+    { embed, layers, outNorm: t('output_norm.weight', [c.hidden]), output, ropeFreqFactors },
+    path,
+    engine,
+  );
+}
+
+/** LlamaConfig from a Hugging Face config.json (LlamaForCausalLM / Qwen2ForCausalLM). */
+export function llamaConfigFromHf(cfg: HfConfig, file: string): LlamaConfig {
+  const hidden = configInt(cfg, 'hidden_size', file);
+  const numHeads = configInt(cfg, 'num_attention_heads', file);
+  const rs = cfg.rope_scaling as Record<string, unknown> | null | undefined;
+  let ropeScaling: RopeScaling | undefined;
+  if (rs) {
+    const type = String(rs.rope_type ?? rs.type);
+    if (type !== 'linear' && type !== 'llama3') {
+      throw new ModelConfigError(`${file}: rope_scaling type '${type}' is not supported (linear, llama3)`);
+    }
+    ropeScaling = {
+      type,
+      factor: Number(rs.factor),
+      lowFreqFactor: rs.low_freq_factor as number | undefined,
+      highFreqFactor: rs.high_freq_factor as number | undefined,
+      originalContext: rs.original_max_position_embeddings as number | undefined,
+    };
+  }
+  return {
+    arch: String(cfg.model_type ?? 'llama'),
+    numLayers: configInt(cfg, 'num_hidden_layers', file),
+    hidden,
+    intermediate: configInt(cfg, 'intermediate_size', file),
+    numHeads,
+    numKvHeads: configInt(cfg, 'num_key_value_heads', file, numHeads),
+    headDim: configInt(cfg, 'head_dim', file, hidden / numHeads),
+    vocabSize: configInt(cfg, 'vocab_size', file),
+    contextLength: configInt(cfg, 'max_position_embeddings', file, 2048),
+    rmsEps: configNumber(cfg, 'rms_norm_eps', file, 1e-6),
+    ropeBase: configNumber(cfg, 'rope_theta', file, 10000),
+    ropeScaling,
+    ropeStyle: 'half',
+    tiedEmbeddings: cfg.tie_word_embeddings === true,
+  };
+}
+
+/** Load a LLaMA-family model from a Hugging Face folder (config.json + model.safetensors). */
+export function loadLlamaSafetensors(
+  configPath: string,
+  weightsPath: string,
+  engine: EngineName = 'js',
+): LlamaModel {
+  const c = llamaConfigFromHf(readHfConfig(configPath), configPath);
+  const f: SafetensorsFile = readSafetensorsHeader(weightsPath);
+  const t = (name: string, shape: number[]): Tensor => {
+    const r = readSafetensor(f, name);
+    const tensor = new Tensor(r.data, r.shape);
+    expectShape(tensor, shape, name, weightsPath);
+    return tensor;
+  };
+  const opt = (name: string, shape: number[]): Tensor | undefined =>
+    f.tensors.has(name) ? t(name, shape) : undefined;
+  const qd = c.numHeads * c.headDim;
+  const kd = c.numKvHeads * c.headDim;
+  const layers: LlamaLayerWeights[] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `model.layers.${i}.`;
+    layers.push({
+      attnNorm: t(p + 'input_layernorm.weight', [c.hidden]),
+      wq: t(p + 'self_attn.q_proj.weight', [qd, c.hidden]),
+      wk: t(p + 'self_attn.k_proj.weight', [kd, c.hidden]),
+      wv: t(p + 'self_attn.v_proj.weight', [kd, c.hidden]),
+      wo: t(p + 'self_attn.o_proj.weight', [c.hidden, qd]),
+      bq: opt(p + 'self_attn.q_proj.bias', [qd]),
+      bk: opt(p + 'self_attn.k_proj.bias', [kd]),
+      bv: opt(p + 'self_attn.v_proj.bias', [kd]),
+      ffnNorm: t(p + 'post_attention_layernorm.weight', [c.hidden]),
+      wGate: t(p + 'mlp.gate_proj.weight', [c.intermediate, c.hidden]),
+      wUp: t(p + 'mlp.up_proj.weight', [c.intermediate, c.hidden]),
+      wDown: t(p + 'mlp.down_proj.weight', [c.hidden, c.intermediate]),
+    });
+  }
+  const embed = t('model.embed_tokens.weight', [c.vocabSize, c.hidden]);
+  const untied = opt('lm_head.weight', [c.vocabSize, c.hidden]);
+  return new LlamaModel(
+    { ...c, tiedEmbeddings: untied === undefined },
+    { embed, layers, outNorm: t('model.norm.weight', [c.hidden]), output: untied ?? embed },
+    weightsPath,
+    engine,
+  );
+}

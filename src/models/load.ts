@@ -1,0 +1,52 @@
+/** One entry point per model kind: a registry id, a local path, or a Hugging Face repo id in the hub cache. */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BertEncoder, loadBertEncoder } from './bert';
+import { CausalLM } from './causal-lm';
+import type { EngineName } from './engine';
+import { ModelConfigError } from './errors';
+import { readGgufHeader } from './gguf';
+import { hubCacheDir, isRepoId, resolveHubSnapshot } from './hub-cache';
+import { loadLlamaGguf, loadLlamaSafetensors } from './llama';
+import { MODEL_REGISTRY, registryEntry, resolveModelPath } from './registry';
+import { loadTokenizerJson, tokenizerFromGguf } from './tokenizer';
+
+export interface LoadOptions {
+  engine?: EngineName;
+  /** Hub cache folder for repo ids (default from HF_HUB_CACHE / HF_HOME). */
+  cacheDir?: string;
+  revision?: string;
+}
+
+function localPath(ref: string, kind: 'llama-gguf' | 'bert', opts: LoadOptions): string {
+  if (MODEL_REGISTRY.some((m) => m.id === ref)) {
+    const e = registryEntry(ref);
+    if (e.kind !== kind) throw new ModelConfigError(`model '${ref}' is a ${e.kind} model, not ${kind}`);
+    return resolveModelPath(ref);
+  }
+  if (existsSync(ref)) return ref;
+  if (isRepoId(ref))
+    return resolveHubSnapshot(ref, { cacheDir: opts.cacheDir ?? hubCacheDir(), revision: opts.revision });
+  return registryEntry(ref) && ref; // throws "unknown model id" listing the known ids
+}
+
+/**
+ * Load a causal LM: a registry id (`smollm2-135m-instruct`), a `.gguf` file, a folder with config.json +
+ * model.safetensors + tokenizer.json, or a cached Hugging Face repo id.
+ */
+export function loadCausalLM(ref: string, opts: LoadOptions = {}): CausalLM {
+  const p = localPath(ref, 'llama-gguf', opts);
+  if (statSync(p).isDirectory()) {
+    const model = loadLlamaSafetensors(join(p, 'config.json'), join(p, 'model.safetensors'), opts.engine);
+    const tcfg = join(p, 'tokenizer_config.json');
+    const tok = loadTokenizerJson(join(p, 'tokenizer.json'), existsSync(tcfg) ? tcfg : undefined);
+    return new CausalLM(model, tok);
+  }
+  const model = loadLlamaGguf(p, opts.engine);
+  return new CausalLM(model, tokenizerFromGguf(readGgufHeader(p)));
+}
+
+/** Load a BERT sentence encoder: a registry id (`all-minilm-l6-v2`), a folder, or a cached repo id. */
+export function loadSentenceEncoder(ref: string, opts: LoadOptions = {}): BertEncoder {
+  return loadBertEncoder(localPath(ref, 'bert', opts), opts.engine);
+}

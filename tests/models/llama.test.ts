@@ -1,0 +1,225 @@
+/**
+ * The LLaMA-family decoder: SmolLM2-135M against transformers on the same dequantised GGUF weights
+ * (fixture from scripts/make-model-fixtures.py), greedy decoding, perplexity, the KV-cache contract,
+ * and engine equivalence on a tiny random model.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  FullKVCache,
+  ModelInputError,
+  loadCausalLM,
+  unpermuteQK,
+  type KVAppend,
+  type KVAttendResult,
+  type KVCache,
+  type KVRead,
+  type CausalLM,
+} from '../../src/models';
+import { attentionReference } from '../../src/ops/attention';
+import { Tensor } from '../../src/ops/tensor';
+import { linearReference } from '../../src/models/linear';
+import { FIXTURES } from './helpers';
+import { tinyLlama } from './tiny-model';
+
+interface SmolFixture {
+  ids: number[];
+  top5: number[][];
+  top5_logits: number[][];
+  slice_ids: number[];
+  slice_logits: number[][];
+  greedy16: number[];
+  ppl: { ids: number[]; window: number; stride: number; perplexity: number; tokens: number };
+}
+const FX = JSON.parse(readFileSync(join(FIXTURES, 'smollm2.json'), 'utf8')) as SmolFixture;
+
+let lmCache: CausalLM | undefined;
+function lm(): CausalLM {
+  lmCache ??= loadCausalLM('smollm2-135m-instruct');
+  return lmCache;
+}
+
+/**
+ * Tolerance: both sides run float32 on identical dequantised weights; they differ only in summation
+ * order over 30 layers (observed max |Δ| ≈ 2e-5 on logits of magnitude 10–30; the fixture is rounded
+ * to 1e-5). We allow 1e-3 absolute: 50× the observed gap, far below the gaps that decide rankings.
+ */
+const LOGIT_TOL = 1e-3;
+
+test('SmolLM2 logits match transformers: same top-5 at every position, |Δ| ≤ 1e-3', () => {
+  const logits = lm().logits(FX.ids);
+  const V = logits.shape[1];
+  let maxDiff = 0;
+  for (let t = 0; t < FX.ids.length; t++) {
+    const row = logits.data.subarray(t * V, (t + 1) * V);
+    const ours = Array.from({ length: V }, (_, i) => i)
+      .sort((a, b) => row[b] - row[a])
+      .slice(0, 5);
+    assert.deepEqual(
+      [...ours].sort((a, b) => a - b),
+      [...FX.top5[t]].sort((a, b) => a - b),
+      `top-5 set at position ${t}`,
+    );
+    FX.top5[t].forEach((id, j) => (maxDiff = Math.max(maxDiff, Math.abs(row[id] - FX.top5_logits[t][j]))));
+    FX.slice_ids.forEach((id, j) => (maxDiff = Math.max(maxDiff, Math.abs(row[id] - FX.slice_logits[t][j]))));
+    // Where the reference's ranks are separated by more than twice the tolerance, the order must agree.
+    for (let j = 0; j < 4; j++) {
+      if (FX.top5_logits[t][j] - FX.top5_logits[t][j + 1] > 2 * LOGIT_TOL) {
+        assert.equal(ours[j], FX.top5[t][j], `rank ${j} at position ${t}`);
+      }
+    }
+  }
+  console.log(`SmolLM2 logits vs transformers: max |Δ| = ${maxDiff.toExponential(2)}`);
+  assert.ok(maxDiff <= LOGIT_TOL, `max |Δ| ${maxDiff}`);
+});
+
+test("SmolLM2 greedy continuation (16 tokens, KV-cache decode) equals transformers'", () => {
+  const r = lm().generate(FX.ids, { maxNewTokens: 16, stopAtEos: false });
+  assert.deepEqual(r.ids, FX.greedy16);
+  const c = lm().model.config;
+  // Full cache: K and V of 48 positions × 30 layers × 3 KV heads × 64 dims, float32.
+  assert.equal(r.cacheBytes, 2 * 4 * (32 + 15) * c.numLayers * c.numKvHeads * c.headDim);
+});
+
+test('SmolLM2 sliding-window perplexity within 0.5% of transformers', () => {
+  const r = lm().perplexity(FX.ppl.ids, { window: FX.ppl.window, stride: FX.ppl.stride });
+  assert.equal(r.tokens, FX.ppl.tokens);
+  const rel = Math.abs(r.perplexity - FX.ppl.perplexity) / FX.ppl.perplexity;
+  console.log(
+    `perplexity ours ${r.perplexity.toFixed(4)} vs transformers ${FX.ppl.perplexity.toFixed(4)} (rel ${rel.toExponential(2)})`,
+  );
+  assert.ok(rel < 0.005, `relative difference ${rel}`);
+});
+
+test('SmolLM2: top-k, embeddings, empty and over-long prompts', () => {
+  const top = lm().nextTokenTopK('The capital of France is', 10);
+  assert.equal(top.length, 10);
+  assert.ok(top[0].prob >= top[9].prob && top[0].prob <= 1);
+  assert.equal(top[0].text.trim(), 'Paris');
+  const e = lm().embed('A sentence to embed.');
+  assert.equal(e.length, 576);
+  assert.ok(e.every((v) => Number.isFinite(v)));
+  assert.throws(
+    () => lm().generate(''),
+    (err: Error) => err instanceof ModelInputError && /prompt is empty/.test(err.message),
+  );
+  const tooLong = new Array<number>(8193).fill(28);
+  assert.throws(() => lm().logits(tooLong), /8193 tokens, more than the context length 8192/);
+  assert.throws(() => lm().logits([49152]), /token id 49152 at position 0 is outside the vocabulary/);
+});
+
+test("unpermuteQK inverts llama.cpp's Q/K row permutation", () => {
+  // llama.cpp: w.reshape(heads, 2, D/2, in).swapaxes(1, 2): HF row (h, j, r) → GGUF row (h, r, j).
+  const heads = 2;
+  const D = 4;
+  const cols = 3;
+  const hf = Float32Array.from({ length: heads * D * cols }, (_, i) => i);
+  const gg = new Float32Array(hf.length);
+  for (let h = 0; h < heads; h++)
+    for (let j = 0; j < 2; j++)
+      for (let r = 0; r < D / 2; r++)
+        gg.set(
+          hf.subarray((h * D + j * (D / 2) + r) * cols, (h * D + j * (D / 2) + r + 1) * cols),
+          (h * D + 2 * r + j) * cols,
+        );
+  assert.deepEqual([...unpermuteQK(gg, heads * D, cols, heads)], [...hf]);
+});
+
+function maxAbs(a: Tensor, b: Tensor): number {
+  let m = 0;
+  for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+  return m;
+}
+
+test('tiny model: incremental decode through the cache equals one prefill (tied and untied)', () => {
+  for (const tied of [true, false]) {
+    const m = tinyLlama({ tied });
+    const ids = [3, 17, 5, 9, 22, 1, 30];
+    const full = m.forward(ids, m.createCache()).logits as Tensor;
+    const cache = m.createCache();
+    const steps: number[] = [];
+    m.forward(ids.slice(0, 3), cache).logits?.data.forEach((v) => steps.push(v));
+    for (let i = 3; i < ids.length; i++)
+      m.forward([ids[i]], cache).logits?.data.forEach((v) => steps.push(v));
+    assert.ok(maxAbs(full, new Tensor(Float32Array.from(steps), full.shape)) < 1e-4, `tied=${tied}`);
+    assert.equal(cache.length(0), ids.length);
+    assert.equal(cache.bytes(), 2 * 4 * ids.length * 2 * 2 * 8);
+    assert.deepEqual(cache.bytesByLayer(), [cache.bytes() / 2, cache.bytes() / 2]);
+    cache.clear();
+    assert.equal(cache.bytes(), 0);
+  }
+});
+
+test('tiny model: js and ops engines agree (ops runs on the current gpu.js backend)', () => {
+  const js = tinyLlama({ engine: 'js' });
+  const ops = tinyLlama({ engine: 'ops' });
+  const ids = [1, 2, 3, 4, 5, 6];
+  const a = js.forward(ids).logits as Tensor;
+  const b = ops.forward(ids).logits as Tensor;
+  assert.ok(maxAbs(a, b) < 1e-3, `max |Δ| ${maxAbs(a, b)}`);
+});
+
+/** A cache that takes over attention (as LoRC's does), optionally applying W_o itself. */
+class AttendingCache implements KVCache {
+  readonly inner: FullKVCache;
+  appended: KVAppend[] = [];
+  constructor(
+    private readonly m: ReturnType<typeof tinyLlama>,
+    private readonly project: boolean,
+  ) {
+    this.inner = m.createCache();
+  }
+  get numLayers(): number {
+    return this.inner.numLayers;
+  }
+  length(l: number): number {
+    return this.inner.length(l);
+  }
+  append(l: number, e: KVAppend): void {
+    this.appended.push(e);
+    this.inner.append(l, e);
+  }
+  read(l: number): KVRead {
+    return this.inner.read(l);
+  }
+  attend(l: number, q: Tensor, positions: readonly number[]): KVAttendResult {
+    const kv = this.inner.read(l);
+    const [, T, Hq, D] = q.shape;
+    const a = attentionReference(q, kv.keys, kv.values, { causal: true, queryOffset: positions[0] }).reshape([
+      T,
+      Hq * D,
+    ]);
+    if (!this.project) return { out: a.reshape([1, T, Hq * D]), projected: false };
+    return { out: linearReference(a, this.m.attentionWeights(l).wo).reshape([1, T, -1]), projected: true };
+  }
+  bytes(): number {
+    return this.inner.bytes();
+  }
+  bytesByLayer(): number[] {
+    return this.inner.bytesByLayer();
+  }
+  clear(): void {
+    this.inner.clear();
+  }
+}
+
+test('tiny model: a cache with attend() (projected or not) gives the same logits; append gets pre-RoPE keys', () => {
+  const m = tinyLlama();
+  const ids = [4, 8, 15, 16, 23, 42 % 40];
+  const ref = m.forward(ids).logits as Tensor;
+  for (const project of [false, true]) {
+    const cache = new AttendingCache(m, project);
+    const got = m.forward(ids.slice(0, 4), cache).logits as Tensor;
+    const got2 = m.forward(ids.slice(4), cache).logits as Tensor;
+    const all = new Tensor(Float32Array.from([...got.data, ...got2.data]), ref.shape);
+    assert.ok(maxAbs(ref, all) < 1e-4, `projected=${project}`);
+    // The keys handed to append are x·W_kᵀ of the normed hidden input, before RoPE.
+    const e = cache.appended[0];
+    const k = linearReference(e.hidden.reshape([4, 32]), m.attentionWeights(0).wk);
+    assert.ok(maxAbs(k, e.keysPreRope.reshape([4, 16])) < 1e-5);
+    assert.deepEqual(e.positions, [0, 1, 2, 3]);
+    assert.deepEqual(cache.appended[m.config.numLayers].positions, [4, 5]);
+  }
+});

@@ -1,0 +1,51 @@
+/** all-MiniLM-L6-v2 against sentence-transformers on 20 real AG News texts (fixture). */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadAgNews } from '../../src/data';
+import { ModelInputError, loadSentenceEncoder } from '../../src/models';
+import { FIXTURES } from './helpers';
+
+interface MiniFixture {
+  rows: [number, number];
+  ids: number[][];
+  embeddings: number[][];
+}
+const FX = JSON.parse(readFileSync(join(FIXTURES, 'minilm.json'), 'utf8')) as MiniFixture;
+
+test('MiniLM embeddings: cosine ≥ 0.999 to sentence-transformers on 20 AG News texts (batched)', () => {
+  const enc = loadSentenceEncoder('all-minilm-l6-v2');
+  const rows = loadAgNews().slice(FX.rows[0], FX.rows[1]);
+  const texts = rows.map((r) => `${r.title}. ${r.description}`);
+  texts.forEach((t, i) => assert.deepEqual(enc.encodeText(t), FX.ids[i], `token ids of text ${i}`));
+  const emb = enc.embed(texts, 8);
+  const H = 384;
+  let worst = 1;
+  for (let i = 0; i < texts.length; i++) {
+    let dot = 0;
+    let n1 = 0;
+    let n2 = 0;
+    for (let j = 0; j < H; j++) {
+      const a = emb.data[i * H + j];
+      const b = FX.embeddings[i][j];
+      dot += a * b;
+      n1 += a * a;
+      n2 += b * b;
+    }
+    worst = Math.min(worst, dot / Math.sqrt(n1 * n2));
+    assert.ok(Math.abs(Math.sqrt(n1) - 1) < 1e-5, 'L2-normalised');
+  }
+  console.log(`MiniLM worst cosine to sentence-transformers over 20 texts: ${worst.toFixed(7)}`);
+  assert.ok(worst >= 0.999, `worst cosine ${worst}`);
+  // Batching and padding do not change a text's embedding.
+  const single = enc.embed([texts[3]]);
+  let d = 0;
+  for (let j = 0; j < H; j++) d = Math.max(d, Math.abs(single.data[j] - emb.data[3 * H + j]));
+  assert.ok(d < 1e-5, `batched vs single ${d}`);
+  // Over-long input is truncated to max_seq_length (256) tokens, keeping [SEP].
+  const long = enc.encodeText('word '.repeat(400));
+  assert.equal(long.length, 256);
+  assert.equal(long[255], 102);
+  assert.throws(() => enc.embed([]), ModelInputError);
+});
