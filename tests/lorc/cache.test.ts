@@ -90,11 +90,18 @@ for (const style of ['half', 'interleaved'] as const) {
     const ref = layerReference(L, x, L.wk, L.wv);
     const full = customSchedule(1, an.dMax, new Map());
     for (const valueMode of ['fold', 'reconstruct'] as const) {
-      const cache = buildCache(an, full, { valueMode, compressFullRank: true });
-      assert.deepEqual(cache.ranks(0), { key: 16, value: 16 });
-      assertRelClose(run(cache, L, x, 0, [7]), ref, TOL, `${valueMode} prefill`);
-      cache.clear();
-      assertRelClose(run(cache, L, x, 0, [4, 1, 1, 1]), ref, TOL, `${valueMode} prefill + decode`);
+      for (const engine of ['ops', 'js'] as const) {
+        const cache = buildCache(an, full, { valueMode, engine, compressFullRank: true });
+        assert.deepEqual(cache.ranks(0), { key: 16, value: 16 });
+        assertRelClose(run(cache, L, x, 0, [7]), ref, TOL, `${valueMode} ${engine} prefill`);
+        cache.clear();
+        assertRelClose(
+          run(cache, L, x, 0, [4, 1, 1, 1]),
+          ref,
+          TOL,
+          `${valueMode} ${engine} prefill + decode`,
+        );
+      }
     }
     // An uncompressed layer (null basis) is the standard cache.
     const plain = buildCache(an, full);
@@ -114,16 +121,11 @@ test('rank r reproduces the layer computed with W̃_k, W̃_v (Eq. 5.5-5.9), and 
   for (const r of [3, 8, 12]) {
     const lowRef = layerReference(L, x, reconstruct(an.layers[1].key, r), reconstruct(an.layers[1].value, r));
     for (const valueMode of ['fold', 'reconstruct'] as const) {
-      for (const keyRead of ['fused', 'reference'] as const) {
-        const cache = buildCache(an, customSchedule(2, an.dMax, new Map([[1, r]])), { valueMode, keyRead });
+      for (const engine of ['ops', 'js'] as const) {
+        const cache = buildCache(an, customSchedule(2, an.dMax, new Map([[1, r]])), { valueMode, engine });
         assert.deepEqual(cache.ranks(1), { key: r, value: r });
         assert.deepEqual(cache.ranks(0), { key: null, value: null });
-        assertRelClose(
-          run(cache, L, x, 1, [5, 1, 1, 1, 1]),
-          lowRef,
-          TOL,
-          `rank ${r} ${valueMode} ${keyRead}`,
-        );
+        assertRelClose(run(cache, L, x, 1, [5, 1, 1, 1, 1]), lowRef, TOL, `rank ${r} ${valueMode} ${engine}`);
       }
     }
     let diff = 0;

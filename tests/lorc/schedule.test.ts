@@ -35,13 +35,27 @@ test('Eq. 5.13 by hand: d_max 100, d_min 20 → [100, 60, 40, 20]', () => {
 
 test('progressive schedule solves d_min for the overall target', () => {
   // Σ d = 100 + (50 + d_min/2) + (25 + 3·d_min/4) + d_min = 175 + 2.25·d_min ≤ 200 at 50% → d_min ≈ 11.1.
-  const s = progressiveSchedule(KAPPAS, 100, 0.5, { kind: 'none' });
+  const s = progressiveSchedule(KAPPAS, 100, 0.5, { kind: 'none' }, 1);
   assert.ok(s.achieved >= 0.5 && s.achieved < 0.5 + 4 / 400, `achieved ${s.achieved}`);
   assert.ok(Math.abs((s.dMin ?? 0) - 100 / 9) < 0.6, `d_min ${s.dMin}`);
   assert.deepEqual(s.ranks, [100, 56, 33, 11]);
   // ranks are non-increasing with depth here because κ̃ is.
   for (let i = 1; i < s.ranks.length; i++) assert.ok(s.ranks[i] <= s.ranks[i - 1]);
   assert.equal(overallCompression(s.ranks, 100), s.achieved);
+});
+
+test('phase 2: a target Eq. 5.13 cannot reach with d_max = full lowers the top of the range', () => {
+  // With d_max = 100, ranks are ≥ [100, 50, 25, 0] + d_min terms: at most 56% compression.
+  const s = progressiveSchedule(KAPPAS, 100, 0.7, { kind: 'none' }, 5);
+  assert.equal(s.dMin, 5);
+  assert.ok(
+    (s.top ?? 100) < 100 && s.achieved >= 0.7 && s.achieved < 0.71,
+    `top ${s.top}, achieved ${s.achieved}`,
+  );
+  // Eq. 5.13 with (top, 5) evaluated by hand, rounded.
+  const t = s.top ?? 0;
+  const want = [t, t - 0.5 * (t - 5), t - 0.75 * (t - 5), 5].map((v) => Math.round(v));
+  assert.deepEqual(s.ranks, want);
 });
 
 test('uniform baseline: same skipped layers, one rank, same budget', () => {
@@ -70,8 +84,8 @@ test('bad input names the problem', () => {
   assert.throws(() => logCumulativeKappa([{ kappaK: Infinity, kappaV: 2 }]), /rank-deficient/);
   assert.throws(() => progressiveSchedule(KAPPAS, 100, 1.2), /target compression ratio 1.2/);
   assert.throws(
-    () => progressiveSchedule(KAPPAS, 100, 0.9, { kind: 'firstLayers', count: 2 }),
-    /target 0.9 unreachable/,
+    () => progressiveSchedule(KAPPAS, 100, 0.6, { kind: 'firstLayers', count: 2 }),
+    /target 0.6 unreachable with 2 skipped layers and ranks ≥ 7/,
   );
   assert.throws(() => uniformSchedule(KAPPAS, 100, 0.7, { kind: 'firstLayers', count: 3 }), /unreachable/);
   assert.throws(() => customSchedule(4, 100, new Map([[4, 10]])), /layer 4 outside 0..3/);

@@ -21,15 +21,19 @@ import {
   ShapeError,
   Tensor,
   applyRope,
+  applyRopeReference,
   attention,
   attentionProbs,
+  attentionReference,
   matmul,
+  matmulReference,
   ropeTables,
   type RopeStyle,
   type RopeTables,
 } from '../../ops';
 import type { KVAppend, KVAttendResult, KVCache, KVRead } from '../../models/kv-cache';
 import { LorcError } from './errors';
+import { foldedAttentionReference } from './folded';
 import { reconstructRope, reconstructRopeReference } from './kernels';
 
 export interface LowRankLayer {
@@ -51,9 +55,16 @@ export interface LowRankKVCacheOptions {
   layers: readonly LowRankLayer[];
   /** 'fold' (Eq. 5.9, attend returns projected output) or 'reconstruct' values at read. Default 'fold'. */
   valueMode?: 'fold' | 'reconstruct';
-  /** Key read path: fused gpu.js kernel (default), or 'reference' (plain TS, for tests). */
-  keyRead?: 'fused' | 'reference';
+  /**
+   * Where the read path runs: 'ops' (default) = gpu.js kernels on the current backend (fused
+   * reconstruct+RoPE, ops attention and matmul); 'js' = the plain-TS twins (reconstruct-then-rotate
+   * reference, float64 attention), the fast choice on a CPU-only machine, like the decoder's 'js' engine.
+   */
+  engine?: 'ops' | 'js';
 }
+
+/** Held positions are read in buckets of this many, so gpu.js kernels compiled for a shape are reused. */
+export const READ_BUCKET = 64;
 
 /** A growable [B, capacity, width] float32 buffer. */
 class Rows {
@@ -66,7 +77,9 @@ class Rows {
 
   ensure(positions: number, exact: boolean): void {
     if (positions <= this.capacity) return;
-    const cap = exact ? positions : Math.max(positions, Math.ceil((this.capacity * 5) / 4 / 64) * 64, 64);
+    const cap = exact
+      ? positions
+      : Math.ceil(Math.max(positions, (this.capacity * 5) / 4) / READ_BUCKET) * READ_BUCKET;
     const next = new Float32Array(this.batch * cap * this.width);
     for (let b = 0; b < this.batch; b++) {
       next.set(
@@ -117,6 +130,7 @@ interface LayerState {
 export class LowRankKVCache implements KVCache {
   readonly numLayers: number;
   readonly valueMode: 'fold' | 'reconstruct';
+  readonly engine: 'ops' | 'js';
   private readonly opts: LowRankKVCacheOptions;
   private readonly width: number;
   private layers: LayerState[] = [];
@@ -145,6 +159,7 @@ export class LowRankKVCache implements KVCache {
     this.opts = opts;
     this.width = Hkv * D;
     this.valueMode = opts.valueMode ?? 'fold';
+    this.engine = opts.engine ?? 'ops';
     this.numLayers = opts.layers.length;
     opts.layers.forEach((l, i) => this.checkLayer(l, i));
     this.clear();
@@ -272,10 +287,15 @@ export class LowRankKVCache implements KVCache {
     const flatK = k.reshape([B * T, this.width]);
     const flatV = v.reshape([B * T, this.width]);
     // Keys: compress pre-RoPE (Eq. 5.6 / H.1), or rotate now when uncompressed.
+    const mm = this.engine === 'js' ? matmulReference : matmul;
     const kRows = st.spec.keyBasis
-      ? matmul(flatK, st.spec.keyBasis).data
-      : applyRope(k.reshape([B * T, Hkv, D]), this.tilesFor(st.length, T, B), this.opts.ropeStyle).data;
-    const vRows = st.spec.valueBasis ? matmul(flatV, st.spec.valueBasis).data : flatV.data;
+      ? mm(flatK, st.spec.keyBasis).data
+      : (this.engine === 'js' ? applyRopeReference : applyRope)(
+          k.reshape([B * T, Hkv, D]),
+          this.tilesFor(st.length, T, B),
+          this.opts.ropeStyle,
+        ).data;
+    const vRows = st.spec.valueBasis ? mm(flatV, st.spec.valueBasis).data : flatV.data;
     st.keys!.ensure(S, exact);
     st.values!.ensure(S, exact);
     st.keys!.write(kRows, st.length, T);
@@ -297,31 +317,40 @@ export class LowRankKVCache implements KVCache {
     return { cos, sin };
   }
 
-  /** Rotated keys [B, S, Hkv, D] of every held position (reconstructed for compressed layers). */
-  private keysOf(st: LayerState): Tensor {
-    const S = st.length;
+  /**
+   * Rows read for a layer: the held length, or on the gpu.js path the length rounded up to
+   * READ_BUCKET (within capacity) so compiled kernels are reused; the padding rows are zeros and lie
+   * beyond every query's causal horizon, so they never receive attention weight.
+   */
+  private readRows(st: LayerState, padded: boolean): number {
+    if (!padded || this.engine === 'js') return st.length;
+    return Math.min(st.keys!.capacity, Math.ceil(st.length / READ_BUCKET) * READ_BUCKET);
+  }
+
+  /** Rotated keys [B, S, Hkv, D] of the first S rows (reconstructed for compressed layers). */
+  private keysOf(st: LayerState, S: number): Tensor {
     const B = this.batch;
     const { numKvHeads: Hkv, headDim: D } = this.opts;
     const held = st.keys!.view(S);
     if (!st.spec.keyBasis) return held.reshape([B, S, Hkv, D]);
-    const read = this.opts.keyRead === 'reference' ? reconstructRopeReference : reconstructRope;
+    const read = this.engine === 'js' ? reconstructRopeReference : reconstructRope;
     return read(held, st.spec.keyBasis, this.tablesFor(S), Hkv, this.opts.ropeStyle);
   }
 
-  private valuesOf(st: LayerState): Tensor {
-    const S = st.length;
+  private valuesOf(st: LayerState, S: number): Tensor {
     const B = this.batch;
     const { numKvHeads: Hkv, headDim: D } = this.opts;
     const held = st.values!.view(S);
     if (!st.spec.valueBasis) return held.reshape([B, S, Hkv, D]);
     const dc = st.spec.valueBasis.shape[1];
-    return matmul(held.reshape([B * S, dc]), st.spec.valueBasis, { transB: true }).reshape([B, S, Hkv, D]);
+    const mm = this.engine === 'js' ? matmulReference : matmul;
+    return mm(held.reshape([B * S, dc]), st.spec.valueBasis, { transB: true }).reshape([B, S, Hkv, D]);
   }
 
   read(layer: number): KVRead {
     const st = this.state(layer);
     if (st.length === 0) throw new LorcError(`LowRankKVCache.read(layer ${layer}): nothing held`);
-    return { keys: this.keysOf(st), values: this.valuesOf(st) };
+    return { keys: this.keysOf(st, st.length), values: this.valuesOf(st, st.length) };
   }
 
   /** Causal attention of rotated queries q [B, T, Hq, D] over the held positions (see class comment). */
@@ -346,14 +375,18 @@ export class LowRankKVCache implements KVCache {
         );
       }
     }
-    const keys = this.keysOf(st);
+    const S = this.readRows(st, true);
+    const keys = this.keysOf(st, S);
     const opts = { causal: true, queryOffset: offset };
     if (this.valueMode === 'fold' && st.spec.valueBasis) {
       // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
-      const S = st.length;
+      const cv = st.values!.view(S);
+      if (this.engine === 'js') {
+        return { out: foldedAttentionReference(q, keys, cv, st.spec.foldedOutput!, offset), projected: true };
+      }
       const dc = st.spec.valueBasis.shape[1];
       const p = attentionProbs(q, keys, keys, opts); // [B, Hq, T, S]
-      const y = matmul(p.reshape([B, Hq * T, S]), st.values!.view(S)); // [B, Hq·T, dc], rows (h, t)
+      const y = matmul(p.reshape([B, Hq * T, S]), cv); // [B, Hq·T, dc], rows (h, t)
       const perm = new Float32Array(B * T * Hq * dc);
       for (let b = 0; b < B; b++)
         for (let h = 0; h < Hq; h++)
@@ -365,7 +398,8 @@ export class LowRankKVCache implements KVCache {
       const out = matmul(new Tensor(perm, [B * T, Hq * dc]), st.spec.foldedOutput!);
       return { out: out.reshape([B, T, out.shape[1]]), projected: true };
     }
-    const out = attention(q, keys, this.valuesOf(st), opts);
+    const att = this.engine === 'js' ? attentionReference : attention;
+    const out = att(q, keys, this.valuesOf(st, S), opts);
     return { out: out.reshape([B, T, Hq * D]), projected: false };
   }
 

@@ -8,3 +8,4 @@ export * from './cache';
 export * from './model';
 export * from './memory';
 export * from './view';
+export * from './folded';

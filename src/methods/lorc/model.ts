@@ -115,7 +115,7 @@ export function foldOutputProjection(
 
 export interface BuildCacheOptions {
   valueMode?: 'fold' | 'reconstruct';
-  keyRead?: 'fused' | 'reference';
+  engine?: 'ops' | 'js';
   /** Hold layers whose rank equals d_max in compressed form anyway (default false: uncompressed). */
   compressFullRank?: boolean;
 }
@@ -159,7 +159,7 @@ export function buildCache(
     ropeStyle: shape.ropeStyle,
     layers,
     valueMode,
-    keyRead: opts.keyRead,
+    engine: opts.engine,
   });
 }
 

@@ -39,6 +39,8 @@ export interface RankSchedule {
   dMax: number;
   /** d_min that Eq. 5.13 was evaluated with (progressive only). */
   dMin?: number;
+  /** The top of Eq. 5.13's range actually used (= dMax unless phase 2 lowered it; progressive only). */
+  top?: number;
   /** Requested overall compression ratio. */
   target: number;
   /** Achieved overall compression ratio 1 − Σ ranks / (L·dMax). */
@@ -97,22 +99,35 @@ function withSkips(dims: readonly number[], skipped: readonly boolean[], dMax: n
 }
 
 /**
- * Progressive schedule (Algorithm 3 with Eq. 5.13) meeting an overall compression target: d_min is
- * solved by bisection as the largest value whose rounded ranks still remove at least `target` of the
- * cache (the achieved ratio is ≥ target and as close as integer ranks allow). Throws when even
- * d_min = 1 cannot reach the target (too many skipped layers).
+ * Progressive schedule (Algorithm 3 with Eq. 5.13) meeting an overall compression target.
+ *
+ * Phase 1 (the thesis's recipe): d_max = the full width and d_min is solved by bisection as the
+ * largest value whose rounded ranks still remove at least `target` of the cache (achieved ≥ target,
+ * as close as integer ranks allow).
+ *
+ * Phase 2 (our extension, documented because it departs from the text): Eq. 5.13 interpolates
+ * linearly in ln κ̃ between d_max and d_min, so when ln κ̃ falls about linearly with depth (as it does
+ * for SmolLM2) the mean rank is ≈ (d_max + d_min)/2 and no d_min can remove much more than half of
+ * the cache. If phase 1 would need d_min below `minRank`, d_min is held at `minRank` and the top of
+ * the range d_max is lowered instead (bisection again), keeping the progressive shape. `minRank`
+ * defaults to ⌈width/16⌉ (12 of 192), fixed a priori. Throws when even d_max = d_min = minRank
+ * cannot reach the target.
  */
 export function progressiveSchedule(
   kappas: readonly LayerKappa[],
   dMax: number,
   target: number,
   skip: SkipRule = DEFAULT_SKIP,
+  minRank: number = Math.ceil(dMax / 16),
 ): RankSchedule {
   checkTarget(target);
+  if (!(minRank >= 1 && minRank <= dMax))
+    throw new LorcError(`progressiveSchedule: minRank ${minRank} outside 1..${dMax}`);
   const skipped = skippedLayers(kappas, skip);
   const logCum = logCumulativeKappa(kappas);
   const L = kappas.length;
-  const ranksFor = (dMin: number): number[] => withSkips(progressiveDims(logCum, dMax, dMin), skipped, dMax);
+  const ranksFor = (top: number, dMin: number): number[] =>
+    withSkips(progressiveDims(logCum, top, dMin), skipped, dMax);
   if (target === 0) {
     const ranks = new Array<number>(L).fill(dMax);
     return {
@@ -125,27 +140,44 @@ export function progressiveSchedule(
       achieved: 0,
     };
   }
-  const lowest = ranksFor(0);
-  if (overallCompression(lowest, dMax) < target) {
+  const meets = (r: number[]): boolean => overallCompression(r, dMax) >= target;
+  const bisect = (f: (v: number) => number[], lo: number, hi: number): number => {
+    // f(v)'s compression is non-increasing in v; return the largest v in [lo, hi] that meets target.
+    for (let i = 0; i < 60; i++) {
+      const mid = (lo + hi) / 2;
+      if (meets(f(mid))) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  };
+  if (meets(ranksFor(dMax, minRank))) {
+    const dMin = bisect((v) => ranksFor(dMax, v), minRank, dMax);
+    const ranks = ranksFor(dMax, dMin);
+    return {
+      kind: 'progressive',
+      ranks,
+      skipped,
+      dMax,
+      dMin,
+      top: dMax,
+      target,
+      achieved: overallCompression(ranks, dMax),
+    };
+  }
+  if (!meets(ranksFor(minRank, minRank))) {
     throw new LorcError(
-      `progressiveSchedule: target ${target} unreachable: with d_min → 0 and ${skipped.filter(Boolean).length} skipped layers the best is ${overallCompression(lowest, dMax).toFixed(4)}`,
+      `progressiveSchedule: target ${target} unreachable with ${skipped.filter(Boolean).length} skipped layers and ranks ≥ ${minRank} (best ${overallCompression(ranksFor(minRank, minRank), dMax).toFixed(4)})`,
     );
   }
-  // overallCompression(ranksFor(dMin)) is non-increasing in dMin: find the largest dMin meeting target.
-  let lo = 0;
-  let hi = dMax;
-  for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (overallCompression(ranksFor(mid), dMax) >= target) lo = mid;
-    else hi = mid;
-  }
-  const ranks = ranksFor(lo);
+  const top = bisect((v) => ranksFor(v, minRank), minRank, dMax);
+  const ranks = ranksFor(top, minRank);
   return {
     kind: 'progressive',
     ranks,
     skipped,
     dMax,
-    dMin: lo,
+    dMin: minRank,
+    top,
     target,
     achieved: overallCompression(ranks, dMax),
   };
