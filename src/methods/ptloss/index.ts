@@ -20,3 +20,4 @@ export * from './proxy';
 export * from './quality';
 export * from './search';
 export { Rng } from './rng';
+export * from './gaussian';

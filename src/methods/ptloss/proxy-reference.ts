@@ -25,6 +25,8 @@ export interface RawSolve {
   iterations: Int32Array;
   /** 1 converged, 0 not. */
   converged: Uint8Array;
+  /** Float64 relative residual at the returned logits, where the solver computed it (NaN otherwise). */
+  residual?: Float64Array;
 }
 
 /**
@@ -185,7 +187,8 @@ function solveSmallBatch(
       for (let m = 0; m < order; m++) a[tr * 15 + c * 5 + m] = eps[(tr * classes + c) * order + m];
     }
   }
-  const out: SmallSolve = { z0: 0, z1: 0, iterations: 0, converged: false };
+  const residual = new Float64Array(total);
+  const out: SmallSolve = { z0: 0, z1: 0, iterations: 0, converged: false, residual: NaN };
   for (let tr = 0; tr < trials; tr++) {
     for (let n = 0; n < examples; n++) {
       const o = n * classes;
@@ -209,7 +212,8 @@ function solveSmallBatch(
       if (three) logits[idx * k + 1] = out.z1;
       iterations[idx] = out.iterations;
       converged[idx] = out.converged ? 1 : 0;
+      residual[idx] = out.residual;
     }
   }
-  return { logits, iterations, converged };
+  return { logits, iterations, converged, residual };
 }

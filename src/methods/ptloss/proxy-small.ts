@@ -3,7 +3,13 @@
  * the same damped-Newton iteration with closed-form 2×2 algebra, in float64, one call per example.
  * `solveProxyReference` uses it for small problems; the general-C path is the Cholesky solver.
  */
-import { ptPert, ptWeight, ptWeightSlope } from './proxy-kernel';
+import { ptPert as kernelPert, ptWeight as kernelWeight, ptWeightSlope as kernelSlope } from './proxy-kernel';
+
+// Local bindings: calling through the module object costs an export getter per call in CommonJS
+// output, which stops V8 from inlining these hot helpers.
+const ptWeight = kernelWeight;
+const ptWeightSlope = kernelSlope;
+const ptPert = kernelPert;
 
 /** Per-example output: reduced logits z0, z1 (last logit 0), iterations, converged flag. */
 export interface SmallSolve {
@@ -11,6 +17,8 @@ export interface SmallSolve {
   z1: number;
   iterations: number;
   converged: boolean;
+  /** Relative residual max|F| / (1 + Σ|w|) at the returned logits. */
+  residual: number;
 }
 
 const MERIT_SLACK = 1e-14;
@@ -124,10 +132,15 @@ export function solveSmallExample(
       if (lambda > 1e30) break;
     }
   }
+  // The state (p, w) always belongs to the current z, so the final residual needs no new exp.
+  const S = w0 + w1 + w2;
+  const r0 = Math.abs(w0 - p0 * S);
+  const r1 = three ? Math.abs(w1 - p1 * S) : 0;
   out.z0 = z0;
   out.z1 = z1;
   out.iterations = iters;
   out.converged = ok;
+  out.residual = Math.max(r0, r1) / (1 + Math.abs(w0) + Math.abs(w1) + Math.abs(w2));
 }
 
 /** ℓ_PT-M without Σ t log t, from probabilities and logits (last logit 0, lse = log Σ e^z). */
