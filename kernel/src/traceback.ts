@@ -22,7 +22,8 @@ const RESET = '\u001b[0m';
 
 const FRAME = /^\s*at (?:(.*?) \()?<cell (\d+)>:(\d+):(\d+)\)?\s*$/;
 const INTERNAL_FRAME =
-  /node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/]src[\\/]|^\s*at new Promise \(<anonymous>\)$/;
+  /\(node:|^\s*at node:|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/]src[\\/]|^\s*at new Promise \(<anonymous>\)$/;
+/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/]src[\\/]|^\s*at new Promise \(<anonymous>\)$/;
 const TOKEN =
   /[A-Za-z_$][\w$]*|\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|[{}()[\];,.=+\-*/<>!?:&|]/g;
 
@@ -121,8 +122,11 @@ export function runtimeReport(thrown: unknown, cell: (n: number) => CellSource |
       const n = Number(cellNo);
       const source = cell(n);
       const line = source ? mapLine(source, Number(jsLine)) : undefined;
+      // The cell's wrapper function (the first script line) maps to no user line: leave it out.
+      if (line === undefined && source) continue;
       const where = `${CYAN}Cell [${n}]${RESET}${line !== undefined ? `, line ${line}` : ''}`;
-      traceback.push(fn && fn !== 'eval' ? `${where}, in ${fn}` : where);
+      const name = fn?.replace(/^(?:Proxy|Object)\./, '').replace(/^async /, '');
+      traceback.push(name && name !== 'eval' ? `${where}, in ${name}` : where);
       if (source && line !== undefined && !shownExcerpt) {
         traceback.push(...excerpt(source.ts, line));
         shownExcerpt = true;

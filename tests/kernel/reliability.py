@@ -1,0 +1,211 @@
+"""Reliability and behaviour of the efflab kernel, driven by jupyter_client:
+errors keep the kernel alive and point at the cell line; interrupts (message and SIGINT) stop an
+infinite loop within 2 s; 1,000 executions stay within a memory bound; 1,000 malformed messages
+leave the kernel answering; shutdown with restart; Node globals and efflab work in an empty folder.
+
+Figures are printed as `METRIC name=value` lines for the node test to report."""
+
+import os
+import signal
+import threading
+import time
+import unittest
+
+import zmq
+from jupyter_client.session import Session
+
+from kernel_client import kernel_pid, result_text, rss_kib, run, shell_reply, start
+
+# Bounds for 1,000 small executions after a warm-up (the V8 heap grows to a plateau first).
+WARMUP = 300
+HEAP_BOUND_MIB = 16  # live heap after a full GC
+RSS_BOUND_MIB = 64  # resident set size
+HEAP_AFTER_GC = (
+    "import v8 from 'node:v8';\nimport vm from 'node:vm';\n"
+    "v8.setFlagsFromString('--expose-gc');\n"
+    "const collect = vm.runInNewContext('gc') as () => void;\n"
+    "collect(); collect();\n"
+    "Math.round(process.memoryUsage().heapUsed / 1024 / 102.4) / 10"
+)
+INTERRUPT_BOUND_S = 2.0
+
+
+def metric(name, value):
+    print(f"METRIC {name}={value}", flush=True)
+
+
+class Reliability(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.km, cls.kc = start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kc.stop_channels()
+        cls.km.shutdown_kernel(now=True)
+
+    def test_a_node_globals_and_efflab_in_empty_folder(self):
+        reply, outs = run(self.kc, "console.log(typeof process.versions.node, Buffer.from('hi').length); setTimeout;")
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertIn("string 2", "".join(m["content"]["text"] for m in outs if m["msg_type"] == "stream"))
+        reply, outs = run(self.kc, "import { markdown } from 'efflab';\nconst md = markdown('**x**');\nmd.data['text/markdown']")
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertEqual(result_text(outs), "'**x**'")
+
+    def test_b_error_points_at_cell_line_and_kernel_survives(self):
+        run(self.kc, "function explode(n: number): number {\n  if (n > 2) {\n    throw new RangeError(`too big: ${n}`);\n  }\n  return n;\n}")
+        reply, outs = run(self.kc, "const ok = explode(1);\n\nexplode(ok + 5);")
+        self.assertEqual(reply["status"], "error")
+        self.assertEqual(reply["ename"], "RangeError")
+        self.assertEqual(reply["evalue"], "too big: 6")
+        errors = [m for m in outs if m["msg_type"] == "error"]
+        self.assertEqual(len(errors), 1)
+        tb = "\n".join(errors[0]["content"]["traceback"])
+        self.assertRegex(tb, r"Cell \[\d+\]\S*, line 3, in explode")
+        self.assertRegex(tb, r"Cell \[\d+\]\S*, line 3\b")
+        self.assertIn("throw new RangeError", tb)
+        # compile errors point at line and column
+        reply, outs = run(self.kc, "const a = 1;\nconst b: string = a;")
+        self.assertEqual(reply["ename"], "TSError")
+        self.assertIn("line 2, column 7", "\n".join(reply["traceback"]))
+        # an exception thrown later, outside any cell, is reported and the kernel lives on
+        run(self.kc, "setTimeout(() => { throw new Error('late failure'); }, 10);")
+        time.sleep(0.3)
+        reply, outs = run(self.kc, "2 + 3")
+        self.assertEqual(result_text(outs), "5")
+
+    def interrupt_loop(self, code, how):
+        msg_id = self.kc.execute(code)
+        time.sleep(1.0)  # let the loop start
+        t0 = time.monotonic()
+        if how == "message":
+            self.km.interrupt_kernel()
+        else:
+            os.kill(kernel_pid(self.km), signal.SIGINT)
+        reply = shell_reply(self.kc, msg_id, timeout=10)
+        latency = time.monotonic() - t0
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+        self.assertLess(latency, INTERRUPT_BOUND_S)
+        reply, outs = run(self.kc, "'still alive'")
+        self.assertEqual(result_text(outs), "'still alive'")
+        return latency
+
+    def test_c_interrupt_infinite_loop_by_message(self):
+        self.assertEqual(self.km.kernel_spec.interrupt_mode, "message")
+        latency = self.interrupt_loop("let spins = 0;\nwhile (true) { spins++; }", "message")
+        metric("interrupt_latency_message_ms", round(latency * 1000))
+
+    def test_d_interrupt_infinite_loop_by_sigint(self):
+        latency = self.interrupt_loop("while (true) {}", "signal")
+        metric("interrupt_latency_sigint_ms", round(latency * 1000))
+
+    def test_e_interrupt_awaiting_cell(self):
+        latency = self.interrupt_loop("await new Promise(() => {});", "message")
+        metric("interrupt_latency_await_ms", round(latency * 1000))
+
+    def heap_after_gc_mib(self):
+        reply, outs = run(self.kc, HEAP_AFTER_GC, store_history=False)
+        self.assertEqual(reply["status"], "ok", reply)
+        return float(result_text(outs))
+
+    def test_f_thousand_executions_memory_bound(self):
+        pid = kernel_pid(self.km)
+        for i in range(WARMUP):
+            run(self.kc, f"let v = {i}; v + 1")
+        heap_before = self.heap_after_gc_mib()
+        rss_before = rss_kib(pid) / 1024
+        t0 = time.monotonic()
+        for i in range(1000):
+            reply, outs = run(self.kc, f"let v = {i}; v + 1")
+            self.assertEqual(reply["status"], "ok")
+        elapsed = time.monotonic() - t0
+        heap_after = self.heap_after_gc_mib()
+        rss_after = rss_kib(pid) / 1024
+        metric("heap_after_gc_before_mib", round(heap_before, 1))
+        metric("heap_after_gc_after_1000_mib", round(heap_after, 1))
+        metric("heap_growth_1000_mib", round(heap_after - heap_before, 1))
+        metric("rss_before_mib", round(rss_before, 1))
+        metric("rss_after_1000_mib", round(rss_after, 1))
+        metric("rss_growth_1000_mib", round(rss_after - rss_before, 1))
+        metric("mean_exec_roundtrip_ms", round(elapsed, 3))
+        self.assertLess(heap_after - heap_before, HEAP_BOUND_MIB)
+        self.assertLess(rss_after - rss_before, RSS_BOUND_MIB)
+
+    def test_g_thousand_malformed_messages(self):
+        info = self.km.get_connection_info(session=False)
+        ctx = zmq.Context.instance()
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(f"{info['transport']}://{info['ip']}:{info['shell_port']}")
+        good = Session(key=info["key"] if isinstance(info["key"], bytes) else info["key"].encode())
+        bad = Session(key=b"not-the-key")
+        kinds = ["bad-json", "bad-signature", "unknown-type", "missing-fields", "no-delimiter", "too-few-frames", "binary-junk", "wrong-types"]
+        expected_error_replies = 0
+        for i in range(1000):
+            kind = kinds[i % len(kinds)]
+            if kind == "bad-json":
+                frames = [b"<IDS|MSG>", b"", b"{not json", b"{}", b"{}", b"{}"]
+                sig = good.sign(frames[2:])
+                frames[1] = sig
+                sock.send_multipart(frames)
+            elif kind == "bad-signature":
+                bad.send(sock, "execute_request", {"code": "process.exit(1)", "silent": False})
+            elif kind == "unknown-type":
+                good.send(sock, f"nonsense_{i}_request", {"x": i})
+            elif kind == "missing-fields":
+                good.send(sock, "complete_request", {"cursor_pos": 3})
+                expected_error_replies += 1
+            elif kind == "no-delimiter":
+                sock.send_multipart([b"junk", b"more junk"])
+            elif kind == "too-few-frames":
+                sock.send_multipart([b"<IDS|MSG>", b"abc", b"{}"])
+            elif kind == "binary-junk":
+                sock.send_multipart([os.urandom(40) for _ in range(6)])
+            else:
+                good.send(sock, "inspect_request", {"code": 42, "cursor_pos": "x"})
+                expected_error_replies += 1
+        # error replies for the malformed-but-signed requests come back on our socket
+        replies = 0
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        deadline = time.time() + 30
+        while replies < expected_error_replies and time.time() < deadline:
+            if poller.poll(1000):
+                idents, msg = good.feed_identities(sock.recv_multipart())
+                msg = good.deserialize(msg)
+                self.assertEqual(msg["content"]["status"], "error")
+                replies += 1
+        sock.close()
+        metric("malformed_messages_sent", 1000)
+        metric("malformed_error_replies", f"{replies}/{expected_error_replies}")
+        self.assertEqual(replies, expected_error_replies)
+        msg_id = self.kc.kernel_info()
+        self.assertEqual(shell_reply(self.kc, msg_id)["content"]["status"], "ok")
+        reply, outs = run(self.kc, "'answering'")
+        self.assertEqual(result_text(outs), "'answering'")
+
+    def test_h_stdin_input(self):
+        def answer():
+            msg = self.kc.get_stdin_msg(timeout=30)
+            self.assertEqual(msg["content"]["prompt"], "name? ")
+            self.kc.input("Grace")
+
+        t = threading.Thread(target=answer)
+        t.start()
+        reply, outs = run(self.kc, "import { input } from 'efflab';\nconst who = await input('name? ');\n`hello ${who}`", allow_stdin=True)
+        t.join()
+        self.assertEqual(result_text(outs), "'hello Grace'")
+
+    def test_z_restart(self):
+        old = kernel_pid(self.km)
+        self.km.restart_kernel(now=False)
+        self.kc.wait_for_ready(timeout=60)
+        self.assertNotEqual(kernel_pid(self.km), old)
+        reply, outs = run(self.kc, "typeof (globalThis as { spins?: number }).spins")
+        self.assertEqual(reply["execution_count"], 1)
+        self.assertEqual(result_text(outs), "'undefined'")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
