@@ -23,7 +23,6 @@ const RESET = '\u001b[0m';
 const FRAME = /^\s*at (?:(.*?) \()?<cell (\d+)>:(\d+):(\d+)\)?\s*$/;
 const INTERNAL_FRAME =
   /\(node:|^\s*at node:|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/]src[\\/]|^\s*at new Promise \(<anonymous>\)$/;
-/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/]src[\\/]|^\s*at new Promise \(<anonymous>\)$/;
 const TOKEN =
   /[A-Za-z_$][\w$]*|\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|[{}()[\];,.=+\-*/<>!?:&|]/g;
 
