@@ -30,7 +30,7 @@ import {
   type MimeBundle,
   type PublishOptions,
 } from '../../src/display/bridge';
-import { represent } from '../../src/display/mime';
+import { isQuiet, represent } from '../../src/display/mime';
 
 /** Where replies to a request go: the shell socket or (through the worker) the control socket. */
 type ReplyChannel = { send(message: Message): void };
@@ -443,7 +443,7 @@ export class Kernel {
     if (outcome.kind === 'ok') {
       if (outcome.warnings.length > 0)
         this.publish('stream', { name: 'stderr', text: warningText(outcome.warnings) }, header);
-      if (outcome.hasValue && !silent) {
+      if (outcome.hasValue && !silent && !isQuiet(outcome.value)) {
         try {
           const rep = represent(outcome.value);
           resultText = typeof rep.data['text/plain'] === 'string' ? rep.data['text/plain'] : null;

@@ -23,11 +23,21 @@ export {
 } from './objects';
 export { progress, track, ProgressBar, type ProgressOptions } from './progress';
 export { openComm, registerCommTarget } from './comm';
-export { DISPLAY, represent, plainText, isDisplayable, type Displayable, type Representation } from './mime';
+export {
+  DISPLAY,
+  QUIET,
+  isQuiet,
+  represent,
+  plainText,
+  isDisplayable,
+  type Displayable,
+  type Representation,
+} from './mime';
 export {
   getKernelBridge,
   setKernelBridge,
   type KernelBridge,
+  type PublishOptions,
   type Comm,
   type CommMessage,
   type CommSendOptions,

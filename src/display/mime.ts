@@ -10,6 +10,14 @@ import { frameToHtml, frameToText, isFrameLike } from './table';
 /** Objects with a method under this symbol display as the bundle it returns. */
 export const DISPLAY = Symbol.for('efflab.display');
 
+/** Objects with a truthy property under this symbol show nothing as a cell's last value. */
+export const QUIET = Symbol.for('efflab.quiet');
+
+/** Whether `value` asks not to be shown as a cell result (display handles, progress bars). */
+export function isQuiet(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && (value as { [QUIET]?: unknown })[QUIET] === true;
+}
+
 /** A bundle plus per-MIME metadata (image sizes, for example). */
 export interface Representation {
   data: MimeBundle;

@@ -5,6 +5,7 @@
 import { getKernelBridge } from './bridge';
 import { display, type DisplayHandle } from './show';
 import { escapeHtml, RichOutput } from './objects';
+import { QUIET } from './mime';
 
 /** Options of a progress bar. */
 export interface ProgressOptions {
@@ -27,6 +28,7 @@ function duration(ms: number): string {
 
 /** A bar that is advanced with `tick()`/`set()` and finished with `done()`. */
 export class ProgressBar {
+  readonly [QUIET] = true;
   readonly total?: number;
   private value = 0;
   private readonly started = Date.now();

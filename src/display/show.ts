@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { getKernelBridge, type JsonObject } from './bridge';
-import { represent } from './mime';
+import { QUIET, represent } from './mime';
 
 /** A display that can be replaced in place later. */
 export interface DisplayHandle {
@@ -35,9 +35,10 @@ export function display(value: unknown, options: DisplayOptions = {}): DisplayHa
   const displayId = options.displayId ?? randomUUID();
   publish(value, displayId, false, options.metadata);
   return {
+    [QUIET]: true,
     displayId,
     update: (next: unknown) => publish(next, displayId, true, options.metadata),
-  };
+  } as DisplayHandle;
 }
 
 /** Replaces the output shown under `displayId` (see `display()`). */
