@@ -9,3 +9,4 @@ export * from './model';
 export * from './memory';
 export * from './view';
 export * from './folded';
+export * from './evaluate';
