@@ -13,6 +13,7 @@ import { ModelConfigError, ModelInputError } from './errors';
 import { configInt, configNumber, readHfConfig } from './hf-config';
 import { readSafetensor, readSafetensorsHeader } from './safetensors';
 import { loadTokenizerJson, type TextTokenizer } from './tokenizer';
+import { allocWeights } from './wasm/linear-wasm';
 
 export interface BertConfig {
   numLayers: number;
@@ -68,7 +69,7 @@ export class BertEncoder {
     weights: BertWeights,
     tokenizer: TextTokenizer,
     source: string,
-    engine: EngineName = 'js',
+    engine?: EngineName,
   ) {
     this.config = config;
     this.w = weights;
@@ -170,7 +171,7 @@ export class BertEncoder {
 }
 
 /** Load a BERT sentence encoder from a sentence-transformers / HF folder (config.json, model.safetensors, tokenizer.json). */
-export function loadBertEncoder(dir: string, engine: EngineName = 'js'): BertEncoder {
+export function loadBertEncoder(dir: string, engine?: EngineName): BertEncoder {
   const cfgPath = join(dir, 'config.json');
   const cfg = readHfConfig(cfgPath);
   if (cfg.model_type !== 'bert') {
@@ -197,7 +198,9 @@ export function loadBertEncoder(dir: string, engine: EngineName = 'js'): BertEnc
   const prefix = f.tensors.has('bert.embeddings.word_embeddings.weight') ? 'bert.' : '';
   const H = config.hidden;
   const t = (name: string, shape: number[]): Tensor => {
-    const r = readSafetensor(f, prefix + name);
+    const info = f.tensors.get(prefix + name);
+    const n = info ? info.shape.reduce((a, b) => a * b, 1) : 0;
+    const r = readSafetensor(f, prefix + name, info && shape.length === 2 ? allocWeights(n) : undefined);
     if (r.shape.join() !== shape.join()) {
       throw new ModelConfigError(
         `${wPath}: tensor '${prefix + name}' has shape [${r.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`,

@@ -1,18 +1,22 @@
 /**
- * The compute engine a model runs its layers on. Two engines with the same semantics:
- *  - 'ops': every op is a gpu.js kernel from src/ops on the current backend (headlessgl/webasm/cpu);
- *  - 'js':  the ops' plain-TS reference twins for the light ops plus the blocked `linearJs` kernel
- *           for the projections — on this CPU-only machine the fastest (see bench/models.bench.ts).
+ * The compute engine a model runs its layers on. Three engines with the same semantics:
+ *  - 'wasm': the ops' plain-TS reference twins for the light ops (norms, RoPE, SiLU/GELU), the
+ *            contiguous-loop `attentionFast`, and the WebAssembly SIMD `linearWasm` kernel for the projections, which hold ~all the
+ *            FLOPs — the fastest here (see bench/models.bench.ts); the default where wasm runs;
+ *  - 'js':   the same with the plain-TS blocked `linearJs` kernel;
+ *  - 'ops':  every op a gpu.js kernel from src/ops on the current backend (headlessgl/webasm/cpu).
  */
 import { activation, activationReference } from '../ops/activations';
-import { attention, attentionReference, type AttentionOptions } from '../ops/attention';
+import { attention, type AttentionOptions } from '../ops/attention';
 import { binary, binaryReference } from '../ops/elementwise';
 import { layerNorm, layerNormReference, rmsNorm, rmsNormReference } from '../ops/norm';
 import { applyRope, applyRopeReference, type RopeStyle, type RopeTables } from '../ops/rope';
 import type { Tensor } from '../ops/tensor';
+import { attentionFast } from './attention-fast';
 import { linearJs, linearOps } from './linear';
+import { linearWasm, wasmLinearUnavailableReason } from './wasm/linear-wasm';
 
-export type EngineName = 'js' | 'ops';
+export type EngineName = 'wasm' | 'js' | 'ops';
 
 export interface Engine {
   readonly name: EngineName;
@@ -46,14 +50,24 @@ const JS: Engine = {
   rmsNorm: rmsNormReference,
   layerNorm: layerNormReference,
   rope: applyRopeReference,
-  attention: attentionReference,
+  attention: attentionFast,
   add: (a, b) => binaryReference('add', a, b),
   mul: (a, b) => binaryReference('mul', a, b),
   silu: (x) => activationReference('silu', x),
   gelu: (x) => activationReference('gelu', x),
 };
 
-/** The engine of a name ('js' by default: fastest here; 'ops' runs on the selected gpu.js backend). */
-export function getEngine(name: EngineName = 'js'): Engine {
-  return name === 'ops' ? OPS : JS;
+const WASM: Engine = { ...JS, name: 'wasm', linear: linearWasm };
+
+/** The default engine: 'wasm' where WebAssembly SIMD with shared memory runs, else 'js'. */
+export function defaultEngineName(): EngineName {
+  return wasmLinearUnavailableReason() === undefined ? 'wasm' : 'js';
+}
+
+/** The engine of a name (default: the fastest available; 'ops' runs on the selected gpu.js backend). */
+export function getEngine(name: EngineName = defaultEngineName()): Engine {
+  if (name === 'ops') return OPS;
+  if (name === 'js') return JS;
+  if (name === 'wasm') return WASM;
+  throw new RangeError(`unknown engine '${String(name)}' (wasm, js, ops)`);
 }

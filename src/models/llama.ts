@@ -15,6 +15,7 @@ import { readGgufHeader, readGgufTensor, ggufMeta, ggufNumber, type GgufFile } f
 import { configInt, configNumber, readHfConfig, type HfConfig } from './hf-config';
 import { FullKVCache, type KVCache, type RopeApplier } from './kv-cache';
 import { readSafetensor, readSafetensorsHeader, type SafetensorsFile } from './safetensors';
+import { allocWeights } from './wasm/linear-wasm';
 
 export interface RopeScaling {
   /** 'linear': positions divided by factor; 'llama3': Llama-3.1 frequency-dependent scaling. */
@@ -141,7 +142,7 @@ export class LlamaModel {
   engine: Engine;
   private readonly invFreq: Float64Array;
 
-  constructor(config: LlamaConfig, weights: LlamaWeights, source: string, engine: EngineName = 'js') {
+  constructor(config: LlamaConfig, weights: LlamaWeights, source: string, engine?: EngineName) {
     this.config = config;
     this.weights = weights;
     this.source = source;
@@ -343,8 +344,13 @@ export function llamaConfigFromGguf(f: GgufFile): LlamaConfig {
   };
 }
 
+function inPlace(t: Tensor, data: Float32Array): Tensor {
+  t.data.set(data);
+  return t;
+}
+
 /** Load a LLaMA-family model from a GGUF file (dequantised to float32, tensor by tensor). */
-export function loadLlamaGguf(path: string, engine: EngineName = 'js'): LlamaModel {
+export function loadLlamaGguf(path: string, engine?: EngineName): LlamaModel {
   const f = readGgufHeader(path);
   const c = llamaConfigFromGguf(f);
   const t = (name: string, shape: number[]): Tensor => {
@@ -355,7 +361,8 @@ export function loadLlamaGguf(path: string, engine: EngineName = 'js'): LlamaMod
         `${path}: tensor '${name}' has shape [${info.shape.join(', ')}] but the config implies [${shape.join(', ')}]`,
       );
     }
-    return new Tensor(readGgufTensor(f, name), shape);
+    // Weights go straight from the file into the wasm arena (read in place by the SIMD kernel).
+    return new Tensor(readGgufTensor(f, name, allocWeights(info.elements)), shape);
   };
   const opt = (name: string, shape: number[]): Tensor | undefined =>
     f.tensors.has(name) ? t(name, shape) : undefined;
@@ -370,8 +377,8 @@ export function loadLlamaGguf(path: string, engine: EngineName = 'js'): LlamaMod
     const permuted = c.arch === 'llama' || c.arch === 'mistral';
     layers.push({
       attnNorm: t(p + 'attn_norm.weight', [c.hidden]),
-      wq: permuted ? new Tensor(unpermuteQK(wq.data, qd, c.hidden, c.numHeads), wq.shape) : wq,
-      wk: permuted ? new Tensor(unpermuteQK(wk.data, kd, c.hidden, c.numKvHeads), wk.shape) : wk,
+      wq: permuted ? inPlace(wq, unpermuteQK(wq.data, qd, c.hidden, c.numHeads)) : wq,
+      wk: permuted ? inPlace(wk, unpermuteQK(wk.data, kd, c.hidden, c.numKvHeads)) : wk,
       wv: t(p + 'attn_v.weight', [kd, c.hidden]),
       wo: t(p + 'attn_output.weight', [c.hidden, qd]),
       bq: opt(p + 'attn_q.bias', [qd]),
@@ -437,12 +444,13 @@ export function llamaConfigFromHf(cfg: HfConfig, file: string): LlamaConfig {
 export function loadLlamaSafetensors(
   configPath: string,
   weightsPath: string,
-  engine: EngineName = 'js',
+  engine?: EngineName,
 ): LlamaModel {
   const c = llamaConfigFromHf(readHfConfig(configPath), configPath);
   const f: SafetensorsFile = readSafetensorsHeader(weightsPath);
   const t = (name: string, shape: number[]): Tensor => {
-    const r = readSafetensor(f, name);
+    const info = f.tensors.get(name);
+    const r = readSafetensor(f, name, info ? allocWeights(info.shape.reduce((a, b) => a * b, 1)) : undefined);
     const tensor = new Tensor(r.data, r.shape);
     expectShape(tensor, shape, name, weightsPath);
     return tensor;

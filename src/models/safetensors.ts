@@ -109,7 +109,11 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
 }
 
 /** Read one tensor as float32 (F32, F16 or BF16), with clear errors naming file and tensor. */
-export function readSafetensor(file: SafetensorsFile, name: string): { data: Float32Array; shape: number[] } {
+export function readSafetensor(
+  file: SafetensorsFile,
+  name: string,
+  out?: Float32Array,
+): { data: Float32Array; shape: number[] } {
   const t = file.tensors.get(name);
   if (!t) throw new ModelConfigError(`${file.path}: missing tensor '${name}'`);
   if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
@@ -126,7 +130,9 @@ export function readSafetensor(file: SafetensorsFile, name: string): { data: Flo
     closeSync(fd);
   }
   const n = t.shape.reduce((a, x) => a * x, 1);
-  const out = new Float32Array(n);
+  if (out && out.length !== n)
+    throw new RangeError(`${file.path}: tensor '${name}': output has ${out.length} elements, need ${n}`);
+  out ??= new Float32Array(n);
   if (t.dtype === 'F32') for (let i = 0; i < n; i++) out[i] = raw.readFloatLE(4 * i);
   else if (t.dtype === 'F16') for (let i = 0; i < n; i++) out[i] = f16ToF32(raw.readUInt16LE(2 * i));
   else for (let i = 0; i < n; i++) out[i] = bf16ToF32(raw.readUInt16LE(2 * i));

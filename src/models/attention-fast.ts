@@ -1,0 +1,109 @@
+/**
+ * Causal / masked grouped-query attention in plain TS with contiguous inner loops: the scores of one
+ * query row against its visible keys only (causal rows stop at their own position), a float64
+ * softmax, then the value rows accumulated in order. Same semantics as `ops.attention`, against
+ * whose reference twin it is tested; it replaces that reference in the 'js' and 'wasm' engines
+ * because the reference's strided loops dominate prefill time.
+ */
+import type { AttentionOptions } from '../ops/attention';
+import { Tensor } from '../ops/tensor';
+import { ModelInputError } from './errors';
+
+/** Attention output [B, T, Hq, D] for q [B, T, Hq, D] and k, v [B, S, Hkv, D]. */
+export function attentionFast(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4 || k.shape.join() !== v.shape.join()) {
+    throw new ModelInputError(
+      `attention: q [${q.shape.join(', ')}], k [${k.shape.join(', ')}], v [${v.shape.join(', ')}] must be [B, T, Hq, D] and [B, S, Hkv, D]`,
+    );
+  }
+  const [B, T, Hq, D] = q.shape;
+  const [Bk, S, Hkv, Dk] = k.shape;
+  if (Bk !== B || Dk !== D || Hkv === 0 || Hq % Hkv !== 0) {
+    throw new ModelInputError(
+      `attention: incompatible q [${q.shape.join(', ')}] and k [${k.shape.join(', ')}]`,
+    );
+  }
+  const offset = opts.queryOffset ?? S - T;
+  if (opts.causal && (offset < 0 || offset + T > S)) {
+    throw new ModelInputError(
+      `attention: causal queries at ${offset}..${offset + T - 1} need keys beyond S = ${S}`,
+    );
+  }
+  const mask = opts.keyMask?.data;
+  if (mask && mask.length !== B * S) throw new ModelInputError(`attention: keyMask must be [${B}, ${S}]`);
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const group = Hq / Hkv;
+  const qd = q.data;
+  const kd = k.data;
+  const vd = v.data;
+  const out = new Float32Array(q.size);
+  const w = new Float64Array(S);
+  const kvRow = Hkv * D;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const limit = opts.causal ? offset + t + 1 : S;
+      for (let h = 0; h < Hq; h++) {
+        const kh = Math.floor(h / group);
+        const qBase = ((b * T + t) * Hq + h) * D;
+        const kvBase = b * S * kvRow + kh * D;
+        let max = -Infinity;
+        for (let s = 0; s < limit; s++) {
+          if (mask && mask[b * S + s] < 0.5) {
+            w[s] = -Infinity;
+            continue;
+          }
+          const kb = kvBase + s * kvRow;
+          let d0 = 0;
+          let d1 = 0;
+          let d2 = 0;
+          let d3 = 0;
+          let d = 0;
+          for (; d + 4 <= D; d += 4) {
+            d0 += qd[qBase + d] * kd[kb + d];
+            d1 += qd[qBase + d + 1] * kd[kb + d + 1];
+            d2 += qd[qBase + d + 2] * kd[kb + d + 2];
+            d3 += qd[qBase + d + 3] * kd[kb + d + 3];
+          }
+          for (; d < D; d++) d0 += qd[qBase + d] * kd[kb + d];
+          const sc = (d0 + d1 + d2 + d3) * scale;
+          w[s] = sc;
+          if (sc > max) max = sc;
+        }
+        if (max === -Infinity) throw new ModelInputError(`attention: every key is masked for batch row ${b}`);
+        let z = 0;
+        for (let s = 0; s < limit; s++) {
+          const e = Math.exp(w[s] - max);
+          w[s] = e;
+          z += e;
+        }
+        const inv = 1 / z;
+        for (let s = 0; s < limit; s++) w[s] *= inv;
+        let d = 0;
+        for (; d + 4 <= D; d += 4) {
+          let a0 = 0;
+          let a1 = 0;
+          let a2 = 0;
+          let a3 = 0;
+          for (let s = 0; s < limit; s++) {
+            const p = w[s];
+            const vb = kvBase + s * kvRow + d;
+            a0 += p * vd[vb];
+            a1 += p * vd[vb + 1];
+            a2 += p * vd[vb + 2];
+            a3 += p * vd[vb + 3];
+          }
+          out[qBase + d] = a0;
+          out[qBase + d + 1] = a1;
+          out[qBase + d + 2] = a2;
+          out[qBase + d + 3] = a3;
+        }
+        for (; d < D; d++) {
+          let a0 = 0;
+          for (let s = 0; s < limit; s++) a0 += w[s] * vd[kvBase + s * kvRow + d];
+          out[qBase + d] = a0;
+        }
+      }
+    }
+  }
+  return new Tensor(out, q.shape);
+}
