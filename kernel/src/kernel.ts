@@ -462,29 +462,23 @@ export class Kernel {
       error = runtimeReport(outcome.error, (n) => this.engine?.cell(n));
     }
 
-    if (error) {
+    if (error)
       this.publish('error', { ename: error.ename, evalue: error.evalue, traceback: error.traceback }, header);
-      channel.send(
-        this.session.reply(message, {
+    if (storeHistory) this.history.record(count, code, resultText);
+    this.publishStatus('idle', header);
+    // Everything this cell published is on the wire before its reply, so a client that reads the
+    // reply and then drains iopub finds all of it there, however loaded the machine is.
+    await this.iopubOut.flushed();
+    const reply: JsonObject = error
+      ? {
           status: 'error',
           execution_count: count,
           ename: error.ename,
           evalue: error.evalue,
           traceback: error.traceback,
-        }),
-      );
-    } else {
-      channel.send(
-        this.session.reply(message, {
-          status: 'ok',
-          execution_count: count,
-          payload: [],
-          user_expressions: {},
-        }),
-      );
-    }
-    if (storeHistory) this.history.record(count, code, resultText);
-    this.publishStatus('idle', header);
+        }
+      : { status: 'ok', execution_count: count, payload: [], user_expressions: {} };
+    channel.send(this.session.reply(message, reply));
     if (error && stopOnError) this.abortQueued();
   }
 

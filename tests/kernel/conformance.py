@@ -12,6 +12,14 @@ import jupyter_kernel_test
 
 class EfflabKernelTests(jupyter_kernel_test.KernelTests):
     kernel_name = "efflab"
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        # Loading the efflab library the first time takes seconds on a busy machine; do it before
+        # the suite's 15 s per-request timeouts apply.
+        reply = cls.kc.execute_interactive("import { html } from 'efflab';", timeout=180, output_hook=lambda m: None)
+        assert reply["content"]["status"] == "ok", reply["content"]
     language_name = "typescript"
     file_extension = ".ts"
 

@@ -1,0 +1,251 @@
+/**
+ * Kernel benchmarks, efflab against tslab 1.0.22 (the kernel efflab builds on) in the same run:
+ *
+ * - kernel-startup: spawn of the kernel process to its first `idle` status after answering a
+ *   `kernel_info_request` (the client retries kernel_info every 100 ms until one is answered, as
+ *   jupyter_client's wait_for_ready does). Median of several cold starts, ms.
+ * - kernel-exec-overhead: round trip of a trivial cell (`1`) from sending `execute_request` to
+ *   having both the reply and the `idle` status. Median after warm-up, ms.
+ *
+ * Both kernels run in an empty temporary folder. The client is written here on zeromq with
+ * efflab's wire module; it is the same for both kernels.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Dealer, Subscriber } from 'zeromq';
+import { decode, encode, Signer, type Message } from '../kernel/src/wire';
+import { Session } from '../kernel/src/session';
+import { ROOT, writeRecord } from './lib';
+
+const STARTS = Number(process.env.KERNEL_BENCH_STARTS ?? 5);
+const EXECS = Number(process.env.KERNEL_BENCH_EXECS ?? 60);
+const WARMUP = 10;
+
+interface KernelImpl {
+  name: string;
+  command: (connectionFile: string) => string[];
+}
+
+const IMPLS: KernelImpl[] = [
+  {
+    name: 'efflab',
+    command: (f) => [
+      process.execPath,
+      path.join(ROOT, 'dist', 'kernel', 'src', 'main.js'),
+      '--connection-file',
+      f,
+    ],
+  },
+  {
+    name: 'tslab 1.0.22',
+    command: (f) => [
+      process.execPath,
+      path.join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'),
+      'kernel',
+      '--config-path',
+      f,
+    ],
+  },
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** A minimal Jupyter client: shell DEALER + iopub SUB. */
+class Client {
+  readonly shell = new Dealer({ linger: 0 });
+  readonly iopub = new Subscriber({ linger: 0 });
+  readonly session = new Session('bench');
+  readonly signer: Signer;
+  private readonly waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
+  private closed = false;
+
+  constructor(key: string) {
+    this.signer = new Signer(key);
+    this.iopub.subscribe();
+  }
+
+  async connect(shellPort: number, iopubPort: number): Promise<void> {
+    this.shell.connect(`tcp://127.0.0.1:${shellPort}`);
+    this.iopub.connect(`tcp://127.0.0.1:${iopubPort}`);
+    void this.pump(this.shell);
+    void this.pump(this.iopub);
+  }
+
+  private async pump(socket: Dealer | Subscriber): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        const d = decode(frames, this.signer);
+        if (!d.ok) continue;
+        const at = this.waiters.findIndex((w) => w.match(d.message));
+        if (at >= 0) this.waiters.splice(at, 1)[0].resolve(d.message);
+      }
+    } catch (e) {
+      if (!this.closed) throw e;
+    }
+  }
+
+  wait(match: (m: Message) => boolean): Promise<Message> {
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  async send(type: string, content: Message['content']): Promise<string> {
+    const msg = this.session.message(type, content, {});
+    await this.shell.send(encode(msg, this.signer));
+    return msg.header.msg_id;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.shell.close();
+    this.iopub.close();
+  }
+}
+
+const isIdleFor = (id: string) => (m: Message) =>
+  m.header.msg_type === 'status' && m.content.execution_state === 'idle' && m.parent_header.msg_id === id;
+const isReplyTo = (id: string) => (m: Message) =>
+  m.header.msg_type.endsWith('_reply') && m.parent_header.msg_id === id;
+
+interface Started {
+  child: ChildProcess;
+  client: Client;
+  startupMs: number;
+  dir: string;
+}
+
+async function startKernel(impl: KernelImpl): Promise<Started> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'efflab-bench-'));
+  const [shell, iopub, control, stdin, hb] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+  const key = 'bench-key-0123456789';
+  const file = path.join(dir, 'connection.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      transport: 'tcp',
+      ip: '127.0.0.1',
+      shell_port: shell,
+      iopub_port: iopub,
+      control_port: control,
+      stdin_port: stdin,
+      hb_port: hb,
+      key,
+      signature_scheme: 'hmac-sha256',
+    }),
+  );
+  const client = new Client(key);
+  await client.connect(shell, iopub);
+  const [cmd, ...args] = impl.command(file);
+  const t0 = performance.now();
+  const child = spawn(cmd, args, {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: { ...process.env, EFFLAB_HISTORY_DIR: dir },
+  });
+  for (;;) {
+    const id = await client.send('kernel_info_request', {});
+    const answered = await Promise.race([
+      Promise.all([client.wait(isReplyTo(id)), client.wait(isIdleFor(id))]).then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 100)),
+    ]);
+    if (answered) break;
+    if (performance.now() - t0 > 60_000) throw new Error(`${impl.name} did not start in 60 s`);
+  }
+  return { child, client, startupMs: performance.now() - t0, dir };
+}
+
+async function stopKernel(k: Started): Promise<void> {
+  k.client.close();
+  k.child.kill('SIGKILL');
+  await new Promise((r) => k.child.once('exit', r));
+  rmSync(k.dir, { recursive: true, force: true });
+}
+
+async function execRoundTrip(client: Client, code: string): Promise<number> {
+  const t = performance.now();
+  const id = await client.send('execute_request', {
+    code,
+    silent: false,
+    store_history: true,
+    user_expressions: {},
+    allow_stdin: false,
+    stop_on_error: true,
+  });
+  await Promise.all([client.wait(isReplyTo(id)), client.wait(isIdleFor(id))]);
+  return performance.now() - t;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const startup: Record<string, number[]> = {};
+  const exec: Record<string, number[]> = {};
+  // Alternate the kernels so background load affects both alike.
+  for (let round = 0; round < STARTS; round++) {
+    for (const impl of IMPLS) {
+      const k = await startKernel(impl);
+      (startup[impl.name] ??= []).push(k.startupMs);
+      if (round === 0) {
+        for (let i = 0; i < WARMUP; i++) await execRoundTrip(k.client, '1');
+        const times: number[] = [];
+        for (let i = 0; i < EXECS; i++) times.push(await execRoundTrip(k.client, '1'));
+        exec[impl.name] = times;
+      }
+      await stopKernel(k);
+    }
+  }
+  const [ours, base] = IMPLS.map((i) => i.name);
+  const config = {
+    starts: STARTS,
+    execs: EXECS,
+    warmup_execs: WARMUP,
+    cell: '1',
+    cwd: 'empty temporary folder',
+  };
+  writeRecord({
+    name: 'kernel-startup',
+    unit: 'ms',
+    ours: median(startup[ours]),
+    baseline: median(startup[base]),
+    baseline_impl: base,
+    ratio: median(startup[base]) / median(startup[ours]),
+    config: { ...config, ours_ms: startup[ours].map(Math.round), baseline_ms: startup[base].map(Math.round) },
+    notes:
+      'Spawn to the first idle status after an answered kernel_info_request (kernel_info retried every 100 ms). Median of cold starts, kernels alternated. ratio = baseline / ours (>1: efflab starts faster). efflab binds its sockets first and warms the TypeScript compiler right after, so the first cell can still wait for the compiler.',
+  });
+  writeRecord({
+    name: 'kernel-exec-overhead',
+    unit: 'ms',
+    ours: median(exec[ours]),
+    baseline: median(exec[base]),
+    baseline_impl: base,
+    ratio: median(exec[base]) / median(exec[ours]),
+    config: {
+      ...config,
+      ours_p90_ms: exec[ours].sort((a, b) => a - b)[Math.floor(EXECS * 0.9)],
+      baseline_p90_ms: exec[base].sort((a, b) => a - b)[Math.floor(EXECS * 0.9)],
+    },
+    notes:
+      'Trivial cell `1`: execute_request sent to reply and idle received, median after warm-up. Both kernels type-check the cell with the same tslab compiler; efflab also publishes execute_input and an execute_result (tslab sends neither). ratio = baseline / ours (>1: efflab is faster).',
+  });
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
