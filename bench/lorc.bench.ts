@@ -50,7 +50,7 @@ const model = lm.model;
 const L = model.config.numLayers;
 const { shape, weights } = modelAttention(model);
 log('analysing', L, 'layers');
-const an = analyse(shape, weights);
+const an = analyse(shape, weights, { cacheDir: path.join(__dirname, 'tmp') });
 log(`SVD of ${2 * L} matrices: ${(an.svdMs / 1000).toFixed(1)} s`);
 
 const rows = loadAgNews();

@@ -2,9 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, matmulReference } from '../../src/ops';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import {
   decomposeProjection,
+  fingerprint,
   kappaOf,
+  loadDecompositions,
+  saveDecompositions,
   reconstruct,
   relativeReconstructionError,
   rightBasis,
@@ -109,4 +115,25 @@ test('bad ranks and shapes are named', () => {
   assert.throws(() => rightBasis(dec, 17), /rightBasis\(layer 3 W_k\): rank 17 outside 0..16/);
   assert.throws(() => decomposeProjection(Tensor.zeros([3])), /expected a matrix/);
   assert.throws(() => decomposeProjection(Tensor.from([[1, NaN]])), /non-finite/);
+});
+
+test('decompositions survive the on-disk cache unchanged', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lorc-svd-'));
+  try {
+    const decs = [decomposeProjection(syntheticW(31), 'a'), decomposeProjection(syntheticW(32), 'b')];
+    const file = path.join(dir, 'x.bin');
+    saveDecompositions(file, decs);
+    const back = loadDecompositions(file)!;
+    assert.equal(back.length, 2);
+    back.forEach((d, i) => {
+      assert.equal(d.name, decs[i].name);
+      assert.deepEqual(Array.from(d.S), Array.from(decs[i].S));
+      assert.deepEqual(Array.from(d.U.data), Array.from(decs[i].U.data));
+      assert.deepEqual(Array.from(d.V.data), Array.from(decs[i].V.data));
+    });
+    assert.equal(loadDecompositions(path.join(dir, 'missing.bin')), undefined);
+    assert.notEqual(fingerprint([syntheticW(31)]), fingerprint([syntheticW(32)]));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

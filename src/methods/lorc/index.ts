@@ -10,3 +10,4 @@ export * from './memory';
 export * from './view';
 export * from './folded';
 export * from './evaluate';
+export * from './persist';

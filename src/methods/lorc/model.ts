@@ -2,8 +2,10 @@
  * Model-level LoRC: decompose every layer's K/V projections once, derive the sensitivities, and build
  * a `LowRankKVCache` for any rank schedule (Algorithm 3).
  */
-import { ShapeError, Tensor, matmul, ropeInvFreq, type RopeStyle } from '../../ops';
+import { ShapeError, Tensor, ropeInvFreq, type RopeStyle } from '../../ops';
+import * as path from 'node:path';
 import { LowRankKVCache, type LowRankLayer } from './cache';
+import { fingerprint, loadDecompositions, saveDecompositions } from './persist';
 import {
   decomposeProjection,
   kappaOf,
@@ -51,11 +53,27 @@ export interface LorcAnalysis {
   svdMs: number;
 }
 
+export interface AnalyseOptions {
+  /**
+   * Folder for an on-disk cache of the decompositions (file named by a fingerprint of the weights);
+   * omitted: always decompose.
+   */
+  cacheDir?: string;
+}
+
 /** Decompose every layer's K/V projection and compute κ, ln κ̃ (Algorithm 3 lines 1-4). */
-export function analyse(shape: AttentionShape, weights: readonly AttentionWeights[]): LorcAnalysis {
+export function analyse(
+  shape: AttentionShape,
+  weights: readonly AttentionWeights[],
+  opts: AnalyseOptions = {},
+): LorcAnalysis {
   const width = shape.numKvHeads * shape.headDim;
   if (weights.length === 0) throw new LorcError('analyse: no layers');
   const t0 = performance.now();
+  const file = opts.cacheDir
+    ? path.join(opts.cacheDir, `lorc-svd-${fingerprint(weights.flatMap((w) => [w.wk, w.wv]))}.bin`)
+    : undefined;
+  const cached = file ? loadDecompositions(file) : undefined;
   const layers = weights.map((w, l) => {
     for (const [name, t, want] of [
       ['W_k', w.wk, [shape.hidden, width]],
@@ -67,11 +85,18 @@ export function analyse(shape: AttentionShape, weights: readonly AttentionWeight
           `analyse: layer ${l} ${name} has shape [${t.shape.join(', ')}], expected [${want.join(', ')}]`,
         );
     }
+    if (cached && cached.length === 2 * weights.length)
+      return { key: cached[2 * l], value: cached[2 * l + 1] };
     return {
       key: decomposeProjection(w.wk, `layer ${l} W_k`),
       value: decomposeProjection(w.wv, `layer ${l} W_v`),
     };
   });
+  if (file && !cached)
+    saveDecompositions(
+      file,
+      layers.flatMap((l) => [l.key, l.value]),
+    );
   const kappas = layers.map((l) => ({ kappaK: kappaOf(l.key), kappaV: kappaOf(l.value) }));
   return {
     shape,
@@ -103,12 +128,22 @@ export function foldOutputProjection(
   const hidden = wo.shape[1];
   const group = numHeads / numKvHeads;
   const out = new Float32Array(numHeads * dc * hidden);
+  const acc = new Float64Array(dc * hidden);
+  // A one-off product per (layer, rank), in plain TS with float64 accumulation: row d of the head's
+  // W_o block is scattered into every c with weight V[g·D + d, c] (contiguous inner loop over hidden).
   for (let h = 0; h < numHeads; h++) {
     const g = Math.floor(h / group);
-    const block = matmul(valueBasis.sliceRows(g * D, (g + 1) * D), wo.sliceRows(h * D, (h + 1) * D), {
-      transA: true,
-    });
-    out.set(block.data, h * dc * hidden);
+    acc.fill(0);
+    for (let d = 0; d < D; d++) {
+      const woRow = (h * D + d) * hidden;
+      const vRow = (g * D + d) * dc;
+      for (let c = 0; c < dc; c++) {
+        const v = valueBasis.data[vRow + c];
+        const base = c * hidden;
+        for (let j = 0; j < hidden; j++) acc[base + j] += v * wo.data[woRow + j];
+      }
+    }
+    out.set(acc, h * dc * hidden);
   }
   return new Tensor(out, [numHeads * dc, hidden]);
 }
