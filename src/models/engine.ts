@@ -11,7 +11,7 @@ import { attention, type AttentionOptions } from '../ops/attention';
 import { binary, binaryReference } from '../ops/elementwise';
 import { layerNorm, layerNormReference, rmsNorm, rmsNormReference } from '../ops/norm';
 import { applyRope, applyRopeReference, type RopeStyle, type RopeTables } from '../ops/rope';
-import type { Tensor } from '../ops/tensor';
+import { Tensor } from '../ops/tensor';
 import { attentionFast } from './attention-fast';
 import { linearJs, linearOps } from './linear';
 import { linearWasm, wasmLinearUnavailableReason } from './wasm/linear-wasm';
@@ -29,6 +29,8 @@ export interface Engine {
   mul(a: Tensor, b: Tensor): Tensor;
   silu(x: Tensor): Tensor;
   gelu(x: Tensor): Tensor;
+  /** SwiGLU gate: silu(g) ⊙ u (same shapes). */
+  swiglu(g: Tensor, u: Tensor): Tensor;
 }
 
 const OPS: Engine = {
@@ -42,7 +44,30 @@ const OPS: Engine = {
   mul: (a, b) => binary('mul', a, b),
   silu: (x) => activation('silu', x),
   gelu: (x) => activation('gelu', x),
+  swiglu: (g, u) => binary('mul', activation('silu', g), u),
 };
+
+/** Same-shape a + b in one plain loop (the residual adds). */
+function addSame(a: Tensor, b: Tensor): Tensor {
+  if (a.shape.join() !== b.shape.join()) return binaryReference('add', a, b);
+  const out = new Float32Array(a.size);
+  const x = a.data;
+  const y = b.data;
+  for (let i = 0; i < out.length; i++) out[i] = x[i] + y[i];
+  return new Tensor(out, a.shape);
+}
+
+/** silu(g) ⊙ u in one plain loop (float64 exp, as activationReference). */
+function swigluJs(g: Tensor, u: Tensor): Tensor {
+  if (g.shape.join() !== u.shape.join()) {
+    throw new RangeError(`swiglu: gate [${g.shape.join(', ')}] and up [${u.shape.join(', ')}] differ`);
+  }
+  const out = new Float32Array(g.size);
+  const a = g.data;
+  const b = u.data;
+  for (let i = 0; i < out.length; i++) out[i] = (a[i] / (1 + Math.exp(-a[i]))) * b[i];
+  return new Tensor(out, g.shape);
+}
 
 const JS: Engine = {
   name: 'js',
@@ -51,10 +76,11 @@ const JS: Engine = {
   layerNorm: layerNormReference,
   rope: applyRopeReference,
   attention: attentionFast,
-  add: (a, b) => binaryReference('add', a, b),
+  add: addSame,
   mul: (a, b) => binaryReference('mul', a, b),
   silu: (x) => activationReference('silu', x),
   gelu: (x) => activationReference('gelu', x),
+  swiglu: swigluJs,
 };
 
 const WASM: Engine = { ...JS, name: 'wasm', linear: linearWasm };

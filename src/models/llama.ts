@@ -254,7 +254,7 @@ export class LlamaModel {
       const h2 = e.rmsNorm(x, w.ffnNorm, c.rmsEps);
       const g = e.linear(h2, w.wGate, undefined, `layer ${l} gate`);
       const u = e.linear(h2, w.wUp, undefined, `layer ${l} up`);
-      const m = e.mul(e.silu(g), u);
+      const m = e.swiglu(g, u);
       x = e.add(x, e.linear(m, w.wDown, undefined, `layer ${l} down`));
     }
     const hidden = e.rmsNorm(x, this.weights.outNorm, c.rmsEps);

@@ -5,16 +5,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Tensor } from '../../src/ops/tensor';
+import { activationReference } from '../../src/ops/activations';
 import { attentionReference } from '../../src/ops/attention';
+import { binaryReference } from '../../src/ops/elementwise';
 import { attentionFast } from '../../src/models/attention-fast';
 import { getEngine } from '../../src/models/engine';
 import { linearJs, linearOps, linearReference } from '../../src/models/linear';
 import {
   allocWeights,
   linearWasm,
+  wasmLinearThreads,
   wasmLinearUnavailableReason,
   weightArena,
 } from '../../src/models/wasm/linear-wasm';
+import { threadCount } from '../../src/models/wasm/pool';
 import { LINEAR_WASM_BASE64 } from '../../src/models/wasm/linear-wasm-bytes';
 import { assembleLinearWat } from '../../src/models/wasm/build';
 
@@ -44,6 +48,7 @@ function maxRel(a: Tensor, b: Tensor): number {
 test('the wasm kernel runs here and the committed bytes are linear.wat assembled', async () => {
   assert.equal(wasmLinearUnavailableReason(), undefined);
   assert.equal(getEngine().name, 'wasm');
+  assert.equal(wasmLinearThreads(), threadCount());
   const bytes = await assembleLinearWat();
   assert.equal(Buffer.from(bytes).toString('base64'), LINEAR_WASM_BASE64);
 });
@@ -58,6 +63,8 @@ test('linear kernels (wasm, js, ops) match the float64 reference on odd shapes, 
     [9, 20, 3],
     [5, 6, 4], // K % 4 ≠ 0: wasm falls back to the TS kernel
     [130, 48, 17],
+    [64, 576, 41], // ≥ 2^18 multiply-adds: split across the helper threads
+    [1, 1536, 600],
   ]) {
     for (const arena of [true, false]) {
       const x = rand([M, K], r);
@@ -115,4 +122,17 @@ test('attentionFast matches the ops reference: causal with offset, GQA, key mask
   const keyMask = new Tensor(Float32Array.from([1, 1, 0, 1, 0, 0]), [2, 3]);
   assert.ok(maxRel(attentionFast(q, k, v, { keyMask }), attentionReference(q, k, v, { keyMask })) < 1e-6);
   assert.throws(() => attentionFast(q, k, v, { causal: true, queryOffset: 2 }), /need keys beyond S = 3/);
+});
+
+test('engine SwiGLU and residual add match the ops references in every engine', () => {
+  const r = rng(5);
+  const g = rand([6, 10], r);
+  const u = rand([6, 10], r);
+  const ref = binaryReference('mul', activationReference('silu', g), u);
+  for (const name of ['wasm', 'js', 'ops'] as const) {
+    const e = getEngine(name);
+    assert.ok(maxRel(e.swiglu(g, u), ref) < 1e-6, name);
+    assert.ok(maxRel(e.add(g, u), binaryReference('add', g, u)) < 1e-6, name);
+  }
+  assert.throws(() => getEngine('js').swiglu(g, rand([6, 9], r)), /gate \[6, 10\] and up \[6, 9\] differ/);
 });

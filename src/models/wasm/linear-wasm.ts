@@ -7,6 +7,7 @@ import { Tensor } from '../../ops/tensor';
 import { linearJs } from '../linear';
 import { WasmArena } from './arena';
 import { LINEAR_WASM_BASE64 } from './linear-wasm-bytes';
+import { LinearPool, threadCount } from './pool';
 import { wasmApi } from './wasm-api';
 
 type LinearFn = (
@@ -24,6 +25,7 @@ type LinearFn = (
 interface Runtime {
   arena: WasmArena;
   linear: LinearFn;
+  pool: LinearPool;
 }
 
 let runtime: Runtime | null | undefined;
@@ -35,9 +37,11 @@ function init(): Runtime | null {
     const api = wasmApi();
     if (!api) throw new Error('no WebAssembly in this runtime');
     const arena = new WasmArena();
-    const mod = new api.Module(Buffer.from(LINEAR_WASM_BASE64, 'base64'));
+    const bytes = new Uint8Array(Buffer.from(LINEAR_WASM_BASE64, 'base64'));
+    const mod = new api.Module(bytes);
     const inst = new api.Instance(mod, { env: { mem: arena.memory } });
-    runtime = { arena, linear: inst.exports.linear as LinearFn };
+    const pool = new LinearPool(arena.memory, bytes, threadCount());
+    runtime = { arena, linear: inst.exports.linear as LinearFn, pool };
   } catch (e) {
     failure = (e as Error).message;
     runtime = null;
@@ -48,6 +52,11 @@ function init(): Runtime | null {
 /** Why the wasm kernel is unavailable here, or undefined if it runs. */
 export function wasmLinearUnavailableReason(): string | undefined {
   return init() ? undefined : `WebAssembly SIMD / shared memory unavailable: ${failure}`;
+}
+
+/** Threads the wasm linear kernel uses (1 where wasm is unavailable). */
+export function wasmLinearThreads(): number {
+  return init()?.pool.threads ?? 1;
 }
 
 /** The process-wide weight arena (undefined where wasm cannot run). */
@@ -91,7 +100,7 @@ export function linearWasm(x: Tensor, w: Tensor, bias?: Tensor, what = 'linear')
       bPtr = next;
       mem.set(bias.data, bPtr / 4);
     }
-    rt.linear(xPtr, wPtr, bPtr, outPtr, M, K, N, 0, N);
+    rt.pool.run(rt.linear, xPtr, wPtr, bPtr, outPtr, M, K, N);
     return new Tensor(mem.slice(outPtr / 4, outPtr / 4 + M * N), [...x.shape.slice(0, -1), N]);
   } finally {
     s.done();
