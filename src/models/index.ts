@@ -14,3 +14,12 @@ export * from './causal-lm';
 export * from './registry';
 export * from './hub-cache';
 export * from './load';
+export * from './attention-fast';
+export {
+  allocWeights,
+  linearWasm,
+  wasmLinearThreads,
+  wasmLinearUnavailableReason,
+  weightArena,
+} from './wasm/linear-wasm';
+export { THREADS_ENV, threadCount } from './wasm/pool';
