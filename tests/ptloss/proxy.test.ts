@@ -154,16 +154,27 @@ test('gpu.js kernel agrees with the float64 reference on every backend here', ()
     withBackend(b, () => {
       const raw = solveProxyBatch(t, eps, { engine: 'kernel', refine: false });
       assert.equal(raw.backend, b);
-      assert.equal(raw.failures.length, 0, `${b}: kernel left examples unsolved`);
-      // float32 kernel: relative residual ≤ 2e-6 bounds the logit error by ~2e-6/λ_min(J); 1e-4 in p.
-      const d32 = maxAbsDiff(raw.probs.data, ref.probs.data);
+      // Without the float64 polish a few examples stall at float32 resolution and are reported as such.
+      assert.ok(raw.failures.length <= 0.01 * 2000, `${b}: ${raw.failures.length} float32 failures`);
+      // float32 kernel: per-component relative residual ≤ 1e-5; observed |Δp| ~3e-5, allow 1e-4.
+      let d32 = 0;
+      for (let i = 0; i < 2000; i++) {
+        if (!raw.converged[i]) continue;
+        d32 = Math.max(
+          d32,
+          maxAbsDiff(raw.probs.data.subarray(i * 3, i * 3 + 3), ref.probs.data.subarray(i * 3, i * 3 + 3)),
+        );
+      }
       assert.ok(d32 < 1e-4, `${b}: float32 kernel max|Δp| ${d32}`);
       const fine = solveProxyBatch(t, eps, { engine: 'kernel' });
+      assert.equal(fine.failures.length, 0, `${b}: polished kernel left examples unsolved`);
       const d64 = maxAbsDiff(fine.probs.data, ref.probs.data);
       assert.ok(d64 < 1e-9, `${b}: refined kernel max|Δp| ${d64}`);
       const bin = solveProxyBatch(t2, eps2, { engine: 'kernel' });
       assert.ok(maxAbsDiff(bin.probs.data, ref2.probs.data) < 1e-9, `${b}: binary case`);
-      console.log(`# ${b}: float32 max|Δp| ${d32.toExponential(2)}, refined ${d64.toExponential(2)}`);
+      console.log(
+        `# ${b}: float32 max|Δp| ${d32.toExponential(2)} (${raw.failures.length} stalled), polished ${d64.toExponential(2)} (${fine.rescuedByPolish} rescued)`,
+      );
     });
   }
 });
@@ -198,12 +209,15 @@ test('proxy solver rejects bad input with a clear message', () => {
   );
   const t4 = randomTeacher(new Rng(1), 2, 4);
   const e4 = randomCoefficients(new Rng(2), 4, 2);
-  assert.throws(() => solveProxy(t4, e4, { engine: 'kernel' }), /kernel handles 2..3 classes, got 4/);
+  assert.throws(
+    () => solveProxy(t4, e4, { engine: 'kernel' }),
+    /kernel handles 2..3 classes and orders ≤ 5, got C = 4, M = 2/,
+  );
   const t3 = randomTeacher(new Rng(1), 2, 3);
   assert.throws(() => solveProxy(t3, e4), /coefficient set 0 is for 4 classes, teacher has 3/);
   assert.throws(
     () => solveProxy(t3, randomCoefficients(new Rng(3), 3, 6), { engine: 'kernel' }),
-    /orders up to 5, got 6/,
+    /got C = 3, M = 6/,
   );
 });
 

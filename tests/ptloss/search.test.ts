@@ -92,7 +92,7 @@ test('search does not pick trials with unsolved examples unless asked to', () =>
     maxOrder: 2,
     trialsPerOrder: 3,
     seed: 1,
-    settings: { maxIterations: 3 },
+    settings: { maxIterations: 6 },
   });
   assert.ok(strict.failures.length > 0);
   assert.equal(
@@ -100,11 +100,18 @@ test('search does not pick trials with unsolved examples unless asked to', () =>
     strict.trace.reduce((s, r) => s + r.unsolved, 0),
   );
   for (const r of strict.trace) if (r.unsolved > 0) assert.equal(r.eligible, false);
+  // The winner (if any) is the best trial with every example solved.
+  const clean = strict.trace.filter((r) => r.unsolved === 0);
+  assert.ok(
+    clean.length > 0 && clean.length < strict.trace.length,
+    'want a mix of solved and unsolved trials',
+  );
+  assert.equal(strict.best?.quality, Math.min(...clean.map((r) => r.quality)));
   const lax = searchCoefficients(t, labels, {
     maxOrder: 2,
     trialsPerOrder: 3,
     seed: 1,
-    settings: { maxIterations: 3 },
+    settings: { maxIterations: 6 },
     failurePolicy: 'score-solved',
   });
   assert.ok(lax.best !== undefined);

@@ -21,3 +21,7 @@ export * from './quality';
 export * from './search';
 export { Rng } from './rng';
 export * from './gaussian';
+export * from './mlp';
+export * from './distill';
+export * from './gemm';
+export * from './experiment';

@@ -3,8 +3,9 @@
  * orders M ≤ 5. One thread per (slot, example, trial): every thread of an example runs the same
  * damped-Newton (Levenberg–Marquardt) iteration (same steps as proxy-reference.ts, in float32) entirely
  * inside the kernel, so a whole search is one launch with no per-iteration read-back; slot 0 and 1
- * return the reduced logits z_0, z_1 (last logit fixed at 0), slot 2 the iteration count, negated
- * minus one when the example did not converge.
+ * return the reduced logits z_0, z_1 (last logit fixed at 0), slot 2 the iteration count k when it
+ * converged, −k − 1 when it did not, and −k − 0.5 when it stalled at float32 resolution within
+ * KERNEL_NEAR_TOLERANCE of a solution (the host's float64 polish then decides).
  */
 import { runKernel } from '../../ops/backend';
 import type { KernelThis } from '../../ops/kernel-this';
@@ -14,6 +15,9 @@ import type { RawSolve, SolverSettings } from './proxy-reference';
 /** Largest class count and order the kernel handles (the plain-TS solver has no limit). */
 export const KERNEL_MAX_CLASSES = 3;
 export const KERNEL_MAX_ORDER = 5;
+
+/** A stalled example this close (relative residual) goes to the float64 polish instead of failing. */
+export const KERNEL_NEAR_TOLERANCE = 1e-3;
 
 /** Relative slack on the merit test: float32 rounding of ℓ near its minimum. */
 const KERNEL_MERIT_SLACK = 3e-6;
@@ -25,48 +29,52 @@ interface ProxyConsts {
   tol: number;
   maxStep: number;
   slack: number;
+  nearTol: number;
 }
 
-/** w_c = −t (1 + p h(p)) with h = Σ m a_m (1−p)^{m−1} (Horner), a_m zero beyond the order. */
+/**
+ * w_c = −t (1 + p h) with h = Σ m a_m q^{m−1} (Horner), a_m zero beyond the order. q = 1 − p is passed
+ * in, computed as the sum of the other classes' probabilities: 1 − p itself loses all precision in
+ * float32 when p is within ~1e-7 of 1.
+ */
 export function ptWeight(
   t: number,
   p: number,
+  q: number,
   a1: number,
   a2: number,
   a3: number,
   a4: number,
   a5: number,
 ): number {
-  const q = 1 - p;
   const h = (((5 * a5 * q + 4 * a4) * q + 3 * a3) * q + 2 * a2) * q + a1;
   return -t * (1 + p * h);
 }
 
-/** t Σ_m a_m (1−p)^m, the perturbation part of ℓ_PT-M for one class (Horner). */
+/** t Σ_m a_m q^m with q = 1 − p, the perturbation part of ℓ_PT-M for one class (Horner). */
 export function ptPert(
   t: number,
-  p: number,
+  q: number,
   a1: number,
   a2: number,
   a3: number,
   a4: number,
   a5: number,
 ): number {
-  const q = 1 - p;
   return t * ((((a5 * q + a4) * q + a3) * q + a2) * q + a1) * q;
 }
 
-/** dw_c/dp_c = −t (h − p dh/dq). */
+/** dw_c/dp_c = −t (h − p dh/dq), q = 1 − p as for `ptWeight`. */
 export function ptWeightSlope(
   t: number,
   p: number,
+  q: number,
   a1: number,
   a2: number,
   a3: number,
   a4: number,
   a5: number,
 ): number {
-  const q = 1 - p;
   const h = (((5 * a5 * q + 4 * a4) * q + 3 * a3) * q + 2 * a2) * q + a1;
   const dh = ((20 * a5 * q + 12 * a4) * q + 6 * a3) * q + 2 * a2;
   return -t * (h - p * dh);
@@ -126,41 +134,48 @@ export function proxyKernel(
   let p1 = e1 / sum;
   let p2 = e2 / sum;
   const lse = mx + Math.log(sum);
-  let w0 = ptWeight(t0, p0, a01, a02, a03, a04, a05);
-  let w1 = ptWeight(t1, p1, a11, a12, a13, a14, a15);
-  let w2 = ptWeight(t2, p2, a21, a22, a23, a24, a25);
+  let u0 = p1 + p2;
+  let u1 = p0 + p2;
+  let u2 = p0 + p1;
+  let w0 = ptWeight(t0, p0, u0, a01, a02, a03, a04, a05);
+  let w1 = ptWeight(t1, p1, u1, a11, a12, a13, a14, a15);
+  let w2 = ptWeight(t2, p2, u2, a21, a22, a23, a24, a25);
   let f =
-    ptPert(t0, p0, a01, a02, a03, a04, a05) -
+    ptPert(t0, u0, a01, a02, a03, a04, a05) -
     t0 * (z0 - lse) +
-    ptPert(t1, p1, a11, a12, a13, a14, a15) -
+    ptPert(t1, u1, a11, a12, a13, a14, a15) -
     t1 * (z1 * three - lse) +
-    ptPert(t2, p2, a21, a22, a23, a24, a25) +
+    ptPert(t2, u2, a21, a22, a23, a24, a25) +
     t2 * lse;
   let lambda = 0;
   let done = 0;
   let iters = 0;
+  let relNow = 1e30;
   for (let it = 0; it < this.constants.maxIter; it++) {
     if (done < 0.5) {
       const S = w0 + w1 + w2;
       const F0 = w0 - p0 * S;
       let F1 = 0;
       if (three > 0.5) F1 = w1 - p1 * S;
-      const scale = 1 + Math.abs(w0) + Math.abs(w1) + Math.abs(w2);
-      if (Math.max(Math.abs(F0), Math.abs(F1)) <= this.constants.tol * scale) {
+      const aS = Math.abs(S);
+      const sc0 = Math.abs(w0) + p0 * aS;
+      const sc1 = Math.abs(w1) + p1 * aS;
+      relNow = Math.max(Math.abs(F0) / Math.max(sc0, 1e-30), Math.abs(F1) / Math.max(sc1, 1e-30));
+      if (Math.abs(F0) <= this.constants.tol * sc0 && Math.abs(F1) <= this.constants.tol * sc1) {
         done = 1;
       } else {
         iters = iters + 1;
         const phi = F0 * F0 + F1 * F1;
-        const d0 = ptWeightSlope(t0, p0, a01, a02, a03, a04, a05);
-        const d1 = ptWeightSlope(t1, p1, a11, a12, a13, a14, a15);
-        const d2 = ptWeightSlope(t2, p2, a21, a22, a23, a24, a25);
+        const d0 = ptWeightSlope(t0, p0, u0, a01, a02, a03, a04, a05);
+        const d1 = ptWeightSlope(t1, p1, u1, a11, a12, a13, a14, a15);
+        const d2 = ptWeightSlope(t2, p2, u2, a21, a22, a23, a24, a25);
         const T = d0 * p0 + d1 * p1 + d2 * p2;
-        const J00 = (d0 - S) * p0 * (1 - p0) - p0 * p0 * (d0 - T);
+        const J00 = (d0 - S) * p0 * u0 - p0 * p0 * (d0 - T);
         let J01 = 0;
         let J11 = 1;
         if (three > 0.5) {
           J01 = -p0 * p1 * (d0 + d1 - S - T);
-          J11 = (d1 - S) * p1 * (1 - p1) - p1 * p1 * (d1 - T);
+          J11 = (d1 - S) * p1 * u1 - p1 * p1 * (d1 - T);
         }
         // Damped Newton on ℓ: (J + λI) s = −F with λ raised until J + λI is positive definite.
         let jmax = Math.abs(J00);
@@ -198,16 +213,19 @@ export function proxyKernel(
         const q1 = g1 / gs;
         const q2 = g2 / gs;
         const lsy = my + Math.log(gs);
+        const o0 = q1 + q2;
+        const o1 = q0 + q2;
+        const o2 = q0 + q1;
         const fy =
-          ptPert(t0, q0, a01, a02, a03, a04, a05) -
+          ptPert(t0, o0, a01, a02, a03, a04, a05) -
           t0 * (y0 - lsy) +
-          ptPert(t1, q1, a11, a12, a13, a14, a15) -
+          ptPert(t1, o1, a11, a12, a13, a14, a15) -
           t1 * (y1 * three - lsy) +
-          ptPert(t2, q2, a21, a22, a23, a24, a25) +
+          ptPert(t2, o2, a21, a22, a23, a24, a25) +
           t2 * lsy;
-        const v0 = ptWeight(t0, q0, a01, a02, a03, a04, a05);
-        const v1 = ptWeight(t1, q1, a11, a12, a13, a14, a15);
-        const v2 = ptWeight(t2, q2, a21, a22, a23, a24, a25);
+        const v0 = ptWeight(t0, q0, o0, a01, a02, a03, a04, a05);
+        const v1 = ptWeight(t1, q1, o1, a11, a12, a13, a14, a15);
+        const v2 = ptWeight(t2, q2, o2, a21, a22, a23, a24, a25);
         const Sy = v0 + v1 + v2;
         const G0 = v0 - q0 * Sy;
         let G1 = 0;
@@ -222,6 +240,9 @@ export function proxyKernel(
           p0 = q0;
           p1 = q1;
           p2 = q2;
+          u0 = o0;
+          u1 = o1;
+          u2 = o2;
           w0 = v0;
           w1 = v1;
           w2 = v2;
@@ -238,6 +259,8 @@ export function proxyKernel(
   if (slot < 0.5) return z0;
   if (slot < 1.5) return z1;
   if (done > 0.5 && done < 1.5) return iters;
+  // Stalled at float32 resolution but close: hand it to the float64 polish (status −(iters+1) + 0.5).
+  if (relNow <= this.constants.nearTol) return -iters - 0.5;
   return -iters - 1;
 }
 
@@ -292,6 +315,7 @@ export function solveProxyKernel(
         tol: settings.tolerance,
         maxStep: settings.maxStep,
         slack: KERNEL_MERIT_SLACK,
+        nearTol: KERNEL_NEAR_TOLERANCE,
       },
       functions: [ptWeight, ptWeightSlope, ptPert],
       loopMaxIterations: settings.maxIterations,
@@ -308,8 +332,9 @@ export function solveProxyKernel(
     logits[i * k] = out[i * 3];
     if (k > 1) logits[i * k + 1] = out[i * 3 + 1];
     const status = out[i * 3 + 2];
-    converged[i] = status >= 0 ? 1 : 0;
-    iterations[i] = status >= 0 ? status : -status - 1;
+    const stalledNear = status < 0 && Math.abs(-status - Math.floor(-status) - 0.5) < 0.01;
+    converged[i] = status >= 0 ? 1 : stalledNear ? 2 : 0;
+    iterations[i] = status >= 0 ? status : Math.floor(-status - 0.5);
   }
   return { logits, iterations, converged };
 }

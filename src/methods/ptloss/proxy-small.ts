@@ -3,6 +3,7 @@
  * the same damped-Newton iteration with closed-form 2×2 algebra, in float64, one call per example.
  * `solveProxyReference` uses it for small problems; the general-C path is the Cholesky solver.
  */
+import { relativeResidual } from './stationarity';
 import { ptPert as kernelPert, ptWeight as kernelWeight, ptWeightSlope as kernelSlope } from './proxy-kernel';
 
 // Local bindings: calling through the module object costs an export getter per call in CommonJS
@@ -17,7 +18,7 @@ export interface SmallSolve {
   z1: number;
   iterations: number;
   converged: boolean;
-  /** Relative residual max|F| / (1 + Σ|w|) at the returned logits. */
+  /** Relative residual (see `relativeResidual`) at the returned logits. */
   residual: number;
 }
 
@@ -57,9 +58,12 @@ export function solveSmallExample(
   let p1 = e1 / sum;
   let p2 = e2 / sum;
   const lse = mx + Math.log(sum);
-  let w0 = ptWeight(t0, p0, a01, a02, a03, a04, a05);
-  let w1 = ptWeight(t1, p1, a11, a12, a13, a14, a15);
-  let w2 = ptWeight(t2, p2, a21, a22, a23, a24, a25);
+  let u0 = p1 + p2;
+  let u1 = p0 + p2;
+  let u2 = p0 + p1;
+  let w0 = ptWeight(t0, p0, u0, a01, a02, a03, a04, a05);
+  let w1 = ptWeight(t1, p1, u1, a11, a12, a13, a14, a15);
+  let w2 = ptWeight(t2, p2, u2, a21, a22, a23, a24, a25);
   let f = meritOf(t0, t1, t2, p0, p1, p2, z0, z1 * th, lse, a, aOff);
   let lambda = 0;
   let iters = 0;
@@ -68,20 +72,20 @@ export function solveSmallExample(
     const S = w0 + w1 + w2;
     const F0 = w0 - p0 * S;
     const F1 = three ? w1 - p1 * S : 0;
-    const scale = 1 + Math.abs(w0) + Math.abs(w1) + Math.abs(w2);
-    if (Math.max(Math.abs(F0), Math.abs(F1)) <= tol * scale) {
+    const aS = Math.abs(S);
+    if (Math.abs(F0) <= tol * (Math.abs(w0) + p0 * aS) && Math.abs(F1) <= tol * (Math.abs(w1) + p1 * aS)) {
       ok = true;
       break;
     }
     iters++;
     const phi = F0 * F0 + F1 * F1;
-    const d0 = ptWeightSlope(t0, p0, a01, a02, a03, a04, a05);
-    const d1 = ptWeightSlope(t1, p1, a11, a12, a13, a14, a15);
-    const d2 = ptWeightSlope(t2, p2, a21, a22, a23, a24, a25);
+    const d0 = ptWeightSlope(t0, p0, u0, a01, a02, a03, a04, a05);
+    const d1 = ptWeightSlope(t1, p1, u1, a11, a12, a13, a14, a15);
+    const d2 = ptWeightSlope(t2, p2, u2, a21, a22, a23, a24, a25);
     const T = d0 * p0 + d1 * p1 + d2 * p2;
-    const J00 = (d0 - S) * p0 * (1 - p0) - p0 * p0 * (d0 - T);
+    const J00 = (d0 - S) * p0 * u0 - p0 * p0 * (d0 - T);
     const J01 = three ? -p0 * p1 * (d0 + d1 - S - T) : 0;
-    const J11 = three ? (d1 - S) * p1 * (1 - p1) - p1 * p1 * (d1 - T) : 1;
+    const J11 = three ? (d1 - S) * p1 * u1 - p1 * p1 * (d1 - T) : 1;
     const jmax = three ? Math.max(Math.abs(J00), Math.abs(J11)) : Math.abs(J00);
     const lamFloor = 1e-3 * jmax + 1e-12;
     const half = 0.5 * (J00 - J11);
@@ -107,10 +111,13 @@ export function solveSmallExample(
     const q1 = g1 / gs;
     const q2 = g2 / gs;
     const lsy = my + Math.log(gs);
+    const o0 = q1 + q2;
+    const o1 = q0 + q2;
+    const o2 = q0 + q1;
     const fy = meritOf(t0, t1, t2, q0, q1, q2, y0, y1 * th, lsy, a, aOff);
-    const v0 = ptWeight(t0, q0, a01, a02, a03, a04, a05);
-    const v1 = ptWeight(t1, q1, a11, a12, a13, a14, a15);
-    const v2 = ptWeight(t2, q2, a21, a22, a23, a24, a25);
+    const v0 = ptWeight(t0, q0, o0, a01, a02, a03, a04, a05);
+    const v1 = ptWeight(t1, q1, o1, a11, a12, a13, a14, a15);
+    const v2 = ptWeight(t2, q2, o2, a21, a22, a23, a24, a25);
     const Sy = v0 + v1 + v2;
     const G0 = v0 - q0 * Sy;
     const G1 = three ? v1 - q1 * Sy : 0;
@@ -121,6 +128,9 @@ export function solveSmallExample(
       p0 = q0;
       p1 = q1;
       p2 = q2;
+      u0 = o0;
+      u1 = o1;
+      u2 = o2;
       w0 = v0;
       w1 = v1;
       w2 = v2;
@@ -134,13 +144,13 @@ export function solveSmallExample(
   }
   // The state (p, w) always belongs to the current z, so the final residual needs no new exp.
   const S = w0 + w1 + w2;
-  const r0 = Math.abs(w0 - p0 * S);
-  const r1 = three ? Math.abs(w1 - p1 * S) : 0;
+  const r0 = relativeResidual(w0 - p0 * S, w0, p0, S);
+  const r1 = three ? relativeResidual(w1 - p1 * S, w1, p1, S) : 0;
   out.z0 = z0;
   out.z1 = z1;
   out.iterations = iters;
   out.converged = ok;
-  out.residual = Math.max(r0, r1) / (1 + Math.abs(w0) + Math.abs(w1) + Math.abs(w2));
+  out.residual = Math.max(r0, r1);
 }
 
 /** ℓ_PT-M without Σ t log t, from probabilities and logits (last logit 0, lse = log Σ e^z). */
@@ -158,11 +168,11 @@ function meritOf(
   o: number,
 ): number {
   return (
-    ptPert(t0, p0, a[o], a[o + 1], a[o + 2], a[o + 3], a[o + 4]) -
+    ptPert(t0, p1 + p2, a[o], a[o + 1], a[o + 2], a[o + 3], a[o + 4]) -
     t0 * (z0 - lse) +
-    ptPert(t1, p1, a[o + 5], a[o + 6], a[o + 7], a[o + 8], a[o + 9]) -
+    ptPert(t1, p0 + p2, a[o + 5], a[o + 6], a[o + 7], a[o + 8], a[o + 9]) -
     t1 * (z1 - lse) +
-    ptPert(t2, p2, a[o + 10], a[o + 11], a[o + 12], a[o + 13], a[o + 14]) +
+    ptPert(t2, p0 + p1, a[o + 10], a[o + 11], a[o + 12], a[o + 13], a[o + 14]) +
     t2 * lse
   );
 }

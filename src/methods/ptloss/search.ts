@@ -23,7 +23,7 @@ export interface SearchOptions {
   box?: readonly [number, number];
   /** Seed of the coefficient draws. */
   seed?: number;
-  /** Proxy solver engine (default: kernel when C ≤ 3, M ≤ 5). */
+  /** Proxy solver engine (default 'reference'; 'kernel' for the gpu.js kernel). */
   engine?: ProxyEngine;
   /** Trials per solver launch (default: all of them in one launch). */
   batchSize?: number;

@@ -52,8 +52,8 @@ export interface StationarityEval {
   J: Float64Array;
   /** Student probabilities at z, length C. */
   p: Float64Array;
-  /** Scale 1 + Σ|w_c| used for the relative convergence test. */
-  scale: number;
+  /** Relative residual max_j |F_j| / (|w_j| + p_j |S|), the convergence measure. */
+  rel: number;
 }
 
 /**
@@ -85,6 +85,15 @@ export function meritValue(
   return v;
 }
 
+/**
+ * |F_j| relative to the size of the terms it is the difference of, |w_j| + p_j |S| (0 when both are
+ * 0). Each component is judged on its own scale, so classes with tiny probabilities must converge too.
+ */
+export function relativeResidual(F: number, w: number, p: number, S: number): number {
+  const scale = Math.abs(w) + p * Math.abs(S);
+  return scale > 0 ? Math.abs(F) / scale : Math.abs(F) > 0 ? Infinity : 0;
+}
+
 /** Allocate work buffers for `evaluateStationarity`. */
 export function stationarityBuffers(
   classes: number,
@@ -94,7 +103,7 @@ export function stationarityBuffers(
     F: new Float64Array(k),
     J: new Float64Array(k * k),
     p: new Float64Array(classes),
-    scale: 1,
+    rel: 0,
     w: new Float64Array(classes),
     dw: new Float64Array(classes),
   };
@@ -119,7 +128,6 @@ export function evaluateStationarity(
   reducedSoftmax(z, classes, p);
   let S = 0;
   let T = 0;
-  let scale = 1;
   for (let c = 0; c < classes; c++) {
     const t = teacher[tOff + c];
     const q = 1 - p[c];
@@ -136,15 +144,16 @@ export function evaluateStationarity(
     dw[c] = dwc;
     S += wc;
     T += dwc * p[c];
-    scale += Math.abs(wc);
   }
-  buf.scale = scale;
   const k = classes - 1;
   let phi = 0;
+  let rel = 0;
   for (let j = 0; j < k; j++) {
     F[j] = w[j] - p[j] * S;
     phi += F[j] * F[j];
+    rel = Math.max(rel, relativeResidual(F[j], w[j], p[j], S));
   }
+  buf.rel = rel;
   if (withJacobian) {
     for (let j = 0; j < k; j++) {
       for (let l = 0; l < k; l++) {
