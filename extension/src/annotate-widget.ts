@@ -114,13 +114,20 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
       this.filterSelect.append(o);
     }
     this.state = new AnnotationState(bundle.candidates, name);
-    this.connect();
     this.render();
+    await this.connect();
   }
 
-  private connect(): void {
+  private async connect(): Promise<void> {
     const bundle = this.bundle as AnnotateBundle;
-    this.comm = openComm(
+    window.setTimeout(() => {
+      if (!this.connected && !this.isDisposed && this.comm) {
+        this.setStatus(
+          `the kernel did not answer within ${CONNECT_TIMEOUT_MS / 1000} s: is efflab's kernel running?`,
+        );
+      }
+    }, CONNECT_TIMEOUT_MS);
+    this.comm = await openComm(
       this.kernel,
       ANNOTATE_TARGET,
       { session: bundle.session, store: bundle.store },
@@ -339,6 +346,11 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
         const dec = s.decision(cand.id);
         const li = el('li', `efflab-ann-row${cand.id === c.id ? ' efflab-current' : ''}`);
         li.dataset.candidate = cand.id;
+        li.title = 'go to this candidate';
+        li.addEventListener('click', () => {
+          s.goTo(cand.id);
+          this.render();
+        });
         li.dataset.verdict = dec?.verdict ?? 'none';
         li.append(
           el('span', `efflab-ann-verdict efflab-v-${dec?.verdict ?? 'none'}`, dec?.verdict ?? '·'),

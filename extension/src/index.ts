@@ -16,7 +16,10 @@ import { sensitivityRendererFactory } from './sensitivity-view';
 const RANK = 0;
 
 function attach(panel: NotebookPanel): void {
-  const kernel = () => panel.sessionContext.session?.kernel ?? null;
+  const kernel = async () => {
+    await panel.sessionContext.ready;
+    return panel.sessionContext.session?.kernel ?? null;
+  };
   const rm = panel.content.rendermime;
   rm.addFactory(plotlyRendererFactory(kernel), RANK);
   rm.addFactory(annotateRendererFactory(kernel), RANK);
@@ -37,7 +40,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     // Outside notebooks (consoles, output views) figures render but cannot stream.
     rendermime.addFactory(
-      plotlyRendererFactory(() => null),
+      plotlyRendererFactory(async () => null),
       RANK,
     );
     rendermime.addFactory(sensitivityRendererFactory, RANK);

@@ -63,18 +63,18 @@ export class LivePlotRenderer extends Widget implements IRenderMime.IRenderer {
     this.forceReact = true;
     this.throttle.request();
     const id = figure.efflab?.stream ?? null;
-    if (id !== this.streamId) this.subscribe(id);
+    if (id !== this.streamId) void this.subscribe(id);
     await this.drawing;
   }
 
   private forceReact = false;
 
-  private subscribe(id: string | null): void {
+  private async subscribe(id: string | null): Promise<void> {
     this.comm?.close();
     this.comm = null;
     this.streamId = id;
     if (id === null) return;
-    this.comm = openComm(
+    const comm = await openComm(
       this.kernel,
       STREAM_TARGET,
       { stream: id },
@@ -90,7 +90,12 @@ export class LivePlotRenderer extends Widget implements IRenderMime.IRenderer {
         this.comm = null;
       },
     );
-    if (this.comm === null) this.statusNode.textContent = 'not live: no kernel connection';
+    if (this.streamId !== id || this.isDisposed) {
+      comm?.close();
+      return;
+    }
+    this.comm = comm;
+    if (comm === null) this.statusNode.textContent = 'not live: no kernel connection';
   }
 
   private throttleReact(): void {

@@ -29,6 +29,7 @@ import {
   type AnnotateServerMessage,
 } from '../../extension/src/state/protocol';
 import { AnnotationStore, storePath } from './store';
+import { annotationAgreement, type AnnotationAgreement } from './kappa';
 
 export type { Decision, RuleCandidate, Verdict };
 
@@ -227,6 +228,16 @@ async function runFunction(
     });
   }
   return result(name, candidates, store);
+}
+
+/**
+ * Fleiss' kappa (Eq. B.1) over the decisions saved in a store by several annotators (default: all of them).
+ */
+export function storeAgreement(
+  store = 'rules',
+  options: { dir?: string; annotators?: string[] } = {},
+): AnnotationAgreement {
+  return annotationAgreement(AnnotationStore.open(storePath(store, options.dir)).all(), options.annotators);
 }
 
 /**

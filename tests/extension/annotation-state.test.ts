@@ -169,3 +169,12 @@ test('candidate validation names the bad field', () => {
   );
   assert.throws(() => new AnnotationState(candidates, ' '), /annotator name is empty/);
 });
+
+test('goTo jumps to a candidate, clearing a filter that hides it', () => {
+  const s = new AnnotationState(candidates, 'ann');
+  s.setFilter('Sports');
+  s.goTo('r3');
+  assert.equal(s.current().id, 'r3');
+  assert.equal(s.filter, null);
+  assert.throws(() => s.goTo('nope'), /unknown candidate id "nope"/);
+});

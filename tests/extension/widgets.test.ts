@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setKernelBridge, type JsonObject } from '../../src/display/bridge';
 import {
   annotateRules,
+  storeAgreement,
   livePlot,
   sensitivityBundle,
   sensitivityView,
@@ -126,6 +127,16 @@ test('annotateRules: headless with an oracle function, which resumes and skips w
   const again = await annotateRules(candidates, { dir, annotator: oracle, name: 'oracle' });
   assert.deepEqual(calls, ['a', 'b', 'c'], 'nothing re-judged');
   assert.equal(again.decisions.length, 3);
+  // A second oracle that disagrees on "c": agreement over the 3 candidates both judged.
+  await annotateRules(candidates, {
+    dir,
+    annotator: (c) => (c.id === 'a' ? 'reject' : 'accept'),
+    name: 'other',
+  });
+  const agr = storeAgreement('rules', { dir });
+  assert.deepEqual(agr.annotators, ['oracle', 'other']);
+  // Pairs agree on a (reject) and b (accept), differ on c: P̄ = 2/3; p_accept = 3/6 → P̄e = 1/2; κ = 1/3.
+  assert.ok(Math.abs(agr.kappa - 1 / 3) < 1e-12, `κ = ${agr.kappa}`);
   await assert.rejects(
     annotateRules(candidates, { dir, annotator: () => 'maybe' as 'accept', name: 'bad' }),
     /annotator function returned "maybe" for candidate "a"/,

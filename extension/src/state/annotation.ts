@@ -264,6 +264,13 @@ export class AnnotationState {
     return this.history.length > 0;
   }
 
+  /** Moves the cursor to a candidate (clearing the filter if it hides it). */
+  goTo(candidateId: string): void {
+    if (!this.byId.has(candidateId)) throw new RangeError(`unknown candidate id "${candidateId}"`);
+    if (!this.visible().some((c) => c.id === candidateId)) this.filterLabel = null;
+    this.cursorId = candidateId;
+  }
+
   next(): void {
     this.step(1);
   }
