@@ -10,7 +10,7 @@ import {
   ropeTables,
   withBackend,
 } from '../../src/ops';
-import { reconstructRope, reconstructRopeReference } from '../../src/methods/lorc';
+import { reconstructRope, reconstructRopeJs, reconstructRopeReference } from '../../src/methods/lorc';
 import { assertRelClose, randn } from './helpers';
 
 const B = 2;
@@ -47,6 +47,8 @@ for (const backend of availableBackends()) {
       // float32 dot products of length 40 (two per element) then one rotation: ≤ 1e-5 relative on GL.
       assertRelClose(got.data, ref.data, 1e-5, `${backend} vs reference`);
       assert.deepEqual(got.shape, [B, S, Hkv, D]);
+      // The CPU fast path (float64 accumulators over float32 data): 1e-6 relative.
+      assertRelClose(reconstructRopeJs(c, basis, tables, Hkv, style).data, ref.data, 1e-6, 'js fast path');
     });
   }
 }

@@ -34,7 +34,7 @@ import {
 import type { KVAppend, KVAttendResult, KVCache, KVRead } from '../../models/kv-cache';
 import { LorcError } from './errors';
 import { foldedAttentionReference } from './folded';
-import { reconstructRope, reconstructRopeReference } from './kernels';
+import { reconstructRope, reconstructRopeJs } from './kernels';
 
 export interface LowRankLayer {
   /** V_k,c [Hkv·D, d_c^k], or null to hold this layer's keys uncompressed. */
@@ -57,8 +57,8 @@ export interface LowRankKVCacheOptions {
   valueMode?: 'fold' | 'reconstruct';
   /**
    * Where the read path runs: 'ops' (default) = gpu.js kernels on the current backend (fused
-   * reconstruct+RoPE, ops attention and matmul); 'js' = the plain-TS twins (reconstruct-then-rotate
-   * reference, float64 attention), the fast choice on a CPU-only machine, like the decoder's 'js' engine.
+   * reconstruct+RoPE, ops attention and matmul); 'js' = plain TS (`reconstructRopeJs`, the float64
+   * attention references), the fast choice on a CPU-only machine, like the decoder's 'js' engine.
    */
   engine?: 'ops' | 'js';
 }
@@ -333,7 +333,7 @@ export class LowRankKVCache implements KVCache {
     const { numKvHeads: Hkv, headDim: D } = this.opts;
     const held = st.keys!.view(S);
     if (!st.spec.keyBasis) return held.reshape([B, S, Hkv, D]);
-    const read = this.engine === 'js' ? reconstructRopeReference : reconstructRope;
+    const read = this.engine === 'js' ? reconstructRopeJs : reconstructRope;
     return read(held, st.spec.keyBasis, this.tablesFor(S), Hkv, this.opts.ropeStyle);
   }
 

@@ -83,10 +83,9 @@ export function layerForward(
     }
     x = e.add(x, attnOut);
     const h2 = e.rmsNorm(x, w.ffnNorm, c.rmsEps);
-    const m = e.mul(
-      e.silu(e.linear(h2, w.wGate, undefined, `layer ${l} gate`)),
-      e.linear(h2, w.wUp, undefined, `layer ${l} up`),
-    );
+    const g = e.linear(h2, w.wGate, undefined, `layer ${l} gate`);
+    const u = e.linear(h2, w.wUp, undefined, `layer ${l} up`);
+    const m = e.swiglu(g, u);
     x = e.add(x, e.linear(m, w.wDown, undefined, `layer ${l} down`));
   }
   return x;

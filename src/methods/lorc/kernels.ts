@@ -169,3 +169,63 @@ export function reconstructRopeReference(
   }
   return new Tensor(out, [g.B, g.S, g.Hkv, g.D]);
 }
+
+/**
+ * Plain-TS fast path of `reconstructRope` for CPU decoding (the cache's 'js' engine): float32 data,
+ * four independent accumulators per dot product, each key row reconstructed once and then rotated.
+ * Same result as the reference up to float rounding (tested).
+ */
+export function reconstructRopeJs(
+  c: Tensor,
+  basis: Tensor,
+  tables: RopeTables,
+  Hkv: number,
+  style: RopeStyle = 'half',
+): Tensor {
+  const g = check(c, basis, tables, Hkv);
+  const width = g.Hkv * g.D;
+  const half = g.D / 2;
+  const dc = g.dc;
+  const cd = c.data;
+  const bd = basis.data;
+  const cos = tables.cos;
+  const sin = tables.sin;
+  const out = new Float32Array(g.B * g.S * width);
+  const k = new Float64Array(width);
+  const inter = style === 'interleaved';
+  const dc4 = dc - (dc % 4);
+  for (let r = 0; r < g.B * g.S; r++) {
+    const s = r % g.S;
+    const row = r * dc;
+    for (let w = 0; w < width; w++) {
+      const b0 = w * dc;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let q = 0;
+      for (; q < dc4; q += 4) {
+        a0 += cd[row + q] * bd[b0 + q];
+        a1 += cd[row + q + 1] * bd[b0 + q + 1];
+        a2 += cd[row + q + 2] * bd[b0 + q + 2];
+        a3 += cd[row + q + 3] * bd[b0 + q + 3];
+      }
+      for (; q < dc; q++) a0 += cd[row + q] * bd[b0 + q];
+      k[w] = a0 + a1 + a2 + a3;
+    }
+    const o = r * width;
+    const t = s * half;
+    for (let h = 0; h < g.Hkv; h++) {
+      const hb = h * g.D;
+      for (let i = 0; i < half; i++) {
+        const cs = cos[t + i];
+        const sn = sin[t + i];
+        const p = inter ? hb + 2 * i : hb + i;
+        const pq = inter ? p + 1 : p + half;
+        out[o + p] = k[p] * cs - k[pq] * sn;
+        out[o + pq] = k[pq] * cs + k[p] * sn;
+      }
+    }
+  }
+  return new Tensor(out, [g.B, g.S, g.Hkv, g.D]);
+}
