@@ -3,7 +3,15 @@
  * by creating `session-<n>.jsonl` exclusively in the history folder and appends one JSON line per
  * executed cell. `tail` and `search` read earlier sessions too, as IPython does.
  */
-import { appendFileSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  type WriteStream,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -38,6 +46,7 @@ export class History {
   private readonly file: string;
   private readonly current: HistoryEntry[] = [];
   private persist = true;
+  private out?: WriteStream;
 
   constructor(private readonly dir: string = defaultHistoryDir()) {
     let session = 1;
@@ -97,11 +106,21 @@ export class History {
     const entry: HistoryEntry = { session: this.session, line, input, output };
     this.current.push(entry);
     if (!this.persist) return;
-    try {
-      appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
-    } catch {
-      this.persist = false;
+    // Appended asynchronously so a slow disk never delays a cell's reply.
+    if (!this.out) {
+      this.out = createWriteStream(this.file, { flags: 'a' });
+      this.out.on('error', () => {
+        this.persist = false;
+      });
     }
+    this.out.write(`${JSON.stringify(entry)}\n`);
+  }
+
+  /** Resolves once recorded entries are on disk. */
+  flush(): Promise<void> {
+    const out = this.out;
+    if (!out || !this.persist) return Promise.resolve();
+    return new Promise((resolve) => out.write('', () => resolve()));
   }
 
   /** The last `n` entries. */

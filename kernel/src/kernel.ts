@@ -546,7 +546,12 @@ export class Kernel {
     if (this.stopping) return;
     this.stopping = true;
     this.capture.flush();
-    await Promise.all([this.shellOut.flushed(), this.iopubOut.flushed(), this.stdinOut.flushed()]);
+    await Promise.all([
+      this.shellOut.flushed(),
+      this.iopubOut.flushed(),
+      this.stdinOut.flushed(),
+      this.history.flush(),
+    ]);
     const stop: ToWorker = { kind: 'stop' };
     this.worker?.postMessage(stop);
     // Give the worker a moment to hand the control reply to its socket.

@@ -24,11 +24,12 @@ import {
   type PublishOptions,
 } from '../../src/display';
 
-test('history: tail, range, search (glob, unique, n) and persistence across sessions', () => {
+test('history: tail, range, search (glob, unique, n) and persistence across sessions', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'efflab-hist-'));
   const first = new History(dir);
   first.record(1, '6*7', '42');
   first.record(2, 'const a = 1', null);
+  await first.flush();
   const second = new History(dir);
   assert.equal(second.session, first.session + 1);
   second.record(1, '6*7', '42');
