@@ -1,0 +1,499 @@
+/**
+ * End to end: JupyterLab from .venv with the efflab extension, driven in headless Debian Chromium.
+ * A notebook on the efflab kernel shows 5 candidate rules; we annotate them with the mouse and the
+ * keyboard, undo, submit, check what the kernel received, reload and check nothing was lost; then a live
+ * plot must redraw while points stream in, the weight tracker and the layer-sensitivity view must render.
+ * Screenshots go to test-artifacts/e2e/. Run alone with `npm run test:e2e`.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+// The page-side callbacks below run in Chromium. The root tsconfig has no DOM library, so the few browser
+// globals they touch are declared here, locally to this module.
+interface PageNode {
+  textContent: string | null;
+  dataset: Record<string, string | undefined>;
+  querySelector(selector: string): PageNode | null;
+  querySelectorAll(selector: string): ArrayLike<PageNode>;
+}
+declare const document: PageNode;
+declare const window: { jupyterapp?: unknown };
+declare function requestAnimationFrame(callback: () => void): number;
+
+const ROOT = resolve(__dirname, '..', '..');
+const JUPYTER = join(ROOT, '.venv', 'bin', 'jupyter');
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'e2e');
+const TOKEN = 'efflab-e2e-token';
+const STORE = 'e2e-rules';
+
+const CANDIDATES = [
+  {
+    id: 'r1',
+    label: 'Sports',
+    prompt: '[MASK] News: Liverpool won the derby.',
+    words: ['Football', 'Soccer', 'Team'],
+  },
+  { id: 'r2', label: 'Business', prompt: '[MASK] News: Shares of Acme rose 5%.', words: ['Market', 'Stock'] },
+  {
+    id: 'r3',
+    label: 'World',
+    prompt: '[MASK] News: Talks resumed in Geneva.',
+    words: ['Diplomacy', 'Peace'],
+  },
+  {
+    id: 'r4',
+    label: 'Sci/Tech',
+    prompt: '[MASK] News: A new chip <b>doubles</b> speed.',
+    words: ['Tech', 'Chip'],
+  },
+  {
+    id: 'r5',
+    label: 'Sports',
+    prompt: '[MASK] News: The league table <script>x</script>.',
+    words: ['Sport'],
+  },
+].map((c) => ({ ...c, instance: c.prompt.replace('[MASK] News: ', '') }));
+
+const CELLS = [
+  // 0: the annotation widget (awaits the human)
+  `import { widgets } from 'efflab';
+const candidates = ${JSON.stringify(CANDIDATES)};
+const result = await widgets.annotateRules(candidates, { store: '${STORE}', annotator: 'tester', title: 'E2E rules', connectTimeoutMs: 120000 });`,
+  // 1: what the kernel received
+  `console.log('DECISIONS ' + JSON.stringify(result.decisions.map((d) => [d.candidateId, d.verdict, d.keptWords])));`,
+  // 2: a live training curve: slow appends, then a 10,000-point burst, then an in-place update
+  `const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const plot = widgets.livePlot({ data: [{ type: 'scatter', mode: 'lines', name: 'loss', x: [], y: [] }], layout: { title: { text: 'live loss' } } }, { intervalMs: 20 });
+for (let i = 0; i < 40; i++) { plot.append(0, i, Math.exp(-i / 10)); await sleep(75); }
+for (let i = 40; i < 10040; i++) plot.append(0, i, Math.exp(-i / 10) + 0.01 * Math.sin(i));
+await sleep(400);
+plot.update({ title: { text: 'live loss (updated)' } });
+await sleep(300);
+console.log('PLOT DONE ' + plot.length(0));`,
+  // 3: DORM weight tracker
+  `const tracker = widgets.weightTracker({ groups: ['web', 'books', 'code'], intervalMs: 20 });
+for (let step = 1; step <= 20; step++) {
+  const w = Array.from({ length: 500 }, (_, i) => Math.abs(Math.sin(i * step)) * 2);
+  tracker.log(step, [0.5 + 0.01 * step, 0.3, 0.2 - 0.01 * step], w);
+  await sleep(30);
+}
+await sleep(200);
+console.log('TRACKER DONE');`,
+  // 4: LoRC layer-sensitivity view (last value of the cell)
+  `const n = 6;
+const spectra = Array.from({ length: n }, (_, l) => Array.from({ length: 16 }, (_, k) => 10 * Math.exp(-k / (2 + l))));
+widgets.sensitivityView({
+  condK: spectra.map((s) => s[0] / s[15]), condV: [3, 4, 5, 6, 7, 8], rank: [16, 14, 12, 10, 8, 6], fullDim: 16,
+  error: [0, 0.01, 0.03, 0.05, 0.08, 0.12], spectraK: spectra,
+}, { title: 'E2E sensitivity' })`,
+];
+
+function notebook(): string {
+  return JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'efflab', display_name: 'TypeScript (efflab)', language: 'typescript' },
+      language_info: { name: 'typescript' },
+    },
+    cells: CELLS.map((source, i) => ({
+      cell_type: 'code',
+      id: `cell-${i}`,
+      metadata: {},
+      execution_count: null,
+      outputs: [],
+      source,
+    })),
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function waitForHttp(url: string, ms: number, lab: ChildProcess): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (lab.exitCode !== null) throw new Error(`JupyterLab exited with code ${lab.exitCode} before serving`);
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`JupyterLab did not answer ${url} within ${ms / 1000} s`);
+}
+
+let lab: ChildProcess | null = null;
+let labLog = '';
+let context: BrowserContext | null = null;
+let page: Page;
+let workDir = '';
+let labUrl = '';
+const started = Date.now();
+
+before(async () => {
+  for (const [what, path] of [
+    ['JupyterLab in .venv (run npm run setup)', JUPYTER],
+    ['Debian chromium (run npm run setup)', CHROMIUM],
+  ] as const) {
+    if (!existsSync(path)) throw new Error(`e2e needs ${what}: ${path} is missing`);
+  }
+  const list = spawnSync(JUPYTER, ['labextension', 'list'], { encoding: 'utf8' });
+  if (!/efflab-extension.*enabled.*OK/.test(list.stdout + list.stderr)) {
+    throw new Error(
+      `the efflab extension is not installed in .venv (run npm run setup):\n${list.stdout}${list.stderr}`,
+    );
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  workDir = mkdtempSync(join(tmpdir(), 'efflab-e2e-'));
+  writeFileSync(join(workDir, 'e2e.ipynb'), notebook());
+  const port = await freePort();
+  lab = spawn(
+    JUPYTER,
+    [
+      'lab',
+      '--no-browser',
+      `--port=${port}`,
+      '--ip=127.0.0.1',
+      `--IdentityProvider.token=${TOKEN}`,
+      ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+      `--ServerApp.root_dir=${workDir}`,
+      '--LabApp.expose_app_in_browser=True',
+      '--LabApp.news_url=None',
+      '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+    ],
+    {
+      cwd: workDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        JUPYTER_CONFIG_DIR: join(workDir, '.jupyter'),
+        JUPYTER_RUNTIME_DIR: join(workDir, '.runtime'),
+      },
+    },
+  );
+  lab.stdout?.on('data', (d: Buffer) => (labLog += d.toString()));
+  lab.stderr?.on('data', (d: Buffer) => (labLog += d.toString()));
+  labUrl = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${labUrl}/api/status?token=${TOKEN}`, 60_000, lab);
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'efflab-chromium-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 1000 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(60_000);
+  await openNotebook();
+});
+
+after(async () => {
+  await context?.close();
+  if (lab && lab.exitCode === null) {
+    lab.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    if (lab.exitCode === null) lab.kill('SIGKILL');
+  }
+  writeFileSync(join(ARTIFACTS, 'jupyterlab.log'), labLog);
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  console.log(`e2e wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
+
+async function openNotebook(): Promise<void> {
+  await page.goto(`${labUrl}/lab/tree/e2e.ipynb?token=${TOKEN}&reset`);
+  await page.waitForSelector('body[data-efflab-extension="active"]', { state: 'attached' });
+  await page.waitForSelector('.jp-NotebookPanel .jp-Cell');
+  // Wait for the efflab kernel to be idle.
+  await page.waitForFunction(
+    () => {
+      type Lab = {
+        shell: {
+          currentWidget: {
+            sessionContext?: { session?: { kernel?: { status: string; name: string } } };
+          } | null;
+        };
+      };
+      const app = (window as unknown as { jupyterapp?: Lab }).jupyterapp;
+      const k = app?.shell.currentWidget?.sessionContext?.session?.kernel;
+      return k?.name === 'efflab' && k.status === 'idle';
+    },
+    undefined,
+    { timeout: 90_000 },
+  );
+}
+
+/** Runs cell `i` through JupyterLab's own command (as Shift+Enter would). */
+async function runCell(i: number): Promise<void> {
+  await page.evaluate(async (index) => {
+    type Lab = {
+      shell: { currentWidget: { content: { activeCellIndex: number } } };
+      commands: { execute(id: string): Promise<unknown> };
+    };
+    const app = (window as unknown as { jupyterapp: Lab }).jupyterapp;
+    app.shell.currentWidget.content.activeCellIndex = index;
+    void app.commands.execute('notebook:run-cell');
+  }, i);
+}
+
+function cell(i: number) {
+  return page.locator('.jp-NotebookPanel .jp-Notebook .jp-Cell').nth(i);
+}
+
+async function outputText(i: number, marker: string): Promise<string> {
+  const out = cell(i).locator('.jp-OutputArea-output', { hasText: marker });
+  await out.first().waitFor({ timeout: 120_000 });
+  return (await out.first().innerText()).trim();
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+/** A browser test that leaves a screenshot and the notebook's text behind when it fails. */
+function e2e(name: string, body: () => Promise<void>): void {
+  test(name, async () => {
+    try {
+      await body();
+    } catch (err) {
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
+      await shot(`FAILED-${slug}`).catch(() => undefined);
+      const text = await page
+        .locator('.jp-NotebookPanel .jp-Notebook')
+        .innerText()
+        .catch(() => '');
+      writeFileSync(join(ARTIFACTS, `FAILED-${slug}.txt`), text);
+      throw err;
+    }
+  });
+}
+
+e2e(
+  'annotate 5 rules with mouse and keyboard, undo, submit: the kernel receives exactly those decisions',
+  async () => {
+    await runCell(0);
+    const widget = cell(0).locator('.efflab-annotate');
+    await widget.waitFor();
+    await page.waitForFunction(
+      () => document.querySelector('.efflab-ann-status')?.textContent === 'connected',
+    );
+    await widget.scrollIntoViewIfNeeded();
+    const current = widget.locator('.efflab-ann-card');
+    const progress = widget.locator('.efflab-ann-progress');
+    assert.equal(await progress.innerText(), '0 / 5');
+    assert.equal(await current.getAttribute('data-candidate'), 'r1');
+    // Untrusted text is shown as text: the tags in r4 / r5 are visible characters, not elements.
+    assert.equal(await widget.locator('b, script').count(), 0);
+    assert.match(await widget.locator('.efflab-ann-list').innerText(), /<b>doubles<\/b>/);
+    await shot('annotate-start');
+
+    // r1: drop word 2 with the keyboard, then accept with the mouse.
+    await widget.focus();
+    await page.keyboard.press('2');
+    assert.equal(await widget.locator('.efflab-ann-word').nth(1).getAttribute('aria-pressed'), 'false');
+    await widget.locator('button.efflab-ann-accept').click();
+    assert.equal(await current.getAttribute('data-candidate'), 'r2');
+    // r2: accept with the mouse.
+    await widget.locator('button.efflab-ann-accept').click();
+    // r3: accept with the keyboard.
+    await widget.focus();
+    await page.keyboard.press('a');
+    assert.equal(await current.getAttribute('data-candidate'), 'r4');
+    // r4: reject, then undo the reject.
+    await widget.locator('button.efflab-ann-reject').click();
+    assert.equal(await progress.innerText(), '4 / 5');
+    await widget.focus();
+    await page.keyboard.press('u');
+    assert.equal(await progress.innerText(), '3 / 5');
+    assert.equal(await current.getAttribute('data-candidate'), 'r4');
+    // The notebook's own shortcuts did not fire on our keys (no cell was inserted by "a").
+    assert.equal(await page.locator('.jp-NotebookPanel .jp-Notebook .jp-Cell').count(), CELLS.length);
+    await page.waitForFunction(() =>
+      /^saved/.test(document.querySelector('.efflab-ann-status')?.textContent ?? ''),
+    );
+    await shot('annotate-decided');
+    await widget.locator('button.efflab-ann-submit').click();
+    await page.waitForFunction(() =>
+      /^submitted 3/.test(document.querySelector('.efflab-ann-status')?.textContent ?? ''),
+    );
+
+    await runCell(1);
+    const line = await outputText(1, 'DECISIONS');
+    const received = JSON.parse(line.slice(line.indexOf('DECISIONS ') + 'DECISIONS '.length)) as unknown;
+    assert.deepEqual(received, [
+      ['r1', 'accept', ['Football', 'Team']],
+      ['r2', 'accept', ['Market', 'Stock']],
+      ['r3', 'accept', ['Diplomacy', 'Peace']],
+    ]);
+    const store = JSON.parse(readFileSync(join(workDir, `${STORE}.annotations.json`), 'utf8')) as {
+      decisions: Record<string, Record<string, unknown>>;
+    };
+    assert.deepEqual(
+      Object.keys(store.decisions.tester).sort(),
+      ['r1', 'r2', 'r3'],
+      'saved next to the notebook',
+    );
+  },
+);
+
+e2e('after a page reload the decisions are still there', async () => {
+  await page.evaluate(async () => {
+    const app = (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } })
+      .jupyterapp;
+    await app.commands.execute('docmanager:save');
+  });
+  await page.reload();
+  await openNotebook();
+  const widget = cell(0).locator('.efflab-annotate');
+  await widget.waitFor();
+  await page.waitForFunction(() =>
+    /returned/.test(document.querySelector('.efflab-ann-status')?.textContent ?? ''),
+  );
+  assert.equal(await widget.locator('.efflab-ann-progress').innerText(), '3 / 5');
+  const verdicts = await widget
+    .locator('.efflab-ann-row')
+    .evaluateAll((rows) =>
+      rows.map((r) => [
+        (r as unknown as PageNode).dataset.candidate,
+        (r as unknown as PageNode).dataset.verdict,
+      ]),
+    );
+  assert.deepEqual(verdicts, [
+    ['r1', 'accept'],
+    ['r2', 'accept'],
+    ['r3', 'accept'],
+    ['r4', 'none'],
+    ['r5', 'none'],
+  ]);
+  assert.match(await outputText(1, 'DECISIONS'), /r3/);
+  await widget.scrollIntoViewIfNeeded();
+  await shot('annotate-after-reload');
+});
+
+e2e(
+  'a live plot redraws as points stream in, stays responsive through 10,000 points, and updates in place',
+  async () => {
+    await runCell(2);
+    const plot = cell(2).locator('.efflab-plot');
+    await plot.waitFor();
+    // While the slow appends run, the redraw count climbs.
+    await page.waitForFunction(
+      () => Number(document.querySelector('.efflab-plot')?.dataset.redraws ?? 0) >= 5,
+    );
+    // The page keeps answering during the burst: a frame round trip stays short.
+    const frameMs = await page.evaluate(
+      () =>
+        new Promise<number>((res) => {
+          const t = performance.now();
+          requestAnimationFrame(() => res(performance.now() - t));
+        }),
+    );
+    assert.ok(frameMs < 1000, `a frame took ${frameMs} ms`);
+    const done = await outputText(2, 'PLOT DONE');
+    assert.match(done, /PLOT DONE 10040/);
+    const state = await plot.evaluate((n) => ({
+      redraws: Number((n as unknown as PageNode).dataset.redraws),
+      points: Number((n as unknown as PageNode).dataset.points),
+      title: n.querySelector('.gtitle')?.textContent ?? '',
+    }));
+    assert.equal(state.points, 10_040);
+    assert.ok(state.redraws >= 6, `only ${state.redraws} redraws`);
+    assert.ok(state.redraws < 200, `${state.redraws} redraws: the stream was not throttled`);
+    assert.equal(state.title, 'live loss (updated)', 'update_display_data redrew the figure');
+    await plot.scrollIntoViewIfNeeded();
+    await shot('live-plot');
+  },
+);
+
+e2e('the weight tracker shows one line per group and a histogram', async () => {
+  await runCell(3);
+  await outputText(3, 'TRACKER DONE');
+  const plot = cell(3).locator('.efflab-plot');
+  await page.waitForFunction(() => {
+    const n = document.querySelectorAll('.efflab-plot')[1];
+    return (
+      n &&
+      n.querySelectorAll('.scatterlayer .trace').length === 3 &&
+      n.querySelectorAll('.barlayer .point').length > 0
+    );
+  });
+  assert.ok(Number(await plot.getAttribute('data-redraws')) >= 2);
+  await plot.scrollIntoViewIfNeeded();
+  await shot('weight-tracker');
+});
+
+e2e('the layer-sensitivity view renders, and selecting a layer shows its spectrum', async () => {
+  await runCell(4);
+  const view = cell(4).locator('.efflab-sensitivity');
+  await view.waitFor();
+  await view.locator('.efflab-sens-main .main-svg').first().waitFor();
+  assert.match(await view.locator('.efflab-sens-title').innerText(), /E2E sensitivity/);
+  assert.equal(
+    await view.locator('.efflab-sens-main .barlayer .trace').count(),
+    3,
+    'κ(W_k), κ(W_v), d_c bars',
+  );
+  await view.locator('select.efflab-sens-picker').selectOption('3');
+  await page.waitForFunction(() =>
+    /layer 3/.test(document.querySelector('.efflab-sens-spectrum .gtitle')?.textContent ?? ''),
+  );
+  assert.equal(await view.locator('.efflab-sens-spectrum').getAttribute('data-layer'), 'layer 3');
+  assert.match(await view.locator('.efflab-sens-note').innerText(), /d_c = 10/);
+  await view.scrollIntoViewIfNeeded();
+  await shot('sensitivity');
+});
+
+e2e('after a kernel restart, re-running the cell resumes from the saved decisions', async () => {
+  await page.evaluate(async () => {
+    type Lab = {
+      shell: { currentWidget: { sessionContext: { session: { kernel: { restart(): Promise<void> } } } } };
+    };
+    await (window.jupyterapp as Lab).shell.currentWidget.sessionContext.session.kernel.restart();
+  });
+  // Running the cell queues it until the restarted kernel answers; the widget then connects to the new kernel.
+  await runCell(0);
+  await page.waitForFunction(
+    () => document.querySelector('.efflab-ann-status')?.textContent === 'connected',
+    undefined,
+    { timeout: 120_000 },
+  );
+  const widget = cell(0).locator('.efflab-annotate');
+  assert.equal(await widget.locator('.efflab-ann-progress').innerText(), '3 / 5');
+  assert.equal(
+    await widget.locator('.efflab-ann-card').getAttribute('data-candidate'),
+    'r4',
+    'resumes at the first undecided',
+  );
+  await widget.scrollIntoViewIfNeeded();
+  await shot('annotate-after-restart');
+  await widget.locator('button.efflab-ann-submit').click();
+  await page.waitForFunction(() =>
+    /^submitted 3/.test(document.querySelector('.efflab-ann-status')?.textContent ?? ''),
+  );
+});
