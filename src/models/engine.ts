@@ -12,7 +12,7 @@ import { binary, binaryReference } from '../ops/elementwise';
 import { layerNorm, layerNormReference, rmsNorm, rmsNormReference } from '../ops/norm';
 import { applyRope, applyRopeReference, type RopeStyle, type RopeTables } from '../ops/rope';
 import { Tensor } from '../ops/tensor';
-import { attentionFast } from './attention-fast';
+import { attentionFast, attentionGemm } from './attention-fast';
 import { linearJs, linearOps } from './linear';
 import { linearWasm, wasmLinearUnavailableReason } from './wasm/linear-wasm';
 
@@ -83,7 +83,14 @@ const JS: Engine = {
   swiglu: swigluJs,
 };
 
-const WASM: Engine = { ...JS, name: 'wasm', linear: linearWasm };
+/** Attention on the SIMD kernel for prefill-sized queries, the scalar loops for a few queries (decode). */
+function attentionWasm(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
+  return q.shape[1] >= 8
+    ? attentionGemm(q, k, v, opts, (x, w) => linearWasm(x, w))
+    : attentionFast(q, k, v, opts);
+}
+
+const WASM: Engine = { ...JS, name: 'wasm', linear: linearWasm, attention: attentionWasm };
 
 /** The default engine: 'wasm' where WebAssembly SIMD with shared memory runs, else 'js'. */
 export function defaultEngineName(): EngineName {

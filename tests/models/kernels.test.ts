@@ -8,7 +8,7 @@ import { Tensor } from '../../src/ops/tensor';
 import { activationReference } from '../../src/ops/activations';
 import { attentionReference } from '../../src/ops/attention';
 import { binaryReference } from '../../src/ops/elementwise';
-import { attentionFast } from '../../src/models/attention-fast';
+import { attentionFast, attentionGemm } from '../../src/models/attention-fast';
 import { getEngine } from '../../src/models/engine';
 import { linearJs, linearOps, linearReference } from '../../src/models/linear';
 import {
@@ -121,6 +121,14 @@ test('attentionFast matches the ops reference: causal with offset, GQA, key mask
   const v = rand([2, 3, 2, 4], r);
   const keyMask = new Tensor(Float32Array.from([1, 1, 0, 1, 0, 0]), [2, 3]);
   assert.ok(maxRel(attentionFast(q, k, v, { keyMask }), attentionReference(q, k, v, { keyMask })) < 1e-6);
+  const gm = attentionGemm(q, k, v, { keyMask }, (x, w) => linearWasm(x, w));
+  assert.ok(maxRel(gm, attentionReference(q, k, v, { keyMask })) < 1e-5);
+  // Prefill-sized causal GQA, as the wasm engine runs it (T ≥ 8).
+  const q2 = rand([1, 37, 6, 16], r);
+  const k2 = rand([1, 37, 2, 16], r);
+  const v2 = rand([1, 37, 2, 16], r);
+  const e = getEngine('wasm').attention(q2, k2, v2, { causal: true });
+  assert.ok(maxRel(e, attentionReference(q2, k2, v2, { causal: true })) < 1e-5);
   assert.throws(() => attentionFast(q, k, v, { causal: true, queryOffset: 2 }), /need keys beyond S = 3/);
 });
 
