@@ -54,12 +54,16 @@ export const FULL_SETTINGS: ExperimentSettings = {
   engine: 'fast',
 };
 
-/** Same protocol with 20 teacher and 6 student epochs (students fit this problem within a few epochs). */
+/**
+ * Same protocol with 10 teacher and 3 student epochs: one epoch of 282 batches already brings a
+ * one-hot student within a point of the Bayes accuracy on this problem, and the whole run fits in
+ * about half an hour on a shared 2-core machine (the full preset takes hours there).
+ */
 export const REDUCED_SETTINGS: ExperimentSettings = {
   ...FULL_SETTINGS,
-  teacherEpochs: 20,
-  studentEpochs: 6,
-  eskdPatience: 2,
+  teacherEpochs: 10,
+  studentEpochs: 3,
+  eskdPatience: 1,
 };
 
 /** Seconds-scale settings for CI and the headless notebook run. */
