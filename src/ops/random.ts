@@ -156,11 +156,9 @@ export interface RandomOptions {
   words?: readonly [number, number];
 }
 
-/** Uniform [0, 1) samples of the given shape on the current backend. */
-export function randomUniform(shape: Shape, seed: number, opts: RandomOptions = {}): Tensor {
-  const n = checkCount(shape, 'randomUniform');
+function generate(shape: Shape, op: string, k: RngConsts): Tensor {
+  const n = checkCount(shape, op);
   if (n === 0) return Tensor.zeros(shape);
-  const k = consts(seed, opts, 0, 0);
   return new Tensor(
     runKernel({
       name: 'random',
@@ -173,22 +171,15 @@ export function randomUniform(shape: Shape, seed: number, opts: RandomOptions = 
   );
 }
 
+/** Uniform [0, 1) samples of the given shape on the current backend. */
+export function randomUniform(shape: Shape, seed: number, opts: RandomOptions = {}): Tensor {
+  return generate(shape, 'randomUniform', consts(seed, opts, 0, 0));
+}
+
 /** Inverted-dropout keep mask: 0 with probability p, else 1/(1−p). */
 export function dropoutMask(shape: Shape, p: number, seed: number, opts: RandomOptions = {}): Tensor {
   if (!(p >= 0 && p < 1)) throw new RangeError(`dropoutMask: p = ${p} must be in [0, 1)`);
-  const n = checkCount(shape, 'dropoutMask');
-  if (n === 0) return Tensor.zeros(shape);
-  const k = consts(seed, opts, 1, p);
-  return new Tensor(
-    runKernel({
-      name: 'random',
-      fn: randomKernel,
-      output: [n],
-      constants: { ...k },
-      functions: RNG_FUNCTIONS,
-    }),
-    shape,
-  );
+  return generate(shape, 'dropoutMask', consts(seed, opts, 1, p));
 }
 
 /** Plain-TS reference for `randomUniform` (same arithmetic, float64, exact). */
