@@ -58,6 +58,13 @@ export interface LlamaLayerWeights {
   wGate: Tensor;
   wUp: Tensor;
   wDown: Tensor;
+  /**
+   * Optional fused views set by the GGUF loader: [W_q; W_k; W_v] and [W_gate; W_up] stacked by rows in
+   * one buffer (wq/wk/wv and wGate/wUp are views into it), so each needs one kernel call. The decoder
+   * uses them only while wq/wk/wv (wGate/wUp) still are those views; replace a tensor and it falls back.
+   */
+  wqkv?: Tensor;
+  wGateUp?: Tensor;
 }
 
 export interface LlamaWeights {
@@ -200,6 +207,71 @@ export class LlamaModel {
   }
 
   /**
+   * Run decoder layers [from, to) on the residual stream x [T, hidden] of tokens at absolute positions
+   * start..start+T−1, appending each layer's keys (before RoPE) and values to `cache`; returns the
+   * residual after layer to − 1. `forward` is embed → runLayers(0, L) → output norm → logits.
+   */
+  runLayers(x: Tensor, from: number, to: number, cache: KVCache, start = 0): Tensor {
+    const c = this.config;
+    const e = this.engine;
+    if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= c.numLayers)) {
+      throw new RangeError(`runLayers: layers [${from}, ${to}) outside 0..${c.numLayers}`);
+    }
+    const T = x.shape[0];
+    const D = c.headDim;
+    const qd = c.numHeads * D;
+    const kd = c.numKvHeads * D;
+    const positions = Array.from({ length: T }, (_, i) => start + i);
+    for (let l = from; l < to; l++) {
+      const w = this.weights.layers[l];
+      const h = e.rmsNorm(x, w.attnNorm, c.rmsEps);
+      let q: Tensor;
+      let k: Tensor;
+      let v: Tensor;
+      if (w.wqkv && !w.bq && isRowView(w.wqkv, [w.wq, w.wk, w.wv])) {
+        [q, k, v] = splitColumns(e.linear(h, w.wqkv, undefined, `layer ${l} qkv`), [qd, kd, kd]);
+      } else {
+        q = e.linear(h, w.wq, w.bq, `layer ${l} q`);
+        k = e.linear(h, w.wk, w.bk, `layer ${l} k`);
+        v = e.linear(h, w.wv, w.bv, `layer ${l} v`);
+      }
+      cache.append(l, {
+        keysPreRope: k.reshape([1, T, c.numKvHeads, D]),
+        values: v.reshape([1, T, c.numKvHeads, D]),
+        positions,
+        hidden: h.reshape([1, T, c.hidden]),
+      });
+      const qr = this.rope(q.reshape([1, T, c.numHeads, D]), positions);
+      let attnOut: Tensor;
+      if (cache.attend) {
+        const r = cache.attend(l, qr, positions);
+        attnOut = r.projected
+          ? r.out.reshape([T, c.hidden])
+          : e.linear(r.out.reshape([T, qd]), w.wo, undefined, `layer ${l} o`);
+      } else {
+        const kv = cache.read(l);
+        const a = e.attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
+        attnOut = e.linear(a.reshape([T, qd]), w.wo, undefined, `layer ${l} o`);
+      }
+      x = e.add(x, attnOut);
+      const h2 = e.rmsNorm(x, w.ffnNorm, c.rmsEps);
+      let g: Tensor;
+      let u: Tensor;
+      if (w.wGateUp && isRowView(w.wGateUp, [w.wGate, w.wUp])) {
+        [g, u] = splitColumns(e.linear(h2, w.wGateUp, undefined, `layer ${l} gate+up`), [
+          c.intermediate,
+          c.intermediate,
+        ]);
+      } else {
+        g = e.linear(h2, w.wGate, undefined, `layer ${l} gate`);
+        u = e.linear(h2, w.wUp, undefined, `layer ${l} up`);
+      }
+      x = e.add(x, e.linear(e.swiglu(g, u), w.wDown, undefined, `layer ${l} down`));
+    }
+    return x;
+  }
+
+  /**
    * Run tokens through the decoder, appending their keys/values to `cache` (positions continue from
    * what the cache holds). Prefill = many tokens into an empty cache; decode = one token at a time.
    * Attention per layer: the cache's own `attend` when it has one (respecting `projected`), else
@@ -224,39 +296,7 @@ export class LlamaModel {
       );
     }
     const positions = Array.from({ length: T }, (_, i) => start + i);
-    const D = c.headDim;
-    let x = this.embedTokens(ids);
-    for (let l = 0; l < c.numLayers; l++) {
-      const w = this.weights.layers[l];
-      const h = e.rmsNorm(x, w.attnNorm, c.rmsEps);
-      const q = e.linear(h, w.wq, w.bq, `layer ${l} q`);
-      const k = e.linear(h, w.wk, w.bk, `layer ${l} k`);
-      const v = e.linear(h, w.wv, w.bv, `layer ${l} v`);
-      cache.append(l, {
-        keysPreRope: k.reshape([1, T, c.numKvHeads, D]),
-        values: v.reshape([1, T, c.numKvHeads, D]),
-        positions,
-        hidden: h.reshape([1, T, c.hidden]),
-      });
-      const qr = this.rope(q.reshape([1, T, c.numHeads, D]), positions);
-      let attnOut: Tensor;
-      if (cache.attend) {
-        const r = cache.attend(l, qr, positions);
-        attnOut = r.projected
-          ? r.out.reshape([T, c.hidden])
-          : e.linear(r.out.reshape([T, c.numHeads * D]), w.wo, undefined, `layer ${l} o`);
-      } else {
-        const kv = cache.read(l);
-        const a = e.attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
-        attnOut = e.linear(a.reshape([T, c.numHeads * D]), w.wo, undefined, `layer ${l} o`);
-      }
-      x = e.add(x, attnOut);
-      const h2 = e.rmsNorm(x, w.ffnNorm, c.rmsEps);
-      const g = e.linear(h2, w.wGate, undefined, `layer ${l} gate`);
-      const u = e.linear(h2, w.wUp, undefined, `layer ${l} up`);
-      const m = e.swiglu(g, u);
-      x = e.add(x, e.linear(m, w.wDown, undefined, `layer ${l} down`));
-    }
+    const x = this.runLayers(this.embedTokens(ids), 0, c.numLayers, cache, start);
     const hidden = e.rmsNorm(x, this.weights.outNorm, c.rmsEps);
     const mode = opts.logits ?? 'all';
     let logits: Tensor | undefined;
@@ -265,6 +305,29 @@ export class LlamaModel {
       logits = e.linear(hidden.sliceRows(T - 1, T), this.weights.output, undefined, 'output');
     return { logits, hidden, positions };
   }
+}
+
+/** Whether `parts` are consecutive row blocks of `fused` (views into its buffer, in order). */
+function isRowView(fused: Tensor, parts: Tensor[]): boolean {
+  let off = fused.data.byteOffset;
+  for (const p of parts) {
+    if (p.data.buffer !== fused.data.buffer || p.data.byteOffset !== off) return false;
+    off += p.data.byteLength;
+  }
+  return off === fused.data.byteOffset + fused.data.byteLength;
+}
+
+/** Split y [T, Σ widths] into column blocks [T, width_i]. */
+function splitColumns(y: Tensor, widths: number[]): Tensor[] {
+  const total = widths.reduce((a, b) => a + b, 0);
+  const T = y.size / total;
+  let col = 0;
+  return widths.map((wd) => {
+    const out = new Float32Array(T * wd);
+    for (let t = 0; t < T; t++) out.set(y.data.subarray(t * total + col, t * total + col + wd), t * wd);
+    col += wd;
+    return new Tensor(out, [T, wd]);
+  });
 }
 
 function expectShape(t: Tensor, shape: number[], what: string, source: string): void {
@@ -344,16 +407,11 @@ export function llamaConfigFromGguf(f: GgufFile): LlamaConfig {
   };
 }
 
-function inPlace(t: Tensor, data: Float32Array): Tensor {
-  t.data.set(data);
-  return t;
-}
-
 /** Load a LLaMA-family model from a GGUF file (dequantised to float32, tensor by tensor). */
 export function loadLlamaGguf(path: string, engine?: EngineName): LlamaModel {
   const f = readGgufHeader(path);
   const c = llamaConfigFromGguf(f);
-  const t = (name: string, shape: number[]): Tensor => {
+  const t = (name: string, shape: number[], into?: Float32Array): Tensor => {
     const info = f.tensors.get(name);
     if (!info) throw new ModelConfigError(`${path}: missing tensor '${name}'`);
     if (info.shape.join() !== shape.join()) {
@@ -362,32 +420,44 @@ export function loadLlamaGguf(path: string, engine?: EngineName): LlamaModel {
       );
     }
     // Weights go straight from the file into the wasm arena (read in place by the SIMD kernel).
-    return new Tensor(readGgufTensor(f, name, allocWeights(info.elements)), shape);
+    return new Tensor(readGgufTensor(f, name, into ?? allocWeights(info.elements)), shape);
   };
   const opt = (name: string, shape: number[]): Tensor | undefined =>
     f.tensors.has(name) ? t(name, shape) : undefined;
   const qd = c.numHeads * c.headDim;
   const kd = c.numKvHeads * c.headDim;
+  const H = c.hidden;
+  const I = c.intermediate;
+  // llama.cpp permutes Q/K rows only for the 'llama' architecture (not qwen2).
+  const permuted = c.arch === 'llama' || c.arch === 'mistral';
   const layers: LlamaLayerWeights[] = [];
   for (let i = 0; i < c.numLayers; i++) {
     const p = `blk.${i}.`;
-    const wq = t(p + 'attn_q.weight', [qd, c.hidden]);
-    const wk = t(p + 'attn_k.weight', [kd, c.hidden]);
-    // llama.cpp permutes Q/K rows only for the 'llama' architecture (not qwen2).
-    const permuted = c.arch === 'llama' || c.arch === 'mistral';
+    // Q, K, V stacked by rows in one buffer (and gate, up in another): one kernel call each.
+    const qkv = allocWeights((qd + 2 * kd) * H);
+    const wq = t(p + 'attn_q.weight', [qd, H], qkv.subarray(0, qd * H));
+    const wk = t(p + 'attn_k.weight', [kd, H], qkv.subarray(qd * H, (qd + kd) * H));
+    const wv = t(p + 'attn_v.weight', [kd, H], qkv.subarray((qd + kd) * H));
+    if (permuted) {
+      wq.data.set(unpermuteQK(wq.data, qd, H, c.numHeads));
+      wk.data.set(unpermuteQK(wk.data, kd, H, c.numKvHeads));
+    }
+    const gu = allocWeights(2 * I * H);
     layers.push({
-      attnNorm: t(p + 'attn_norm.weight', [c.hidden]),
-      wq: permuted ? inPlace(wq, unpermuteQK(wq.data, qd, c.hidden, c.numHeads)) : wq,
-      wk: permuted ? inPlace(wk, unpermuteQK(wk.data, kd, c.hidden, c.numKvHeads)) : wk,
-      wv: t(p + 'attn_v.weight', [kd, c.hidden]),
-      wo: t(p + 'attn_output.weight', [c.hidden, qd]),
+      attnNorm: t(p + 'attn_norm.weight', [H]),
+      wq,
+      wk,
+      wv,
+      wo: t(p + 'attn_output.weight', [H, qd]),
       bq: opt(p + 'attn_q.bias', [qd]),
       bk: opt(p + 'attn_k.bias', [kd]),
       bv: opt(p + 'attn_v.bias', [kd]),
-      ffnNorm: t(p + 'ffn_norm.weight', [c.hidden]),
-      wGate: t(p + 'ffn_gate.weight', [c.intermediate, c.hidden]),
-      wUp: t(p + 'ffn_up.weight', [c.intermediate, c.hidden]),
-      wDown: t(p + 'ffn_down.weight', [c.hidden, c.intermediate]),
+      ffnNorm: t(p + 'ffn_norm.weight', [H]),
+      wGate: t(p + 'ffn_gate.weight', [I, H], gu.subarray(0, I * H)),
+      wUp: t(p + 'ffn_up.weight', [I, H], gu.subarray(I * H)),
+      wDown: t(p + 'ffn_down.weight', [H, I]),
+      wqkv: new Tensor(qkv, [qd + 2 * kd, H]),
+      wGateUp: new Tensor(gu, [2 * I, H]),
     });
   }
   const embed = t('token_embd.weight', [c.vocabSize, c.hidden]);

@@ -223,3 +223,34 @@ test('tiny model: a cache with attend() (projected or not) gives the same logits
     assert.deepEqual(cache.appended[m.config.numLayers].positions, [4, 5]);
   }
 });
+
+test('tiny model: fused QKV and gate/up views give the same logits; a replaced weight is honoured', () => {
+  const m = tinyLlama();
+  const ids = [1, 2, 3, 4];
+  const ref = m.forward(ids).logits as Tensor;
+  for (const l of m.weights.layers) {
+    const qkv = Float32Array.from([...l.wq.data, ...l.wk.data, ...l.wv.data]);
+    const qn = l.wq.size;
+    const kn = l.wk.size;
+    l.wq = new Tensor(qkv.subarray(0, qn), l.wq.shape);
+    l.wk = new Tensor(qkv.subarray(qn, qn + kn), l.wk.shape);
+    l.wv = new Tensor(qkv.subarray(qn + kn), l.wv.shape);
+    l.wqkv = new Tensor(qkv, [qkv.length / 32, 32]);
+    const gu = Float32Array.from([...l.wGate.data, ...l.wUp.data]);
+    l.wGate = new Tensor(gu.subarray(0, l.wGate.size), l.wGate.shape);
+    l.wUp = new Tensor(gu.subarray(l.wGate.size), l.wUp.shape);
+    l.wGateUp = new Tensor(gu, [gu.length / 32, 32]);
+  }
+  assert.ok(maxAbs(m.forward(ids).logits as Tensor, ref) < 1e-5);
+  // Replace W_k of layer 0 by a scaled copy: the decoder must use it, not the stale fused buffer.
+  const l0 = m.weights.layers[0];
+  const fusedBefore = (m.forward(ids).logits as Tensor).data.slice();
+  l0.wk = new Tensor(
+    l0.wk.data.map((x) => 2 * x),
+    l0.wk.shape,
+  );
+  const changed = m.forward(ids).logits as Tensor;
+  assert.ok(maxAbs(changed, new Tensor(fusedBefore, changed.shape)) > 1e-4);
+  l0.wqkv = undefined;
+  assert.ok(maxAbs(m.forward(ids).logits as Tensor, changed) < 1e-6);
+});
