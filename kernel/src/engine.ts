@@ -64,7 +64,14 @@ export class Engine {
   private collector: Collector = { values: [], errors: [], diagnostics: [] };
   private readonly cells = new Map<number, CellSource>();
 
-  constructor(rootDir: string) {
+  /**
+   * @param rootDir folder cells run in.
+   * @param onUserCode told when a cell's code starts running (true) and when the cell ends (false).
+   */
+  constructor(
+    rootDir: string,
+    private readonly onUserCode: (running: boolean) => void = () => undefined,
+  ) {
     const node = createConverter();
     let browser: Converter | undefined;
     this.converters = {
@@ -115,6 +122,7 @@ export class Engine {
     const original: RunInThisContext = vm.runInThisContext;
     const hooked: RunInThisContext = (script, options) => {
       source.js = script;
+      this.onUserCode(true);
       const named =
         typeof options === 'object' && options !== null ? { ...options, filename: `<cell ${n}>` } : options;
       return original(script, named);
@@ -134,6 +142,7 @@ export class Engine {
     } catch (error) {
       return { kind: 'runtime-error', error };
     } finally {
+      this.onUserCode(false);
       if (this.collector === collector) this.collector = { values: [], errors: [], diagnostics: [] };
     }
     if (!ok) {

@@ -22,7 +22,17 @@ import { History, type HistoryEntry } from './history';
 import { CommManager } from './comms';
 import { kernelInfo } from './kernel-info';
 import { formatQuickInfo } from './inspect-format';
-import { toBuffers, type FromWorker, type ToWorker, type WorkerConfig } from './control-protocol';
+import {
+  PHASE,
+  PHASE_KERNEL,
+  PHASE_USER,
+  TICK,
+  TICK_MS,
+  toBuffers,
+  type FromWorker,
+  type ToWorker,
+  type WorkerConfig,
+} from './control-protocol';
 import { debug, warn } from './log';
 import {
   setKernelBridge,
@@ -84,6 +94,8 @@ export class Kernel {
   private pendingInput?: { resolve: (v: string) => void; reject: (e: Error) => void };
   private stopping = false;
   private readonly info = kernelInfo();
+  /** Liveness words shared with the control worker (see control-protocol.ts). */
+  private readonly state = new Int32Array(new SharedArrayBuffer(8));
 
   constructor(private readonly options: KernelOptions) {
     this.signer = new Signer(options.connection.key, options.connection.signature_scheme);
@@ -128,7 +140,15 @@ export class Kernel {
   }
 
   private getEngine(): Engine {
-    this.engine ??= new Engine(this.options.cwd);
+    if (!this.engine) {
+      // Phase "kernel" while the compiler starts; afterwards whatever runs outside the kernel's own
+      // request handling is user code (a cell, or timers and callbacks a cell left behind).
+      Atomics.store(this.state, PHASE, PHASE_KERNEL);
+      this.engine = new Engine(this.options.cwd, (running) => {
+        if (running) Atomics.store(this.state, PHASE, PHASE_USER);
+      });
+      Atomics.store(this.state, PHASE, PHASE_USER);
+    }
     return this.engine;
   }
 
@@ -140,7 +160,9 @@ export class Kernel {
       key: conn.key,
       signatureScheme: conn.signature_scheme,
       pid: process.pid,
+      state: this.state.buffer as SharedArrayBuffer,
     };
+    setInterval(() => Atomics.add(this.state, TICK, 1), TICK_MS).unref();
     const compiled = path.join(__dirname, 'control-worker.js');
     const worker = existsSync(compiled)
       ? new Worker(compiled, { workerData: config })
@@ -278,6 +300,9 @@ export class Kernel {
   private async handle(message: Message, channel: ReplyChannel): Promise<void> {
     const type = message.header.msg_type;
     this.publishStatus('busy', message.header);
+    // While the kernel itself works (compiling a completion, say) it must not be terminated.
+    const isComm = type.startsWith('comm_') && type !== 'comm_info_request';
+    if (!isComm) Atomics.store(this.state, PHASE, PHASE_KERNEL);
     try {
       await this.dispatch(message, channel);
     } catch (error) {
@@ -294,6 +319,7 @@ export class Kernel {
         );
       }
     } finally {
+      if (this.engine) Atomics.store(this.state, PHASE, PHASE_USER);
       this.publishStatus('idle', message.header);
       if (type !== 'shutdown_request') this.restoreBusy();
     }
@@ -432,10 +458,13 @@ export class Kernel {
     this.allowStdin = content.allow_stdin === true;
     if (!silent) this.publish('execute_input', { code, execution_count: count }, header);
 
+    // Compiling is the kernel's work; the engine reports when the cell's own code starts.
+    Atomics.store(this.state, PHASE, PHASE_KERNEL);
     const outcome: Outcome =
       code.trim() === ''
         ? { kind: 'ok', hasValue: false, value: undefined, warnings: [] }
         : await this.getEngine().execute(code, cellNo);
+    Atomics.store(this.state, PHASE, PHASE_USER);
     this.capture.flush();
 
     let error: ErrorReport | undefined;
