@@ -494,6 +494,7 @@ export class Kernel {
     if (error)
       this.publish('error', { ename: error.ename, evalue: error.evalue, traceback: error.traceback }, header);
     if (storeHistory) this.history.record(count, code, resultText);
+    const userExpressions = error ? {} : await this.evaluateUserExpressions(content.user_expressions);
     this.publishStatus('idle', header);
     // Everything this cell published is on the wire before its reply, so a client that reads the
     // reply and then drains iopub finds all of it there, however loaded the machine is.
@@ -506,9 +507,40 @@ export class Kernel {
           evalue: error.evalue,
           traceback: error.traceback,
         }
-      : { status: 'ok', execution_count: count, payload: [], user_expressions: {} };
+      : { status: 'ok', execution_count: count, payload: [], user_expressions: userExpressions };
     channel.send(this.session.reply(message, reply));
     if (error && stopOnError) this.abortQueued();
+  }
+
+  /** Evaluates the request's `user_expressions` after a successful cell, each to a bundle or an error. */
+  private async evaluateUserExpressions(expressions: unknown): Promise<JsonObject> {
+    const out: JsonObject = {};
+    if (typeof expressions !== 'object' || expressions === null || Array.isArray(expressions)) return out;
+    for (const [name, expr] of Object.entries(expressions as Record<string, unknown>)) {
+      if (typeof expr !== 'string') continue;
+      const n = 1_000_000 + ++this.silentCount;
+      Atomics.store(this.state, PHASE, PHASE_KERNEL);
+      const outcome = await this.getEngine().execute(expr, n);
+      Atomics.store(this.state, PHASE, PHASE_USER);
+      if (outcome.kind === 'ok') {
+        const rep = outcome.hasValue
+          ? represent(outcome.value)
+          : { data: { 'text/plain': 'undefined' }, metadata: {} };
+        out[name] = { status: 'ok', data: rep.data, metadata: rep.metadata };
+      } else {
+        const report =
+          outcome.kind === 'compile-error'
+            ? compileReport(outcome.diagnostics, n, expr)
+            : runtimeReport(outcome.error, (k) => this.engine?.cell(k));
+        out[name] = {
+          status: 'error',
+          ename: report.ename,
+          evalue: report.evalue,
+          traceback: report.traceback,
+        };
+      }
+    }
+    return out;
   }
 
   /** After an error, answers every queued execute request with `aborted`, as ipykernel does. */
