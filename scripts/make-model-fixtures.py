@@ -175,8 +175,30 @@ def minilm_fixture():
     })
 
 
+# ---------------------------------------------------------------- RoPE frequencies (transformers)
+def rope_fixture():
+    from transformers import LlamaConfig
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    cases = [
+        {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+         "original_max_position_embeddings": 8192},
+        {"rope_type": "linear", "factor": 2.0},
+    ]
+    out = []
+    for rs in cases:
+        c = LlamaConfig(hidden_size=512, num_attention_heads=8, rope_theta=500000.0, rope_scaling=dict(rs),
+                        max_position_embeddings=131072)
+        inv, _ = ROPE_INIT_FUNCTIONS[rs["rope_type"]](c, "cpu")
+        out.append({"config": {"hidden_size": 512, "num_attention_heads": 8, "rope_theta": 500000.0,
+                               "rope_scaling": rs}, "inv_freq": [float(x) for x in inv.double().tolist()]})
+    write("rope.json", out)
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["dequant", "smollm2", "minilm"]
+    which = sys.argv[1:] or ["dequant", "rope", "smollm2", "minilm"]
+    if "rope" in which:
+        rope_fixture()
     if "dequant" in which:
         dequant_fixture()
     if "minilm" in which:

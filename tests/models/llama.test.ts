@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import {
   FullKVCache,
   ModelInputError,
+  llamaConfigFromHf,
   loadCausalLM,
+  scaledInvFreq,
   unpermuteQK,
   type KVAppend,
   type KVAttendResult,
@@ -253,4 +255,37 @@ test('tiny model: fused QKV and gate/up views give the same logits; a replaced w
   assert.ok(maxAbs(changed, new Tensor(fusedBefore, changed.shape)) > 1e-4);
   l0.wqkv = undefined;
   assert.ok(maxAbs(m.forward(ids).logits as Tensor, changed) < 1e-6);
+});
+
+test('RoPE frequencies with llama3 and linear scaling match transformers (rope.json)', () => {
+  const cases = JSON.parse(readFileSync(join(FIXTURES, 'rope.json'), 'utf8')) as {
+    config: Record<string, unknown>;
+    inv_freq: number[];
+  }[];
+  for (const c of cases) {
+    const cfg = llamaConfigFromHf(
+      { ...c.config, num_hidden_layers: 1, intermediate_size: 8, vocab_size: 8 },
+      'rope.json',
+    );
+    const inv = scaledInvFreq(cfg);
+    assert.equal(inv.length, c.inv_freq.length);
+    // transformers computes in float32: relative agreement to ~1e-6.
+    inv.forEach((x, i) =>
+      assert.ok(Math.abs(x - c.inv_freq[i]) <= 2e-6 * c.inv_freq[i], `${i}: ${x} vs ${c.inv_freq[i]}`),
+    );
+  }
+  assert.throws(
+    () =>
+      llamaConfigFromHf(
+        {
+          ...cases[0].config,
+          rope_scaling: { rope_type: 'yarn', factor: 4 },
+          num_hidden_layers: 1,
+          intermediate_size: 8,
+          vocab_size: 8,
+        },
+        'cfg.json',
+      ),
+    /cfg\.json: rope_scaling type 'yarn' is not supported/,
+  );
 });
