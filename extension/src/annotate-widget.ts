@@ -22,6 +22,7 @@ import {
 import {
   ANNOTATE_MIME,
   ANNOTATE_TARGET,
+  PING_INTERVAL_MS,
   type AnnotateBundle,
   type AnnotateClientMessage,
   type AnnotateServerMessage,
@@ -63,6 +64,9 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
   private readonly progressNode = el('span', 'efflab-ann-progress');
   private readonly statusNode = el('span', 'efflab-ann-status');
   private readonly submitButton: HTMLButtonElement;
+  private readonly pinger = window.setInterval(() => {
+    if (this.comm && this.connected) this.comm.send({ type: 'ping' });
+  }, PING_INTERVAL_MS);
 
   constructor(private readonly kernel: KernelGetter) {
     super();
@@ -149,6 +153,13 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
         );
       }
     }, CONNECT_TIMEOUT_MS);
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    window.clearInterval(this.pinger);
+    this.comm?.close();
+    super.dispose();
   }
 
   private onServer(msg: AnnotateServerMessage): void {

@@ -9,7 +9,7 @@ import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { annotateRendererFactory } from './annotate-widget';
 import { plotlyRendererFactory } from './plotly-renderer';
-import { themeListeners } from './plotly';
+import { loadPlotly, themeListeners } from './plotly';
 import { sensitivityRendererFactory } from './sensitivity-view';
 
 /** Rank below the defaults (100) so ours win over other renderers of the same MIME types. */
@@ -24,6 +24,14 @@ function attach(panel: NotebookPanel): void {
   rm.addFactory(plotlyRendererFactory(kernel), RANK);
   rm.addFactory(annotateRendererFactory(kernel), RANK);
   rm.addFactory(sensitivityRendererFactory, RANK);
+  // plotly.js is 4.6 MB: parse it while the browser is idle once an efflab notebook is open, not when the
+  // first figure arrives (on a busy machine that parse stalls the page for seconds).
+  void panel.sessionContext.ready.then(() => {
+    if (panel.sessionContext.session?.kernel?.name !== 'efflab') return;
+    const idle = (window as { requestIdleCallback?: (cb: () => void) => number }).requestIdleCallback;
+    if (idle) idle(() => void loadPlotly());
+    else window.setTimeout(() => void loadPlotly(), 2000);
+  });
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {

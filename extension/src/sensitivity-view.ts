@@ -123,8 +123,20 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
       yaxis: { type: 'log', title: { text: 'condition number (log)' } },
       xaxis2: { matches: 'x' },
       yaxis2: { title: { text: 'd_c' }, rangemode: 'tozero' },
-      yaxis3: { title: { text: 'error' }, overlaying: 'y2', side: 'right', showgrid: false },
-      yaxis4: { title: { text: 'log10 κ̃' }, overlaying: 'y', side: 'right', showgrid: false },
+      yaxis3: {
+        title: { text: 'error', standoff: 12 },
+        overlaying: 'y2',
+        side: 'right',
+        showgrid: false,
+        automargin: true,
+      },
+      yaxis4: {
+        title: { text: 'log10 κ̃', standoff: 12 },
+        overlaying: 'y',
+        side: 'right',
+        showgrid: false,
+        automargin: true,
+      },
       legend: { orientation: 'h', y: -0.12 },
       hovermode: 'x unified',
     });

@@ -54,6 +54,13 @@ export interface AnnotateOptions {
   title?: string;
   /** How long to wait for a frontend to open the widget before failing (ms, default 30 000). */
   connectTimeoutMs?: number;
+  /**
+   * Once open, the widget pings every 15 s; after this long without a word from it (the page was closed) the
+   * call fails (ms, default 180 000: background tabs may throttle timers to once a minute).
+   */
+  livenessMs?: number;
+  /** Fail if nobody presses Submit within this long (ms; default: wait while the widget is alive). */
+  timeoutMs?: number;
 }
 
 /** What the call resolves with. */
@@ -68,13 +75,15 @@ export interface AnnotationResult {
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+export const DEFAULT_LIVENESS_MS = 180_000;
 
 /** A pending widget call, found by the comm target through its session id. */
 interface Session {
   readonly id: string;
   readonly candidates: RuleCandidate[];
   readonly store: AnnotationStore;
-  connected: boolean;
+  /** When the widget last spoke (open, decision or its periodic ping); null until it connects. */
+  lastSeen: number | null;
   finish(annotator: string): void;
 }
 
@@ -112,7 +121,7 @@ function serve(comm: Comm, open: CommMessage): void {
     if (session) {
       store = session.store;
       known = new Set(session.candidates.map((c) => c.id));
-      session.connected = true;
+      session.lastSeen = Date.now();
     } else {
       // The call that showed this widget has returned (or the kernel restarted): keep saving to its store.
       const name = String(open.data.store ?? '');
@@ -129,8 +138,11 @@ function serve(comm: Comm, open: CommMessage): void {
     active: session !== undefined && registry().sessions.has(sessionId),
   });
   comm.onMessage((m) => {
+    const live = registry().sessions.get(sessionId);
+    if (live) live.lastSeen = Date.now();
     try {
       const data = m.data;
+      if (data.type === 'ping') return;
       if (data.type === 'decide') {
         const d = validateDecision(data.decision, 'decision');
         if (known && !known.has(d.candidateId))
@@ -272,30 +284,58 @@ export async function annotateRules(
   const id = randomUUID();
   const title = options.title ?? 'Candidate rules';
   const bundle: AnnotateBundle = { session: id, store: storeName, annotator, title, candidates };
+  const liveness = options.livenessMs ?? DEFAULT_LIVENESS_MS;
+  if (!(liveness > 0)) throw new RangeError(`annotateRules: livenessMs must be > 0, got ${liveness}`);
+  const overall = options.timeoutMs;
+  if (overall !== undefined && !(overall > 0))
+    throw new RangeError(`annotateRules: timeoutMs must be > 0, got ${overall}`);
   return new Promise<AnnotationResult>((resolvePromise, reject) => {
+    const startedAt = Date.now();
+    const stop = (): void => {
+      clearInterval(watchdog);
+      registry().sessions.delete(id);
+    };
+    const fail = (why: string): void => {
+      stop();
+      store.reload();
+      reject(
+        new Error(
+          `annotateRules: ${why} ${store.all().length} decisions are saved in ${store.path}; ` +
+            're-run the cell to resume from them.',
+        ),
+      );
+    };
     const session: Session = {
       id,
       candidates,
       store,
-      connected: false,
+      lastSeen: null,
       finish: (who) => {
-        clearTimeout(timer);
-        registry().sessions.delete(id);
+        stop();
         store.reload();
         resolvePromise(result(who, candidates, store));
       },
     };
-    const timer = setTimeout(() => {
-      if (session.connected) return;
-      registry().sessions.delete(id);
-      reject(
-        new Error(
-          `annotateRules: no frontend opened the annotation widget within ${timeout / 1000} s. Is the efflab ` +
-            'JupyterLab extension installed and the notebook open in JupyterLab? For headless runs pass ' +
-            `options.annotator as a function. Decisions saved so far are kept in ${store.path}.`,
-        ),
-      );
-    }, timeout);
+    // The watchdog turns "nobody is there" into an error instead of a cell that waits forever.
+    const watchdog = setInterval(
+      () => {
+        const now = Date.now();
+        if (session.lastSeen === null && now - startedAt >= timeout) {
+          fail(
+            `no frontend opened the annotation widget within ${timeout / 1000} s. Is the efflab JupyterLab ` +
+              'extension installed and the notebook open in JupyterLab? For headless runs pass ' +
+              'options.annotator as a function.',
+          );
+        } else if (session.lastSeen !== null && now - session.lastSeen >= liveness) {
+          fail(
+            `the annotation widget has not been heard from for ${liveness / 1000} s (was the page closed?).`,
+          );
+        } else if (overall !== undefined && now - startedAt >= overall) {
+          fail(`no Submit within options.timeoutMs = ${overall / 1000} s.`);
+        }
+      },
+      Math.max(10, Math.min(1000, timeout / 4, liveness / 4)),
+    );
     registry().sessions.set(id, session);
     bridge.publishDisplay(
       {

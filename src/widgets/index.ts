@@ -2,7 +2,7 @@
  * Kernel-side counterparts of the efflab JupyterLab extension: the rule-annotation widget with Fleiss'
  * kappa, live plotly figures, the DORM weight tracker and the LoRC layer-sensitivity view.
  */
-export { annotateRules, storeAgreement, DEFAULT_CONNECT_TIMEOUT_MS } from './annotate';
+export { annotateRules, storeAgreement, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_LIVENESS_MS } from './annotate';
 export type {
   AnnotateOptions,
   AnnotationResult,

@@ -159,6 +159,30 @@ test('annotateRules: with no frontend and no function it fails after the stated 
   await assert.rejects(annotateRules(candidates, { dir, store: '../evil' }), /store name "..\/evil" must be/);
 });
 
+test('annotateRules: a widget that stops pinging, or no Submit within timeoutMs, fails with the saved count', async () => {
+  const pending = annotateRules(candidates, { dir, store: 'live', livenessMs: 300 });
+  const data = bridge.displays[0].bundle[ANNOTATE_MIME] as JsonObject;
+  const comm = bridge.open(ANNOTATE_TARGET, { session: data.session as string, store: 'live' });
+  comm.receive({ type: 'decide', decision: decision('a', 'accept') });
+  // Pings keep the call alive well past the liveness window ...
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 150));
+    comm.receive({ type: 'ping' });
+  }
+  // ... silence ends it, with the decision kept on disk.
+  await assert.rejects(
+    pending,
+    /not been heard from for 0.3 s \(was the page closed\?\)\. 1 decisions are saved in .*live\.annotations\.json; re-run the cell/,
+  );
+  assert.equal(AnnotationStore.open(storePath('live', dir)).of('ann').length, 1);
+
+  const slow = annotateRules(candidates, { dir, store: 'live', timeoutMs: 200 });
+  const d2 = bridge.displays[1].bundle[ANNOTATE_MIME] as JsonObject;
+  bridge.open(ANNOTATE_TARGET, { session: d2.session as string, store: 'live' });
+  await assert.rejects(slow, /no Submit within options\.timeoutMs = 0\.2 s/);
+  await assert.rejects(annotateRules(candidates, { dir, timeoutMs: 0 }), /timeoutMs must be > 0, got 0/);
+});
+
 test('livePlot: batches appends into few comm messages and resets a newly attached frontend', async () => {
   const plot = livePlot({ data: [{ type: 'scatter', x: [], y: [] }] }, { intervalMs: 20 });
   const shown = bridge.displays[0].bundle[PLOTLY_MIME] as { efflab: { stream: string } };

@@ -15,6 +15,8 @@ export const SENSITIVITY_MIME = 'application/vnd.efflab.sensitivity.v1+json';
 export const ANNOTATE_TARGET = 'efflab.annotate.v1';
 /** Kernel-side comm target a live figure opens to receive streamed points. */
 export const STREAM_TARGET = 'efflab.stream.v1';
+/** How often an open annotation widget pings the kernel (ms). */
+export const PING_INTERVAL_MS = 15_000;
 
 /** A plotly trace: any plotly attributes; x / y are what streams extend. */
 export interface PlotTrace {
@@ -53,7 +55,9 @@ export interface AnnotateBundle {
 export type AnnotateClientMessage =
   | { type: 'decide'; decision: Decision }
   | { type: 'retract'; candidateId: string; annotator: string }
-  | { type: 'submit'; annotator: string };
+  | { type: 'submit'; annotator: string }
+  /** Sent every `PING_INTERVAL_MS` while the widget is open, so the kernel knows someone is there. */
+  | { type: 'ping' };
 
 /** Kernel → frontend on the annotate comm. */
 export type AnnotateServerMessage =
