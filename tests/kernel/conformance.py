@@ -29,6 +29,8 @@ class EfflabKernelTests(jupyter_kernel_test.KernelTests):
     completion_samples = [
         {"text": "Math.ma", "matches": {"max"}},
         {"text": "const zebra_count = 1; zebra_c", "matches": {"zebra_count"}},
+        # completion on efflab's own API, typed from a folder without node_modules
+        {"text": "import { progress } from 'efflab';\nprogress({ total: 1 }).ti", "matches": {"tick"}},
     ]
 
     complete_code_samples = ["1 + 1", "const a = 1;", "function f() {\n  return 1;\n}", "for (const x of [1, 2]) {\n  x;\n}"]
