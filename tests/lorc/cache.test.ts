@@ -128,6 +128,16 @@ test('rank r reproduces the layer computed with W̃_k, W̃_v (Eq. 5.5-5.9), and 
         assertRelClose(run(cache, L, x, 1, [5, 1, 1, 1, 1]), lowRef, TOL, `rank ${r} ${valueMode} ${engine}`);
       }
     }
+    // Keys only: W̃_k with the full W_v.
+    const keysRef = layerReference(L, x, reconstruct(an.layers[1].key, r), L.wv);
+    const kc = buildCache(an, customSchedule(2, an.dMax, new Map([[1, r]])), { compress: 'keys' });
+    assert.deepEqual(kc.ranks(1), { key: r, value: null });
+    assertRelClose(run(kc, L, x, 1, [6, 1, 1, 1]), keysRef, TOL, `rank ${r} keys only`);
+    // Values only (folded): full W_k with W̃_v.
+    const valuesRef = layerReference(L, x, L.wk, reconstruct(an.layers[1].value, r));
+    const vc = buildCache(an, customSchedule(2, an.dMax, new Map([[1, r]])), { compress: 'values' });
+    assert.deepEqual(vc.ranks(1), { key: null, value: r });
+    assertRelClose(run(vc, L, x, 1, [6, 1, 1, 1]), valuesRef, TOL, `rank ${r} values only`);
     let diff = 0;
     for (let i = 0; i < full.length; i++) diff = Math.max(diff, Math.abs(full[i] - lowRef[i]));
     assert.ok(diff > 1e-3, `rank ${r} should change the output (max diff ${diff})`);

@@ -153,6 +153,13 @@ export interface BuildCacheOptions {
   engine?: 'ops' | 'js';
   /** Hold layers whose rank equals d_max in compressed form anyway (default false: uncompressed). */
   compressFullRank?: boolean;
+  /**
+   * Which projections the schedule's ranks apply to: 'both' (Algorithm 3, default), 'keys' only
+   * (values held uncompressed) or 'values' only. The one-sided modes are our addition, for models
+   * whose value projections are not low-rank (see the SmolLM2 results); their overall ratio is half
+   * the schedule's.
+   */
+  compress?: 'both' | 'keys' | 'values';
 }
 
 /** The low-rank cache for a schedule (Algorithm 3 lines 5-15). */
@@ -176,9 +183,10 @@ export function buildCache(
     if (schedule.skipped[i] || (r === analysis.dMax && !opts.compressFullRank)) {
       return { keyBasis: null, valueBasis: null };
     }
+    if (opts.compress === 'keys') return { keyBasis: rightBasis(l.key, r), valueBasis: null };
     const valueBasis = rightBasis(l.value, r);
     return {
-      keyBasis: rightBasis(l.key, r),
+      keyBasis: opts.compress === 'values' ? null : rightBasis(l.key, r),
       valueBasis,
       foldedOutput:
         valueMode === 'fold'
