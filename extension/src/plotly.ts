@@ -8,6 +8,11 @@ export function loadPlotly(): Promise<PlotlyStatic> {
   return loading;
 }
 
+/** The value of a JupyterLab theme variable (e.g. `--jp-ui-font-color1`), or `fallback`. */
+export function themeColour(name: string, fallback: string): string {
+  return cssVar(name, fallback);
+}
+
 function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.body).getPropertyValue(name).trim();
   return v.length > 0 ? v : fallback;

@@ -7,7 +7,7 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import { el } from './dom';
-import { loadPlotly, themedLayout, themeListeners } from './plotly';
+import { loadPlotly, themeColour, themedLayout, themeListeners } from './plotly';
 import { SENSITIVITY_MIME, type SensitivityBundle } from './state/protocol';
 
 function parseBundle(raw: unknown): SensitivityBundle {
@@ -184,6 +184,17 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
       title: { text: `singular values, ${b.layers[i]}` },
       xaxis: { title: { text: 'index' } },
       yaxis: { type: 'log', title: { text: 'σ (log)' } },
+      annotations: [
+        {
+          x: b.rank[i],
+          y: 1,
+          yref: 'paper',
+          text: `d_c = ${b.rank[i]}`,
+          showarrow: false,
+          xanchor: 'left',
+          yanchor: 'bottom',
+        },
+      ],
       shapes: [
         {
           type: 'line',
@@ -192,7 +203,7 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
           y0: 0,
           y1: 1,
           yref: 'paper',
-          line: { dash: 'dot', width: 2 },
+          line: { dash: 'dot', width: 2, color: themeColour('--jp-ui-font-color1', '#444') },
         },
       ],
     });
