@@ -141,7 +141,10 @@ const basePpl = r4(Math.exp(trace.nll));
   });
   save();
 }
-if (SECTIONS === 'keys') process.exit(0);
+if (SECTIONS === 'keys') {
+  fs.rmSync(path.join(RESULTS, 'lorc-details.tmp.json'), { force: true });
+  process.exit(0);
+}
 
 const fullBytes = cacheBytesByLayer(1, TOKENS, new Array<number>(L).fill(an.dMax)).reduce((a, b) => a + b, 0);
 log(`uncompressed perplexity on ${TOKENS} tokens: ${basePpl}`);
