@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { availableBackends, withBackend, type BackendName } from '../src/ops';
 import {
@@ -54,6 +54,8 @@ function validationSet(): { teacher: Matrix64; labels: Int32Array } {
 
 interface Timed {
   engine: string;
+  /** Process CPU time of each warm run (the machine is shared: wall time includes waiting). */
+  cpuMs: number[];
   coldMs: number;
   warmMs: number[];
   result: SearchResult;
@@ -64,12 +66,16 @@ function timeSearch(name: string, run: () => SearchResult): Timed {
   let result = run();
   const coldMs = performance.now() - t;
   const warmMs: number[] = [];
+  const cpuMs: number[] = [];
   for (let r = 0; r < REPS; r++) {
+    const c0 = process.cpuUsage();
     t = performance.now();
     result = run();
     warmMs.push(performance.now() - t);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
   }
-  return { engine: name, coldMs, warmMs, result };
+  return { engine: name, cpuMs, coldMs, warmMs, result };
 }
 
 function median(xs: number[]): number {
@@ -78,6 +84,7 @@ function median(xs: number[]): number {
 }
 
 function main(): void {
+  const loadStart = loadavg()[0];
   const { teacher, labels } = validationSet();
   const draws = drawCoefficients(C, N_M, N_K, BOX, SEED);
   const runs: Timed[] = [];
@@ -97,7 +104,7 @@ function main(): void {
   }
   for (const r of runs) {
     console.log(
-      `[ptloss] ${r.engine}: cold ${r.coldMs.toFixed(0)} ms, warm ${r.warmMs.map((x) => x.toFixed(0)).join(' / ')} ms, unsolved ${r.result.failures.length}, best trial ${r.result.best?.index}`,
+      `[ptloss] ${r.engine}: cold ${r.coldMs.toFixed(0)} ms, warm ${r.warmMs.map((x) => x.toFixed(0)).join(' / ')} ms (cpu ${r.cpuMs.map((x) => x.toFixed(0)).join(' / ')}), unsolved ${r.result.failures.length}, best trial ${r.result.best?.index}`,
     );
   }
   const fastest = runs.reduce((a, b) => (median(b.warmMs) < median(a.warmMs) ? b : a));
@@ -123,7 +130,7 @@ function main(): void {
   const wall0 = performance.now();
   const summary = JSON.parse(
     execFileSync(py, [join(ROOT, 'bench', 'ptloss_fsolve.py'), job, bin], { maxBuffer: 1 << 26 }).toString(),
-  ) as { seconds: number; unsolved: number; quality: number[]; best: number | null };
+  ) as { seconds: number; cpu_seconds?: number; unsolved: number; quality: number[]; best: number | null };
   const scipyWallMs = performance.now() - wall0;
   const raw = readFileSync(bin);
   const total = draws.length * N_V;
@@ -167,6 +174,8 @@ function main(): void {
     baseline_impl: `scipy ${scipyVersion} optimize.fsolve per example (fprime = analytic Jacobian, x0 = teacher logits, defaults otherwise) + numpy Q̂`,
     ratio: (summary.seconds * 1000) / ours,
     config: {
+      load_average_1m_at_start_and_end: [loadStart, loadavg()[0]],
+      cpu_ms_of_fastest_warm_runs: fastest.cpuMs,
       N_M,
       N_k: N_K,
       N_v: N_V,
@@ -181,6 +190,9 @@ function main(): void {
       ),
       max_abs_diff_by_engine: diffs,
       scipy_wall_ms_including_python_start: scipyWallMs,
+      scipy_cpu_ms: summary.cpu_seconds === undefined ? null : summary.cpu_seconds * 1000,
+      cpu_speedup:
+        summary.cpu_seconds === undefined ? null : (summary.cpu_seconds * 1000) / median(fastest.cpuMs),
       examples_compared: bothSolved,
       max_abs_quality_diff: qDiff,
       best_trial_ours: fastest.result.best?.index ?? null,
@@ -194,6 +206,7 @@ function main(): void {
       'ours = the fastest engine by median of 3 warm runs of the whole Algorithm 2 (500 proxy solves of 1,000 examples, Q̂ and best pick); ' +
       'baseline = fsolve loop time measured inside Python on the same teacher and coefficient draws. ' +
       'max_abs_diff over examples both sides solved; failures = (trial, example) pairs left unsolved. ' +
+      'The machine is shared: config also gives process CPU time of both sides and the load average. ' +
       'The kernel runs in float32 and is polished on the host by ≤ 3 float64 Newton steps. Timings on a shared 2-core machine.',
   } as Parameters<typeof writeRecord>[0]);
 }
