@@ -141,6 +141,16 @@ test('engine SwiGLU and residual add match the ops references in every engine', 
     const e = getEngine(name);
     assert.ok(maxRel(e.swiglu(g, u), ref) < 1e-6, name);
     assert.ok(maxRel(e.add(g, u), binaryReference('add', g, u)) < 1e-6, name);
+    // GELU: the engines' erf approximation is within 1.5e-7 of erf; x/2 · that error stays < 1e-6 here.
+    const x = new Tensor(
+      Float32Array.from({ length: 200 }, (_, i) => (i - 100) / 12),
+      [200],
+    );
+    let m = 0;
+    const got = e.gelu(x);
+    const want = activationReference('gelu', x);
+    for (let i = 0; i < 200; i++) m = Math.max(m, Math.abs(got.data[i] - want.data[i]));
+    assert.ok(m < 1e-6, `${name} gelu ${m}`);
   }
   assert.throws(() => getEngine('js').swiglu(g, rand([6, 9], r)), /gate \[6, 10\] and up \[6, 9\] differ/);
 });

@@ -28,6 +28,9 @@ interface Runtime {
   pool: LinearPool;
 }
 
+/** Bytes of x rows processed per kernel call (cache blocking over M). */
+const ROW_BLOCK_BYTES = 192 * 1024;
+
 let runtime: Runtime | null | undefined;
 let failure = '';
 
@@ -100,7 +103,12 @@ export function linearWasm(x: Tensor, w: Tensor, bias?: Tensor, what = 'linear')
       bPtr = next;
       mem.set(bias.data, bPtr / 4);
     }
-    rt.pool.run(rt.linear, xPtr, wPtr, bPtr, outPtr, M, K, N);
+    // Row blocks of x small enough to stay in L2 while every weight row streams past them.
+    const block = Math.max(4, Math.floor(ROW_BLOCK_BYTES / (4 * K) / 4) * 4);
+    for (let i0 = 0; i0 < M; i0 += block) {
+      const rows = Math.min(block, M - i0);
+      rt.pool.run(rt.linear, xPtr + 4 * i0 * K, wPtr, bPtr, outPtr + 4 * i0 * N, rows, K, N);
+    }
     return new Tensor(mem.slice(outPtr / 4, outPtr / 4 + M * N), [...x.shape.slice(0, -1), N]);
   } finally {
     s.done();
