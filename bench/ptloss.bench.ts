@@ -186,7 +186,10 @@ function main(): void {
         'softmax(0.5·log p*(x) + 0.5·N(0,1)) on a 30-dim, σ=2 Gaussian mixture; labels = sampled classes',
       engine: fastest.engine,
       ms_by_engine: Object.fromEntries(
-        runs.map((r) => [r.engine, { cold: r.coldMs, warm_median: median(r.warmMs), warm: r.warmMs }]),
+        runs.map((r) => [
+          r.engine,
+          { cold: r.coldMs, warm_median: median(r.warmMs), warm: r.warmMs, warm_cpu: r.cpuMs },
+        ]),
       ),
       max_abs_diff_by_engine: diffs,
       scipy_wall_ms_including_python_start: scipyWallMs,
