@@ -19,21 +19,13 @@ export interface WorkerConfig {
   signatureScheme: string;
   /** The kernel process to signal on interrupt_request. */
   pid: number;
-  /** Shared liveness words of the main thread, see `MainThreadState`. */
-  state: SharedArrayBuffer;
+  /**
+   * One Int32 the worker sets on interrupt_request. The main thread may be compiling a cell when
+   * the request comes, where SIGINT cannot stop anything; the cell then checks this flag right
+   * before its code would start, and does not start.
+   */
+  interruptFlag: SharedArrayBuffer;
 }
-
-/**
- * Two Int32 words the main thread shares with the worker: a tick counter the main thread bumps
- * every 50 ms while its event loop turns, and whether user code (a cell, or a callback it left
- * behind) is what the main thread is running. A stuck tick while user code runs means a loop the
- * SIGINT could not stop, and only then does the worker terminate the main thread's execution.
- */
-export const TICK = 0;
-export const PHASE = 1;
-export const PHASE_KERNEL = 0;
-export const PHASE_USER = 1;
-export const TICK_MS = 50;
 
 /** Views transferred frames as Buffers without copying. */
 export function toBuffers(frames: readonly Uint8Array[]): Buffer[] {

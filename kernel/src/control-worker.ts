@@ -5,20 +5,11 @@
  * stops a cell running under `vm` with `breakOnSigint` and aborts an awaiting cell through the
  * main thread's SIGINT handler. Every other control message is forwarded to the main thread.
  */
-import { Session as InspectorSession } from 'node:inspector';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Reply, Router } from 'zeromq';
 import { decode, encode, Signer } from './wire';
 import { Session } from './session';
-import {
-  PHASE,
-  PHASE_USER,
-  TICK,
-  toBuffers,
-  type FromWorker,
-  type ToWorker,
-  type WorkerConfig,
-} from './control-protocol';
+import { toBuffers, type FromWorker, type ToWorker, type WorkerConfig } from './control-protocol';
 import { Outbox } from './outbox';
 
 const config = workerData as WorkerConfig;
@@ -26,50 +17,10 @@ const port = parentPort;
 if (!port) throw new Error('control-worker must run in a worker thread');
 const signer = new Signer(config.key, config.signatureScheme);
 const session = new Session();
+const interruptFlag = new Int32Array(config.interruptFlag);
 
 function post(message: FromWorker): void {
   port?.postMessage(message);
-}
-
-const state = new Int32Array(config.state);
-const STUCK_MS = 500;
-let inspector: InspectorSession | undefined;
-let watching = false;
-
-/**
- * After a SIGINT: if the main thread's event loop has not turned for half a second while it runs user
- * code, the loop is in code SIGINT cannot reach (a busy loop after an `await`, in a callback), so
- * terminate that JavaScript execution through the inspector. The main thread then resumes, its
- * SIGINT handler runs and the cell ends as interrupted.
- */
-function watchMainThread(): void {
-  if (watching) return;
-  watching = true;
-  const start = Atomics.load(state, TICK);
-  const began = Date.now();
-  const check = () => {
-    if (Atomics.load(state, TICK) !== start) {
-      watching = false;
-      return;
-    }
-    if (Date.now() - began < STUCK_MS) {
-      setTimeout(check, 50);
-      return;
-    }
-    watching = false;
-    if (Atomics.load(state, PHASE) !== PHASE_USER) return;
-    try {
-      if (!inspector) {
-        inspector = new InspectorSession();
-        inspector.connectToMainThread();
-      }
-      inspector.post('Runtime.terminateExecution');
-      post({ kind: 'error', text: 'interrupt: the cell did not yield to SIGINT; terminated its execution' });
-    } catch (e) {
-      post({ kind: 'error', text: `interrupt: could not terminate the stuck cell: ${String(e)}` });
-    }
-  };
-  setTimeout(check, 50);
 }
 
 async function heartbeat(socket: Reply): Promise<void> {
@@ -85,8 +36,8 @@ async function control(socket: Router, outbox: Outbox): Promise<void> {
     }
     const { message } = decoded;
     if (message.header.msg_type === 'interrupt_request') {
+      Atomics.store(interruptFlag, 0, 1);
       process.kill(config.pid, 'SIGINT');
-      watchMainThread();
       outbox.push(encode(session.reply(message, { status: 'ok' }), signer));
       post({ kind: 'interrupted', frames: [...frames] });
       continue;

@@ -66,11 +66,11 @@ export class Engine {
 
   /**
    * @param rootDir folder cells run in.
-   * @param onUserCode told when a cell's code starts running (true) and when the cell ends (false).
+   * @param takeInterrupt returns true (once) when an interrupt was requested since the cell began.
    */
   constructor(
     rootDir: string,
-    private readonly onUserCode: (running: boolean) => void = () => undefined,
+    private readonly takeInterrupt: () => boolean = () => false,
   ) {
     const node = createConverter();
     let browser: Converter | undefined;
@@ -122,7 +122,7 @@ export class Engine {
     const original: RunInThisContext = vm.runInThisContext;
     const hooked: RunInThisContext = (script, options) => {
       source.js = script;
-      this.onUserCode(true);
+      if (this.takeInterrupt()) throw new Error('Script execution was interrupted before it started');
       const named =
         typeof options === 'object' && options !== null ? { ...options, filename: `<cell ${n}>` } : options;
       return original(script, named);
@@ -142,7 +142,6 @@ export class Engine {
     } catch (error) {
       return { kind: 'runtime-error', error };
     } finally {
-      this.onUserCode(false);
       if (this.collector === collector) this.collector = { values: [], errors: [], diagnostics: [] };
     }
     if (!ok) {

@@ -22,17 +22,7 @@ import { History, type HistoryEntry } from './history';
 import { CommManager } from './comms';
 import { kernelInfo } from './kernel-info';
 import { formatQuickInfo } from './inspect-format';
-import {
-  PHASE,
-  PHASE_KERNEL,
-  PHASE_USER,
-  TICK,
-  TICK_MS,
-  toBuffers,
-  type FromWorker,
-  type ToWorker,
-  type WorkerConfig,
-} from './control-protocol';
+import { toBuffers, type FromWorker, type ToWorker, type WorkerConfig } from './control-protocol';
 import { debug, warn } from './log';
 import {
   setKernelBridge,
@@ -94,8 +84,8 @@ export class Kernel {
   private pendingInput?: { resolve: (v: string) => void; reject: (e: Error) => void };
   private stopping = false;
   private readonly info = kernelInfo();
-  /** Liveness words shared with the control worker (see control-protocol.ts). */
-  private readonly state = new Int32Array(new SharedArrayBuffer(8));
+  /** Set by the control worker on interrupt_request (see control-protocol.ts). */
+  private readonly interruptFlag = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(private readonly options: KernelOptions) {
     this.signer = new Signer(options.connection.key, options.connection.signature_scheme);
@@ -140,15 +130,7 @@ export class Kernel {
   }
 
   private getEngine(): Engine {
-    if (!this.engine) {
-      // Phase "kernel" while the compiler starts; afterwards whatever runs outside the kernel's own
-      // request handling is user code (a cell, or timers and callbacks a cell left behind).
-      Atomics.store(this.state, PHASE, PHASE_KERNEL);
-      this.engine = new Engine(this.options.cwd, (running) => {
-        if (running) Atomics.store(this.state, PHASE, PHASE_USER);
-      });
-      Atomics.store(this.state, PHASE, PHASE_USER);
-    }
+    this.engine ??= new Engine(this.options.cwd, () => Atomics.exchange(this.interruptFlag, 0, 0) === 1);
     return this.engine;
   }
 
@@ -160,9 +142,8 @@ export class Kernel {
       key: conn.key,
       signatureScheme: conn.signature_scheme,
       pid: process.pid,
-      state: this.state.buffer as SharedArrayBuffer,
+      interruptFlag: this.interruptFlag.buffer as SharedArrayBuffer,
     };
-    setInterval(() => Atomics.add(this.state, TICK, 1), TICK_MS).unref();
     const compiled = path.join(__dirname, 'control-worker.js');
     const worker = existsSync(compiled)
       ? new Worker(compiled, { workerData: config })
@@ -300,9 +281,6 @@ export class Kernel {
   private async handle(message: Message, channel: ReplyChannel): Promise<void> {
     const type = message.header.msg_type;
     this.publishStatus('busy', message.header);
-    // While the kernel itself works (compiling a completion, say) it must not be terminated.
-    const isComm = type.startsWith('comm_') && type !== 'comm_info_request';
-    if (!isComm) Atomics.store(this.state, PHASE, PHASE_KERNEL);
     try {
       await this.dispatch(message, channel);
     } catch (error) {
@@ -319,7 +297,6 @@ export class Kernel {
         );
       }
     } finally {
-      if (this.engine) Atomics.store(this.state, PHASE, PHASE_USER);
       this.publishStatus('idle', message.header);
       if (type !== 'shutdown_request') this.restoreBusy();
     }
@@ -458,13 +435,10 @@ export class Kernel {
     this.allowStdin = content.allow_stdin === true;
     if (!silent) this.publish('execute_input', { code, execution_count: count }, header);
 
-    // Compiling is the kernel's work; the engine reports when the cell's own code starts.
-    Atomics.store(this.state, PHASE, PHASE_KERNEL);
     const outcome: Outcome =
       code.trim() === ''
         ? { kind: 'ok', hasValue: false, value: undefined, warnings: [] }
         : await this.getEngine().execute(code, cellNo);
-    Atomics.store(this.state, PHASE, PHASE_USER);
     this.capture.flush();
 
     let error: ErrorReport | undefined;
@@ -509,6 +483,8 @@ export class Kernel {
         }
       : { status: 'ok', execution_count: count, payload: [], user_expressions: userExpressions };
     channel.send(this.session.reply(message, reply));
+    // An interrupt that came while this cell ran was for this cell only.
+    Atomics.store(this.interruptFlag, 0, 0);
     if (error && stopOnError) this.abortQueued();
   }
 
@@ -519,9 +495,7 @@ export class Kernel {
     for (const [name, expr] of Object.entries(expressions as Record<string, unknown>)) {
       if (typeof expr !== 'string') continue;
       const n = 1_000_000 + ++this.silentCount;
-      Atomics.store(this.state, PHASE, PHASE_KERNEL);
       const outcome = await this.getEngine().execute(expr, n);
-      Atomics.store(this.state, PHASE, PHASE_USER);
       if (outcome.kind === 'ok') {
         const rep = outcome.hasValue
           ? represent(outcome.value)
@@ -556,6 +530,8 @@ export class Kernel {
   private allowStdin = false;
 
   private interrupt(): void {
+    // With nothing running or queued there is nothing to stop; do not stop the next cell instead.
+    if (!this.running && this.queue.length === 0) Atomics.store(this.interruptFlag, 0, 0);
     this.engine?.interrupt();
     const waiter = this.pendingInput;
     this.pendingInput = undefined;

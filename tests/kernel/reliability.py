@@ -22,6 +22,7 @@ from kernel_client import kernel_pid, result_text, run, shell_reply, start
 # RSS flat at ~475 MiB from the 750th on, RSS minus V8's heap flat at ~100 MiB throughout). The
 # tight bound is on what a leak grows, the live heap after a full GC; RSS gets a sanity bound.
 WARMUP = 150
+INTERRUPT_BOUND_S = 2.0  # an infinite loop must be interrupted within this
 HEAP_BOUND_MIB = 16  # live heap after a full GC (measured 2-5 MiB)
 RSS_BOUND_MIB = 512  # resident set size (measured 120-330 MiB)
 MEMORY_PROBE = (
