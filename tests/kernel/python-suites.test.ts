@@ -56,7 +56,7 @@ async function pythonSuite(script: string, timeoutMs: number, diagnostic: (msg: 
   const run = await runCommand(path.join(VENV_BIN, 'python'), [script], HERE, timeoutMs);
   const counts = unittestCounts(run.output);
   diagnostic(`${script}: ran ${counts.ran}, failed ${counts.failed}, skipped ${counts.skipped}`);
-  for (const m of run.output.matchAll(/^METRIC (\S+)=(\S+)$/gm)) diagnostic(`${m[1]} = ${m[2]}`);
+  for (const m of run.output.matchAll(/METRIC (\S+)=(\S+)$/gm)) diagnostic(`${m[1]} = ${m[2]}`);
   assert.equal(run.code, 0, `${script} failed:\n${relevant(run.output)}`);
   assert.ok(counts.ran > 0, `${script} ran no tests`);
   return counts;
