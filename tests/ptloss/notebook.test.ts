@@ -4,70 +4,30 @@
  * Needs the kernelspec and the dist/ build that `npm run setup` installs.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { test } from 'node:test';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-
-interface Output {
-  output_type: string;
-  data?: Record<string, unknown>;
-  ename?: string;
-  evalue?: string;
-}
-
-interface Cell {
-  cell_type: string;
-  id?: string;
-  outputs?: Output[];
-}
+import { executeNotebook } from '../helpers/notebook';
 
 function text(v: unknown): string {
   return Array.isArray(v) ? v.join('') : String(v ?? '');
 }
 
 test('notebooks/04-ptloss.ipynb runs headless with the ci preset', { timeout: 420_000 }, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptloss-nb-'));
-  try {
-    const out = path.join(dir, 'out.ipynb');
-    fs.copyFileSync(path.join(ROOT, 'notebooks', '04-ptloss.ipynb'), out);
-    const r = spawnSync(
-      path.join(ROOT, '.venv', 'bin', 'jupyter'),
-      ['execute', '--kernel_name=efflab', '--timeout=400', '--inplace', out],
-      {
-        cwd: path.join(ROOT, 'notebooks'),
-        env: { ...process.env, PTLOSS_QUICK: '1' },
-        encoding: 'utf8',
-        timeout: 410_000,
-      },
-    );
-    assert.equal(r.status, 0, `jupyter execute failed:\n${(r.stderr ?? '').slice(-4000)}`);
-    const nb = JSON.parse(fs.readFileSync(out, 'utf8')) as { cells: Cell[] };
-    const code = nb.cells.filter((c) => c.cell_type === 'code');
-    const outputs = code.flatMap((c) => c.outputs ?? []);
-    const errors = outputs.filter((o) => o.output_type === 'error');
-    assert.equal(
-      errors.length,
-      0,
-      `a cell raised: ${errors.map((e) => `${e.ename}: ${e.evalue}`).join('; ')}`,
-    );
-    assert.ok(
-      code.every((c) => (c.outputs ?? []).length > 0),
-      'every code cell shows something',
-    );
-    const plots = outputs.filter((o) => o.data?.['application/vnd.plotly.v1+json'] !== undefined);
-    // Fig. 4.2a, 4.2b, links, live search, simplex, Fig. 4.3a, Fig. 4.3b.
-    assert.ok(plots.length >= 7, `only ${plots.length} plotly figures`);
-    const plain = outputs.map((o) => text(o.data?.['text/plain'])).join('\n');
-    assert.match(plain, /scatterternary/, 'simplex view missing');
-    assert.match(plain, /Q̂ per trial \(20 done\)/, 'live search plot did not reach its final state');
-    assert.match(plain, /PTLoss/);
-    assert.match(plain, /Fig\. 4\.3b: proxy distance and student accuracy/, 'claims table missing');
-    assert.match(plain, /PRESET: 'ci'/);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const cells = executeNotebook('04-ptloss.ipynb', { PTLOSS_QUICK: '1' }, 400);
+  const code = cells.filter((c) => c.cell_type === 'code');
+  const outputs = code.flatMap((c) => c.outputs ?? []);
+  const errors = outputs.filter((o) => o.output_type === 'error');
+  assert.equal(errors.length, 0, `a cell raised: ${errors.map((e) => `${e.ename}: ${e.evalue}`).join('; ')}`);
+  assert.ok(
+    code.every((c) => (c.outputs ?? []).length > 0),
+    'every code cell shows something',
+  );
+  const plots = outputs.filter((o) => o.data?.['application/vnd.plotly.v1+json'] !== undefined);
+  // Fig. 4.2a, 4.2b, links, live search, simplex, Fig. 4.3a, Fig. 4.3b.
+  assert.ok(plots.length >= 7, `only ${plots.length} plotly figures`);
+  const plain = outputs.map((o) => text(o.data?.['text/plain'])).join('\n');
+  assert.match(plain, /scatterternary/, 'simplex view missing');
+  assert.match(plain, /Q̂ per trial \(20 done\)/, 'live search plot did not reach its final state');
+  assert.match(plain, /PTLoss/);
+  assert.match(plain, /Fig\. 4\.3b: proxy distance and student accuracy/, 'claims table missing');
+  assert.match(plain, /PRESET: 'ci'/);
 });

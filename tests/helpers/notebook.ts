@@ -1,0 +1,53 @@
+/** Execute a notebook headless on the efflab kernel (`jupyter execute` from .venv) and return its cells. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface NotebookOutput {
+  output_type: string;
+  data?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+}
+
+export interface NotebookCell {
+  cell_type: string;
+  id?: string;
+  source?: string | string[];
+  outputs?: NotebookOutput[];
+}
+
+/**
+ * Run `notebooks/<name>` on a copy in a temporary folder (the original stays unexecuted), with extra
+ * environment variables and a per-cell timeout in seconds; fails the test with jupyter's stderr if
+ * the run fails, and returns the executed cells.
+ */
+export function executeNotebook(
+  name: string,
+  env: Record<string, string>,
+  cellTimeoutS: number,
+): NotebookCell[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'efflab-nb-'));
+  try {
+    const out = path.join(dir, 'out.ipynb');
+    fs.copyFileSync(path.join(ROOT, 'notebooks', name), out);
+    const r = spawnSync(
+      path.join(ROOT, '.venv', 'bin', 'jupyter'),
+      ['execute', '--kernel_name=efflab', `--timeout=${cellTimeoutS}`, '--inplace', out],
+      {
+        cwd: path.join(ROOT, 'notebooks'),
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: (cellTimeoutS + 10) * 1000,
+      },
+    );
+    assert.equal(r.status, 0, `jupyter execute ${name} failed:\n${(r.stderr ?? '').slice(-4000)}`);
+    return (JSON.parse(fs.readFileSync(out, 'utf8')) as { cells: NotebookCell[] }).cells;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
