@@ -9,8 +9,19 @@ import type { AttentionOptions } from '../ops/attention';
 import { Tensor } from '../ops/tensor';
 import { ModelInputError } from './errors';
 
-/** Attention output [B, T, Hq, D] for q [B, T, Hq, D] and k, v [B, S, Hkv, D]. */
-export function attentionFast(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+interface AttentionShape {
+  B: number;
+  T: number;
+  Hq: number;
+  D: number;
+  S: number;
+  Hkv: number;
+  offset: number;
+  mask: Float32Array | undefined;
+}
+
+/** Check q [B, T, Hq, D], k/v [B, S, Hkv, D], the causal range and the key mask; return the sizes. */
+function checkAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): AttentionShape {
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4 || k.shape.join() !== v.shape.join()) {
     throw new ModelInputError(
       `attention: q [${q.shape.join(', ')}], k [${k.shape.join(', ')}], v [${v.shape.join(', ')}] must be [B, T, Hq, D] and [B, S, Hkv, D]`,
@@ -31,6 +42,12 @@ export function attentionFast(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOp
   }
   const mask = opts.keyMask?.data;
   if (mask && mask.length !== B * S) throw new ModelInputError(`attention: keyMask must be [${B}, ${S}]`);
+  return { B, T, Hq, D, S, Hkv, offset, mask };
+}
+
+/** Attention output [B, T, Hq, D] for q [B, T, Hq, D] and k, v [B, S, Hkv, D]. */
+export function attentionFast(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const { B, T, Hq, D, S, Hkv, offset, mask } = checkAttention(q, k, v, opts);
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const group = Hq / Hkv;
   const qd = q.data;
@@ -126,26 +143,7 @@ export function attentionGemm(
   opts: AttentionOptions,
   linear: (x: Tensor, w: Tensor) => Tensor,
 ): Tensor {
-  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4 || k.shape.join() !== v.shape.join()) {
-    throw new ModelInputError(
-      `attention: q [${q.shape.join(', ')}], k [${k.shape.join(', ')}], v [${v.shape.join(', ')}] must be [B, T, Hq, D] and [B, S, Hkv, D]`,
-    );
-  }
-  const [B, T, Hq, D] = q.shape;
-  const [Bk, S, Hkv, Dk] = k.shape;
-  if (Bk !== B || Dk !== D || Hkv === 0 || Hq % Hkv !== 0) {
-    throw new ModelInputError(
-      `attention: incompatible q [${q.shape.join(', ')}] and k [${k.shape.join(', ')}]`,
-    );
-  }
-  const offset = opts.queryOffset ?? S - T;
-  if (opts.causal && (offset < 0 || offset + T > S)) {
-    throw new ModelInputError(
-      `attention: causal queries at ${offset}..${offset + T - 1} need keys beyond S = ${S}`,
-    );
-  }
-  const mask = opts.keyMask?.data;
-  if (mask && mask.length !== B * S) throw new ModelInputError(`attention: keyMask must be [${B}, ${S}]`);
+  const { B, T, Hq, D, S, Hkv, offset, mask } = checkAttention(q, k, v, opts);
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const G = Hq / Hkv;
   const rows = G * T;
