@@ -3,6 +3,8 @@
  * Each area is a namespace; the ops are also exported flat for convenience.
  */
 export * as ops from './ops';
+// The error taxonomy (src/errors.ts); ShapeError, NonFiniteError and BackendError also come through ops.
+export { ConfigError, EfflabError, FileFormatError, NotFoundError, ValueError } from './errors';
 export * from './ops';
 export * as data from './data';
 export * as lorc from './methods/lorc';

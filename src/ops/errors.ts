@@ -1,16 +1,2 @@
-/** Errors raised by the ops layer. Messages name the operation, the shapes and the offending values. */
-
-/** Operand shapes that do not fit the operation. */
-export class ShapeError extends Error {
-  override name = 'ShapeError';
-}
-
-/** A NaN or infinity where the operation needs finite values. */
-export class NonFiniteError extends Error {
-  override name = 'NonFiniteError';
-}
-
-/** An unknown or unavailable compute backend. */
-export class BackendError extends Error {
-  override name = 'BackendError';
-}
+/** The ops layer raises the project's error classes (src/errors.ts); re-exported here for ops users. */
+export { BackendError, NonFiniteError, ShapeError } from '../errors';
