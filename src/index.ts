@@ -10,5 +10,6 @@ export * as data from './data';
 export * as lorc from './methods/lorc';
 export * from './display';
 export * as ptloss from './methods/ptloss';
+export * as prboost from './methods/prboost';
 export * as widgets from './widgets';
 export * as models from './models';

@@ -2,3 +2,4 @@
 export * from './paths';
 export * from './readers';
 export * from './datasets';
+export * from './agnews';

@@ -1,0 +1,9 @@
+/**
+ * PRBoost (thesis chapter 2): prompt-based rule discovery with boosting and a person in the loop, on
+ * AG News. Rules and their summary, boosting weights (Eqs. 2.1-2.3), prompt-based candidate rules
+ * (Eq. 2.4), simulated annotators, soft matching (Eqs. 2.5-2.7), the weak model with self-training and
+ * the ensemble (Eqs. 2.8-2.11), the iteration loop and the exports.
+ */
+export * from './label-matrix';
+export * from './summary';
+export * from './boost';
