@@ -130,7 +130,16 @@ function main(): void {
   const wall0 = performance.now();
   const summary = JSON.parse(
     execFileSync(py, [join(ROOT, 'bench', 'ptloss_fsolve.py'), job, bin], { maxBuffer: 1 << 26 }).toString(),
-  ) as { seconds: number; cpu_seconds?: number; unsolved: number; quality: number[]; best: number | null };
+  ) as {
+    seconds: number;
+    quality_seconds: number;
+    cpu_seconds?: number;
+    unsolved: number;
+    quality: number[];
+    best: number | null;
+  };
+  // The baseline does what ours does: every proxy solve (fsolve) plus Q̂ of every trial and the best pick.
+  const baselineMs = (summary.seconds + summary.quality_seconds) * 1000;
   const scipyWallMs = performance.now() - wall0;
   const raw = readFileSync(bin);
   const total = draws.length * N_V;
@@ -170,9 +179,9 @@ function main(): void {
     name: 'ptloss-proxy-search',
     unit: 'ms',
     ours,
-    baseline: summary.seconds * 1000,
-    baseline_impl: `scipy ${scipyVersion} optimize.fsolve per example (fprime = analytic Jacobian, x0 = teacher logits, defaults otherwise) + numpy Q̂`,
-    ratio: (summary.seconds * 1000) / ours,
+    baseline: baselineMs,
+    baseline_impl: `scipy ${scipyVersion} optimize.fsolve per example (fprime = analytic Jacobian, x0 = teacher logits, defaults otherwise) + numpy Q̂ and best pick, both timed`,
+    ratio: baselineMs / ours,
     config: {
       load_average_1m_at_start_and_end: [loadStart, loadavg()[0]],
       cpu_ms_of_fastest_warm_runs: fastest.cpuMs,
@@ -193,6 +202,8 @@ function main(): void {
       ),
       max_abs_diff_by_engine: diffs,
       scipy_wall_ms_including_python_start: scipyWallMs,
+      baseline_fsolve_ms: summary.seconds * 1000,
+      baseline_quality_ms: summary.quality_seconds * 1000,
       scipy_cpu_ms: summary.cpu_seconds === undefined ? null : summary.cpu_seconds * 1000,
       cpu_speedup:
         summary.cpu_seconds === undefined ? null : (summary.cpu_seconds * 1000) / median(fastest.cpuMs),
@@ -207,7 +218,7 @@ function main(): void {
     target: { wall_ms: 2000, max_abs_diff: 1e-5 },
     notes:
       'ours = the fastest engine by median of 3 warm runs of the whole Algorithm 2 (500 proxy solves of 1,000 examples, Q̂ and best pick); ' +
-      'baseline = fsolve loop time measured inside Python on the same teacher and coefficient draws. ' +
+      'baseline = fsolve loop + numpy Q̂ and best pick, timed inside Python on the same teacher and coefficient draws (Python start-up and file I/O excluded on both sides). ' +
       'max_abs_diff over examples both sides solved; failures = (trial, example) pairs left unsolved. ' +
       'The machine is shared: config also gives process CPU time of both sides and the load average. ' +
       'The kernel runs in float32 and is polished on the host by ≤ 3 float64 Newton steps. Timings on a shared 2-core machine.',

@@ -8,7 +8,8 @@
   * the `tokenizers` library (tokenizer.json) for WordPiece/BPE token ids.
 
 Run:  bash scripts/ensure-torch.sh && .venv/bin/python scripts/make-model-fixtures.py
-Writes small JSON files to tests/fixtures/models/ (top-k logits and slices, never full vocab tensors).
+Writes small JSON files to tests/fixtures/models/ (top-k logits and slices, never full vocab tensors),
+then PROVENANCE.json with the hashes of the fixtures, this script and the weights/data they came from.
 """
 import base64
 import csv
@@ -205,3 +206,8 @@ if __name__ == "__main__":
         minilm_fixture()
     if "smollm2" in which:
         smollm_fixture()
+    # Record the hashes of the fixtures, this script and their inputs (checked by tests/models/fixtures.test.ts).
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from fixture_provenance import write_provenance
+
+    write_provenance()

@@ -15,12 +15,29 @@ test('AG News test split: 7,600 rows, 1,900 per label, escapes cleaned', () => {
   assert.deepEqual(counts, [1900, 1900, 1900, 1900]);
   assert.ok(rows.every((r) => !/#\d+;/.test(r.description) && !r.description.includes('\\')));
   assert.equal(data.cleanAgNewsText('costs #36;5 a\\\\ day'), 'costs $5 a day');
+  // Row contents pinned (read independently with Python's csv module): a column swap or an off-by-one
+  // row would change them. The last row also shows the cleaned `\\$` escape.
+  assert.deepEqual(rows[0], {
+    label: 3,
+    title: 'Fears for T N pension after talks',
+    description:
+      "Unions representing workers at Turner Newall say they are 'disappointed' after talks with stricken parent firm Federal Mogul.",
+  });
+  assert.equal(rows[7599].title, 'EBay gets into rentals');
+  assert.match(
+    rows[7599].description,
+    /^EBay plans to buy the apartment .* Rent\.com for \$415 million, adding/,
+  );
 });
 
 test('HH-RLHF harmless-base: 2,312 chosen/rejected dialogue pairs from gzip JSONL', () => {
   const pairs = data.loadHhRlhf();
   assert.equal(pairs.length, 2312);
   assert.ok(pairs[0].chosen.includes('Human:') && pairs[0].rejected.includes('Assistant:'));
+  // The first pair pinned (read with Python's gzip + json): a chosen/rejected swap changes the endings.
+  assert.ok(pairs[0].chosen.startsWith('\n\nHuman: what are some pranks with a pen i can do?'));
+  assert.ok(pairs[0].chosen.endsWith('you can get funny results by doing pranks with pens.'));
+  assert.ok(pairs[0].rejected.endsWith('unzip their zipper. It’s really funny.'));
 });
 
 test('readers into danfojs DataFrames', () => {

@@ -15,6 +15,7 @@ import {
   readSafetensor,
   readSafetensorsHeader,
 } from '../../src/models';
+import { bf16ToF32, f16ToF32 } from '../../src/models/half';
 import { Tensor } from '../../src/ops/tensor';
 import { tmpDir } from './helpers';
 import { tinyLlama } from './tiny-model';
@@ -163,8 +164,26 @@ test('safetensors F16 and BF16 weights are widened exactly', () => {
       const back = new Uint32Array(Float32Array.from(wq.data).buffer);
       for (let i = 0; i < src.length; i++) assert.equal(back[i], ((u[i] >>> 16) << 16) >>> 0);
     }
+    // The same model with its weights rounded in memory exactly as written (norms stay F32) must give
+    // the loaded model's logits: any widening or layout error shows up far above float32 noise (1e-5).
     const lm = loadLlamaSafetensors(join(dir, 'config.json'), join(dir, 'model.safetensors'));
-    assert.ok((lm.forward([1, 2, 3]).logits as Tensor).data.every((v) => Number.isFinite(v)));
+    const ref = tinyLlama({ tied: true });
+    const round = (t: Tensor): void => {
+      const bytes = encode(t.data, dtype);
+      for (let i = 0; i < t.size; i++) {
+        const h = bytes.readUInt16LE(2 * i);
+        t.data[i] = dtype === 'F16' ? f16ToF32(h) : bf16ToF32(h);
+      }
+    };
+    const w = ref.weights;
+    round(w.embed);
+    for (const l of w.layers) for (const t of [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown]) round(t);
+    const ids = [1, 2, 3, 17, 39];
+    const got = lm.forward(ids).logits as Tensor;
+    const want = ref.forward(ids).logits as Tensor;
+    assert.ok(maxAbs(got, want) < 1e-5, `${dtype}: logits differ by ${maxAbs(got, want)}`);
+    // …and rounding matters: the unrounded model differs by far more than that tolerance.
+    assert.ok(maxAbs(got, m.forward(ids).logits as Tensor) > 1e-4, `${dtype}: rounding left no trace`);
   }
 });
 

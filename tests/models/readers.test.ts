@@ -236,5 +236,8 @@ test('hub cache: a repo id resolves to its snapshot folder (local layout, no net
     () => hubFile('sentence-transformers/all-MiniLM-L6-v2', 'pytorch_model.bin', { cacheDir: cache }),
     /not in the cached snapshot/,
   );
-  assert.ok(loadBertEncoder);
+  // The repo id and the packaged folder are the same weights: loading either gives identical embeddings.
+  const direct = loadBertEncoder(MINILM_DIR());
+  const text = ['A hub-cache snapshot and the packaged folder hold the same model.'];
+  assert.deepEqual(Array.from(enc.embed(text).data), Array.from(direct.embed(text).data));
 });
