@@ -48,9 +48,11 @@ export interface KVCache {
   read(layer: number): KVRead;
   /**
    * Optional: attend queries q [B, T, Hq, D] (already rotated) against the held positions, causally
-   * (query t at absolute position `positions[t]`). When present the decoder calls it instead of read().
+   * (query t at absolute position `positions[t]`). When present the decoder calls it first; a cache
+   * returns undefined for a layer it has no special attention for, and the decoder then runs its own
+   * attention kernel over `read(layer)` (so plain layers of every cache use the same kernel).
    */
-  attend?(layer: number, q: Tensor, positions: readonly number[]): KVAttendResult;
+  attend?(layer: number, q: Tensor, positions: readonly number[]): KVAttendResult | undefined;
   /** Bytes of the tensors actually held, in total and per layer. */
   bytes(): number;
   bytesByLayer(): number[];

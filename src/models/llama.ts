@@ -243,8 +243,8 @@ export class LlamaModel {
       });
       const qr = this.rope(q.reshape([1, T, c.numHeads, D]), positions);
       let attnOut: Tensor;
-      if (cache.attend) {
-        const r = cache.attend(l, qr, positions);
+      const r = cache.attend?.(l, qr, positions);
+      if (r) {
         attnOut = r.projected
           ? r.out.reshape([T, c.hidden])
           : e.linear(r.out.reshape([T, qd]), w.wo, undefined, `layer ${l} o`);

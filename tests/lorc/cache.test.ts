@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, getBackend } from '../../src/ops';
+import { Tensor, attentionReference, getBackend } from '../../src/ops';
 import {
   analyse,
   buildCache,
@@ -57,7 +57,13 @@ function run(cache: LowRankKVCache, L: SynthLayer, x: Tensor, layer: number, ste
       hidden: xt,
     });
     const qAt = queriesAt(L, xt, start);
-    const y = toHidden(cache.attend(layer, qAt, positions), L);
+    // Layers the cache has no special attention for (undefined) get the decoder's: attention over read().
+    const kv = cache.read(layer);
+    const r = cache.attend(layer, qAt, positions) ?? {
+      out: attentionReference(qAt, kv.keys, kv.values, { causal: true, queryOffset: start }),
+      projected: false,
+    };
+    const y = toHidden(r, L);
     for (let b = 0; b < B; b++)
       out.set(y.subarray(b * n * L.hidden, (b + 1) * n * L.hidden), (b * T + start) * L.hidden);
     start += n;

@@ -85,14 +85,16 @@ test("SmolLM2 greedy continuation (16 tokens, KV-cache decode) equals transforme
   assert.equal(r.cacheBytes, 2 * 4 * (32 + 15) * c.numLayers * c.numKvHeads * c.headDim);
 });
 
-test('SmolLM2 sliding-window perplexity within 0.5% of transformers', () => {
+test('SmolLM2 sliding-window perplexity within 1e-4 (relative) of transformers', () => {
   const r = lm().perplexity(FX.ppl.ids, { window: FX.ppl.window, stride: FX.ppl.stride });
   assert.equal(r.tokens, FX.ppl.tokens);
   const rel = Math.abs(r.perplexity - FX.ppl.perplexity) / FX.ppl.perplexity;
   console.log(
     `perplexity ours ${r.perplexity.toFixed(4)} vs transformers ${FX.ppl.perplexity.toFixed(4)} (rel ${rel.toExponential(2)})`,
   );
-  assert.ok(rel < 0.005, `relative difference ${rel}`);
+  // Logits agree to ~2e-5 (test above), so the mean NLL agrees to ~2e-5 and the perplexity to
+  // ~2e-5 relative; 1e-4 is 5× that. A wrong window/stride bookkeeping moves it by ≥ 1e-2.
+  assert.ok(rel <= 1e-4, `relative difference ${rel}`);
 });
 
 test('SmolLM2: top-k, embeddings, empty and over-long prompts', () => {

@@ -14,7 +14,7 @@ interface MiniFixture {
 }
 const FX = JSON.parse(readFileSync(join(FIXTURES, 'minilm.json'), 'utf8')) as MiniFixture;
 
-test('MiniLM embeddings: cosine ≥ 0.999 to sentence-transformers on 20 AG News texts (batched)', () => {
+test('MiniLM embeddings: per-element |Δ| ≤ 1e-4 to sentence-transformers on 20 AG News texts (batched)', () => {
   const enc = loadSentenceEncoder('all-minilm-l6-v2');
   const rows = loadAgNews().slice(FX.rows[0], FX.rows[1]);
   const texts = rows.map((r) => `${r.title}. ${r.description}`);
@@ -22,6 +22,7 @@ test('MiniLM embeddings: cosine ≥ 0.999 to sentence-transformers on 20 AG News
   const emb = enc.embed(texts, 8);
   const H = 384;
   let worst = 1;
+  let maxDiff = 0;
   for (let i = 0; i < texts.length; i++) {
     let dot = 0;
     let n1 = 0;
@@ -32,12 +33,18 @@ test('MiniLM embeddings: cosine ≥ 0.999 to sentence-transformers on 20 AG News
       dot += a * b;
       n1 += a * a;
       n2 += b * b;
+      maxDiff = Math.max(maxDiff, Math.abs(a - b));
     }
     worst = Math.min(worst, dot / Math.sqrt(n1 * n2));
     assert.ok(Math.abs(Math.sqrt(n1) - 1) < 1e-5, 'L2-normalised');
   }
-  console.log(`MiniLM worst cosine to sentence-transformers over 20 texts: ${worst.toFixed(7)}`);
-  assert.ok(worst >= 0.999, `worst cosine ${worst}`);
+  console.log(
+    `MiniLM vs sentence-transformers over 20 texts: max |Δ| ${maxDiff.toExponential(2)}, worst cosine ${worst.toFixed(7)}`,
+  );
+  // Unit vectors of 384 entries (typical |x| ≈ 0.05): float32 on both sides, differing in summation
+  // order through 6 layers, plus the fixture's rounding to 1e-6. 1e-4 per element is ~2e-3 of a
+  // typical entry; a wrong ε, GELU or pooling moves entries by ≥ 1e-3.
+  assert.ok(maxDiff <= 1e-4, `max |Δ| ${maxDiff}`);
   // Batching and padding do not change a text's embedding.
   const single = enc.embed([texts[3]]);
   let d = 0;

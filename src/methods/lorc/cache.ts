@@ -22,9 +22,7 @@ import {
   Tensor,
   applyRope,
   applyRopeReference,
-  attention,
   attentionProbs,
-  attentionReference,
   matmul,
   matmulReference,
   ropeTables,
@@ -353,8 +351,13 @@ export class LowRankKVCache implements KVCache {
     return { keys: this.keysOf(st, st.length), values: this.valuesOf(st, st.length) };
   }
 
-  /** Causal attention of rotated queries q [B, T, Hq, D] over the held positions (see class comment). */
-  attend(layer: number, q: Tensor, positions: readonly number[]): KVAttendResult {
+  /**
+   * Causal attention of rotated queries q [B, T, Hq, D] over the held positions, for the layers whose
+   * values are folded into W_o' (Eq. 5.9; see class comment). Every other layer (uncompressed, keys
+   * only, or 'reconstruct' values) returns undefined: the decoder then runs its own attention kernel
+   * over `read(layer)`, so those layers use exactly the model's attention.
+   */
+  attend(layer: number, q: Tensor, positions: readonly number[]): KVAttendResult | undefined {
     const st = this.state(layer);
     const { numHeads: Hq, headDim: D } = this.opts;
     if (q.rank !== 4 || q.shape[0] !== this.batch || q.shape[2] !== Hq || q.shape[3] !== D) {
@@ -375,32 +378,28 @@ export class LowRankKVCache implements KVCache {
         );
       }
     }
+    if (!(this.valueMode === 'fold' && st.spec.valueBasis)) return undefined;
     const S = this.readRows(st, true);
     const keys = this.keysOf(st, S);
     const opts = { causal: true, queryOffset: offset };
-    if (this.valueMode === 'fold' && st.spec.valueBasis) {
-      // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
-      const cv = st.values!.view(S);
-      if (this.engine === 'js') {
-        return { out: foldedAttentionReference(q, keys, cv, st.spec.foldedOutput!, offset), projected: true };
-      }
-      const dc = st.spec.valueBasis.shape[1];
-      const p = attentionProbs(q, keys, keys, opts); // [B, Hq, T, S]
-      const y = matmul(p.reshape([B, Hq * T, S]), cv); // [B, Hq·T, dc], rows (h, t)
-      const perm = new Float32Array(B * T * Hq * dc);
-      for (let b = 0; b < B; b++)
-        for (let h = 0; h < Hq; h++)
-          for (let t = 0; t < T; t++)
-            perm.set(
-              y.data.subarray(((b * Hq + h) * T + t) * dc, ((b * Hq + h) * T + t + 1) * dc),
-              ((b * T + t) * Hq + h) * dc,
-            );
-      const out = matmul(new Tensor(perm, [B * T, Hq * dc]), st.spec.foldedOutput!);
-      return { out: out.reshape([B, T, out.shape[1]]), projected: true };
+    // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
+    const cv = st.values!.view(S);
+    if (this.engine === 'js') {
+      return { out: foldedAttentionReference(q, keys, cv, st.spec.foldedOutput!, offset), projected: true };
     }
-    const att = this.engine === 'js' ? attentionReference : attention;
-    const out = att(q, keys, this.valuesOf(st, S), opts);
-    return { out: out.reshape([B, T, Hq * D]), projected: false };
+    const dc = st.spec.valueBasis.shape[1];
+    const p = attentionProbs(q, keys, keys, opts); // [B, Hq, T, S]
+    const y = matmul(p.reshape([B, Hq * T, S]), cv); // [B, Hq·T, dc], rows (h, t)
+    const perm = new Float32Array(B * T * Hq * dc);
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < Hq; h++)
+        for (let t = 0; t < T; t++)
+          perm.set(
+            y.data.subarray(((b * Hq + h) * T + t) * dc, ((b * Hq + h) * T + t + 1) * dc),
+            ((b * T + t) * Hq + h) * dc,
+          );
+    const out = matmul(new Tensor(perm, [B * T, Hq * dc]), st.spec.foldedOutput!);
+    return { out: out.reshape([B, T, out.shape[1]]), projected: true };
   }
 
   bytes(): number {

@@ -71,8 +71,8 @@ export function layerForward(
     });
     const qr = model.rope(q.reshape([1, T, c.numHeads, D]), positions);
     let attnOut: Tensor;
-    if (cache.attend) {
-      const r = cache.attend(l, qr, positions);
+    const r = cache.attend?.(l, qr, positions);
+    if (r) {
       attnOut = r.projected
         ? r.out.reshape([T, c.hidden])
         : e.linear(r.out.reshape([T, c.numHeads * D]), w.wo, undefined, `layer ${l} o`);
