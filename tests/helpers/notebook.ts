@@ -51,3 +51,36 @@ export function executeNotebook(
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+function joined(v: unknown): string {
+  return Array.isArray(v) ? v.join('') : String(v ?? '');
+}
+
+/** Decode the few HTML entities our table renderer writes, after stripping tags. */
+function cellText(s: string): string {
+  return s
+    .replace(/<[^>]+>/g, '')
+    .replace(/&quot;|&#34;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .trim();
+}
+
+/**
+ * Every HTML table the executed cells displayed, in order, each as rows of cell texts (the header row
+ * first), so notebook tests can check the values a reader sees rather than only that the cells ran.
+ */
+export function htmlTables(cells: NotebookCell[]): string[][][] {
+  return cells
+    .filter((c) => c.cell_type === 'code')
+    .flatMap((c) => c.outputs ?? [])
+    .map((o) => joined(o.data?.['text/html']))
+    .filter((h) => h.includes('<table'))
+    .map((h) =>
+      [...h.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((m) =>
+        [...m[1].matchAll(/<t[dh][^>]*>([\s\S]*?)<\/t[dh]>/g)].map((c) => cellText(c[1])),
+      ),
+    );
+}

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { executeNotebook } from '../helpers/notebook';
+import { executeNotebook, htmlTables } from '../helpers/notebook';
 
 function text(v: unknown): string {
   return Array.isArray(v) ? v.join('') : String(v ?? '');
@@ -30,4 +30,31 @@ test('notebooks/04-ptloss.ipynb runs headless with the ci preset', { timeout: 42
   assert.match(plain, /PTLoss/);
   assert.match(plain, /Fig\. 4\.3b: proxy distance and student accuracy/, 'claims table missing');
   assert.match(plain, /PRESET: 'ci'/);
+
+  // The values a reader sees: accuracies are percentages with a spread, the claims table is complete.
+  const tables = htmlTables(cells);
+  const acc = tables.find((t) => t[0].includes('test accuracy % (mean ± std)'));
+  assert.ok(acc, 'accuracy table missing');
+  const col = acc[0].indexOf('test accuracy % (mean ± std)');
+  const methods = acc.slice(1).map((r) => r[acc[0].indexOf('method')]);
+  assert.ok(methods.includes('One-hot') && methods.includes('KD (KL)'), `methods: ${methods.join(', ')}`);
+  assert.ok(
+    methods.some((m) => /^PTLoss/.test(m)),
+    'a PTLoss row',
+  );
+  for (const r of acc.slice(1)) {
+    const m = /^(\d+\.\d+) ± (\d+\.\d+)$/.exec(r[col]);
+    assert.ok(m, `accuracy cell '${r[col]}' is not 'mean ± std'`);
+    const [mean, sd] = [Number(m[1]), Number(m[2])];
+    // 3 classes: a student below 20% or a spread above 50 points means the run is broken.
+    assert.ok(mean >= 20 && mean <= 100 && sd >= 0 && sd <= 50, `${r.join(' | ')}`);
+  }
+  const claims = tables.find((t) => t[0].includes('claim') && t[0].includes('holds'));
+  assert.ok(claims, 'claims table missing');
+  assert.equal(claims.length - 1, 4, 'four claims');
+  for (const r of claims.slice(1))
+    assert.ok(['yes', 'no'].includes(r[claims[0].indexOf('holds')]), r.join(' | '));
+  const corr = claims.map((r) => r.join(' ')).find((r) => r.includes('mean r ='));
+  const rr = Number(/mean r = (-?\d+\.\d+)/.exec(corr ?? '')?.[1]);
+  assert.ok(rr >= -1 && rr <= 1, `correlation ${rr}`);
 });
