@@ -23,6 +23,12 @@ export interface AgNewsItem {
 /** Class names in label order. */
 export const AGNEWS_CLASSES: readonly string[] = AG_NEWS_LABELS;
 
+/** Leftover HTML entities of the release (`quot;`, `amp;`, `lt;`, `gt;`) back to their characters. */
+function tidy(s: string): string {
+  const map: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>' };
+  return s.replace(/&?\b(quot|amp|lt|gt);/g, (_, name: string) => map[name]);
+}
+
 /** AG News test.csv as PRBoost items (7,600 rows). */
 export function loadAgNewsItems(file = dataPath('ag_news', 'test.csv')): AgNewsItem[] {
   return readCsvRows(file, { dynamicTyping: false }).map((r, i) => {
@@ -32,8 +38,8 @@ export function loadAgNewsItems(file = dataPath('ag_news', 'test.csv')): AgNewsI
     }
     const title = String(r.title ?? '');
     const description = String(r.description ?? '');
-    const t = cleanAgNewsText(title);
-    const d = cleanAgNewsText(description);
+    const t = tidy(cleanAgNewsText(title));
+    const d = tidy(cleanAgNewsText(description));
     return {
       row: i,
       label: label - 1,

@@ -1,0 +1,160 @@
+/**
+ * Headless annotators (CI, benchmarks). The thesis had three people accept or reject each candidate and
+ * majority-voted their answers (§2.5.1). Here a simulated annotator follows a stated rule that looks only
+ * at clean labelled data: keep a proposed word when its single-word rule — "the word occurs in the text →
+ * the candidate's label" — is at least `minPrecision` precise over at least `minMatches` matching rows
+ * of D_l ∪ D_v; accept the candidate when it keeps a word. An annotator with `errorRate` e flips each word
+ * decision with probability e (seeded per annotator, candidate and word, so a re-run gives the same
+ * answers). A pool of three with different error rates is majority-voted; Fleiss' κ measures their
+ * agreement (Eq. B.1).
+ */
+import { annotateRules, annotationAgreement, type AnnotatorFunction, type Decision } from '../../widgets';
+import { textKey } from './cache';
+import { ValueError } from '../../errors';
+import type { CandidateRule } from './candidates';
+import { toWidgetCandidates } from './candidates';
+
+/** The stated rule of a simulated annotator. */
+export interface SimulatedAnnotatorOptions {
+  /** Stored name of its decisions. */
+  name: string;
+  /** Minimum precision of a word's single-word rule on the clean data (default 0.8). */
+  minPrecision?: number;
+  /** Minimum rows it must match there (default 3). */
+  minMatches?: number;
+  /** Probability of flipping each word decision (default 0). */
+  errorRate?: number;
+  seed?: number;
+}
+
+/** Whole-word occurrences: word → rows (of the clean set) whose lower-cased text contains it as a word. */
+export class WordIndex {
+  private readonly rows = new Map<string, number[]>();
+
+  constructor(
+    texts: readonly string[],
+    readonly labels: readonly number[],
+  ) {
+    if (texts.length !== labels.length)
+      throw new ValueError(`WordIndex: ${texts.length} texts, ${labels.length} labels`);
+    texts.forEach((t, i) => {
+      for (const w of new Set(t.toLowerCase().match(/[a-z][a-z-]*[a-z]/g) ?? [])) {
+        const list = this.rows.get(w) ?? [];
+        list.push(i);
+        this.rows.set(w, list);
+      }
+    });
+  }
+
+  /** Matches and precision of the single-word rule "word → label". */
+  wordRule(word: string, label: number): { matches: number; precision: number } {
+    const r = this.rows.get(word.toLowerCase()) ?? [];
+    const hits = r.filter((i) => this.labels[i] === label).length;
+    return { matches: r.length, precision: r.length ? hits / r.length : 0 };
+  }
+}
+
+/** A deterministic uniform number in [0, 1) from a string. */
+function unitHash(s: string): number {
+  return parseInt(textKey(s).slice(0, 12), 16) / 2 ** 48;
+}
+
+/** A simulated annotator for `annotateRules` (see the module comment for its rule). */
+export function simulatedAnnotator(
+  index: WordIndex,
+  classNames: readonly string[],
+  options: SimulatedAnnotatorOptions,
+): AnnotatorFunction {
+  const p = options.minPrecision ?? 0.8;
+  const m = options.minMatches ?? 3;
+  const e = options.errorRate ?? 0;
+  const seed = options.seed ?? 0;
+  return (c) => {
+    const label = classNames.indexOf(c.label);
+    if (label < 0)
+      throw new ValueError(`simulated annotator: candidate "${c.id}" has unknown label "${c.label}"`);
+    const kept = c.words.filter((w) => {
+      const r = index.wordRule(w, label);
+      const good = r.matches >= m && r.precision >= p;
+      return unitHash(`${options.name}|${seed}|${c.id}|${w}`) < e ? !good : good;
+    });
+    return kept.length > 0 ? { verdict: 'accept', keptWords: kept } : { verdict: 'reject', keptWords: [] };
+  };
+}
+
+/** The pool's outcome on one batch of candidates. */
+export interface PoolResult {
+  /** Accepted candidates with the words a majority kept. */
+  accepted: CandidateRule[];
+  decisions: Decision[];
+  /** Fleiss' κ of accept / reject over the batch (NaN with fewer than two annotators). */
+  kappa: number;
+  pBar: number;
+  pBarE: number;
+  /** Seconds per decision, as logged. */
+  secondsPerDecision: number;
+}
+
+/** Majority vote of several annotators' decisions on the same candidates (a word is kept by a majority). */
+export function majorityVote(
+  cands: readonly CandidateRule[],
+  decisions: readonly Decision[],
+  annotators: readonly string[],
+): CandidateRule[] {
+  const need = Math.floor(annotators.length / 2) + 1;
+  return cands.flatMap((c) => {
+    const mine = decisions.filter((d) => d.candidateId === c.id && annotators.includes(d.annotator));
+    const accepts = mine.filter((d) => d.verdict === 'accept');
+    if (accepts.length < need) return [];
+    const words = c.words.filter((w) => accepts.filter((d) => d.keptWords.includes(w)).length >= need);
+    return words.length ? [{ ...c, words }] : [];
+  });
+}
+
+/**
+ * Runs each annotator function through `annotateRules` (decisions persisted in `store` under `dir`, so a
+ * re-run resumes), majority-votes and measures agreement.
+ */
+export async function annotatePool(
+  cands: readonly CandidateRule[],
+  annotators: readonly { name: string; judge: AnnotatorFunction }[],
+  classNames: readonly string[],
+  options: { store?: string; dir?: string } = {},
+): Promise<PoolResult> {
+  if (cands.length === 0)
+    return { accepted: [], decisions: [], kappa: NaN, pBar: NaN, pBarE: NaN, secondsPerDecision: 0 };
+  const widget = toWidgetCandidates(cands, classNames);
+  const decisions: Decision[] = [];
+  const started = Date.now();
+  for (const a of annotators) {
+    const r = await annotateRules(widget, {
+      annotator: a.judge,
+      name: a.name,
+      store: options.store,
+      dir: options.dir,
+    });
+    decisions.push(...r.decisions);
+  }
+  const names = annotators.map((a) => a.name);
+  let kappa = NaN;
+  let pBar = NaN;
+  let pBarE = NaN;
+  if (names.length >= 2) {
+    const k = annotationAgreement(decisions, names);
+    ({ kappa, pBar, pBarE } = k);
+  }
+  return {
+    accepted: majorityVote(cands, decisions, names),
+    decisions,
+    kappa,
+    pBar,
+    pBarE,
+    secondsPerDecision: (Date.now() - started) / 1000 / Math.max(1, decisions.length),
+  };
+}
+
+/** κ = (P̄ − P̄e)/(1 − P̄e) from its two ingredients (Eq. B.1). */
+export function kappaFromAgreement(pBar: number, pBarE: number): number {
+  if (!(pBarE < 1)) throw new ValueError(`kappaFromAgreement: P̄e = ${pBarE} leaves no room beyond chance`);
+  return (pBar - pBarE) / (1 - pBarE);
+}

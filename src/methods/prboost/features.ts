@@ -1,0 +1,91 @@
+/**
+ * The per-row features PRBoost needs, computed once through the on-disk caches: the LM's top-k slot words
+ * of τ(x) for a template (the instance vocabulary V_u of Eq. 2.6) and MiniLM sentence embeddings (e_u of
+ * Eq. 2.5).
+ */
+import { Tensor } from '../../ops';
+import { RowCache, decodeVector, encodeVector, fillCache, type FillOptions } from './cache';
+import {
+  proposeWords,
+  type NextTokenModel,
+  type PromptTemplate,
+  type ProposalOptions,
+  type WordProposal,
+} from './prompts';
+
+/** The cache header of LM words: every setting that changes the words. */
+export function lmWordsHeader(
+  modelId: string,
+  t: PromptTemplate,
+  options: ProposalOptions = {},
+): Record<string, string | number> {
+  return {
+    kind: 'prboost-lm-words',
+    version: 1,
+    model: modelId,
+    template: t.text,
+    k: options.k ?? 10,
+    scan: options.scan ?? 200,
+    maxWords: options.maxWords ?? 60,
+  };
+}
+
+/** Options of `lmWords`. */
+export interface LmWordsOptions extends ProposalOptions, FillOptions {
+  /** Cache file (default: one per model and template under the cache folder). */
+  file?: string;
+}
+
+/** The top-k slot words of τ(x) for every text (Eq. 2.4), cached per (model, template, text). */
+export async function lmWords(
+  lm: NextTokenModel,
+  modelId: string,
+  t: PromptTemplate,
+  texts: readonly string[],
+  options: LmWordsOptions = {},
+): Promise<WordProposal[]> {
+  const cache = RowCache.open<WordProposal>(lmWordsHeader(modelId, t, options), options.file);
+  return fillCache(cache, texts, (batch) => batch.map((x) => proposeWords(lm, t, x, options)), {
+    label: options.label ?? `LM words (${t.name})`,
+    ...options,
+    batch: 1,
+  });
+}
+
+/** What an embedding needs from a sentence encoder (the efflab `BertEncoder` has it). */
+export interface SentenceEncoder {
+  embed(texts: readonly string[], batchSize?: number): Tensor;
+}
+
+/** Options of `embeddings`. */
+export interface EmbeddingOptions extends FillOptions {
+  file?: string;
+}
+
+/** Sentence embeddings [n, d] of every text (e_u of Eq. 2.5), cached per (encoder, text). */
+export async function embeddings(
+  encoder: SentenceEncoder,
+  modelId: string,
+  texts: readonly string[],
+  options: EmbeddingOptions = {},
+): Promise<Tensor> {
+  const cache = RowCache.open<string>(
+    { kind: 'prboost-embeddings', version: 1, model: modelId },
+    options.file,
+  );
+  const rows = await fillCache(
+    cache,
+    texts,
+    (batch) => {
+      const e = encoder.embed(batch, batch.length);
+      const d = e.shape[1];
+      return batch.map((_, i) => encodeVector(e.data.slice(i * d, (i + 1) * d)));
+    },
+    { label: options.label ?? `embeddings (${modelId})`, batch: 16, ...options },
+  );
+  const vecs = rows.map(decodeVector);
+  const d = vecs.length ? vecs[0].length : 0;
+  const out = new Float32Array(vecs.length * d);
+  vecs.forEach((v, i) => out.set(v, i * d));
+  return new Tensor(out, [vecs.length, d]);
+}

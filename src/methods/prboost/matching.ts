@@ -1,0 +1,196 @@
+/**
+ * Soft matching of accepted rules with unlabelled rows (thesis Eqs. 2.5-2.7):
+ *   s_a = cos(e_u, e_r) (Eq. 2.5), s_b = |V_u ∩ V_r| / k (Eq. 2.6), s = α s_a + (1 − α) s_b (Eq. 2.7).
+ * A row takes the label of its highest-scoring rule when that score reaches σ, else it stays unmatched.
+ * The thesis does not define a rule's embedding e_r. Here it is a choice (`RuleEmbedding`):
+ * 'words' embeds the rule's kept words as a short text ("business, market, economy"); 'instance' uses
+ * the embedding of the instance the rule came from; 'mix' (default) is the normalised sum of the two,
+ * so e_r carries both what the annotator endorsed and the context it was endorsed in.
+ * σ is not given either: `calibrateSigma` picks it on D_v (see there).
+ */
+import { cosineSimilarity, Tensor } from '../../ops';
+import { ShapeError, ValueError } from '../../errors';
+
+export type RuleEmbedding = 'words' | 'instance' | 'mix';
+
+/** α of Eq. 2.7 for AG News (Table A.3). */
+export const THESIS_ALPHA = 0.25;
+
+/** The text whose embedding stands for a rule's words. */
+export function ruleWordsText(words: readonly string[]): string {
+  return words.join(', ');
+}
+
+/** e_r per rule [m, d] from the words' and the instances' embeddings ([m, d] each). */
+export function ruleEmbeddings(words: Tensor, instances: Tensor, kind: RuleEmbedding = 'mix'): Tensor {
+  if (words.shape.join() !== instances.shape.join())
+    throw new ShapeError(
+      `ruleEmbeddings: words [${words.shape.join(', ')}] vs instances [${instances.shape.join(', ')}]`,
+    );
+  if (kind === 'words') return words;
+  if (kind === 'instance') return instances;
+  const [m, d] = words.shape;
+  const out = new Float32Array(m * d);
+  for (let r = 0; r < m; r++) {
+    let n = 0;
+    for (let j = 0; j < d; j++) {
+      const v = words.data[r * d + j] + instances.data[r * d + j];
+      out[r * d + j] = v;
+      n += v * v;
+    }
+    n = Math.sqrt(n) || 1;
+    for (let j = 0; j < d; j++) out[r * d + j] /= n;
+  }
+  return new Tensor(out, [m, d]);
+}
+
+/** |V_u ∩ V_r| / k for every row × rule [n, m] (Eq. 2.6). */
+export function vocabularyOverlap(
+  rowWords: readonly (readonly string[])[],
+  ruleWords: readonly (readonly string[])[],
+  k: number,
+): Float32Array {
+  if (!(k > 0)) throw new ValueError(`vocabularyOverlap: k must be > 0, got ${k}`);
+  const m = ruleWords.length;
+  const sets = ruleWords.map((w) => new Set(w));
+  const out = new Float32Array(rowWords.length * m);
+  rowWords.forEach((vu, i) => {
+    for (let r = 0; r < m; r++) {
+      let c = 0;
+      for (const w of vu) if (sets[r].has(w)) c++;
+      out[i * m + r] = c / k;
+    }
+  });
+  return out;
+}
+
+/** Matching scores s [n, m] (Eq. 2.7) from row embeddings [n, d], rule embeddings [m, d] and vocabularies. */
+export function matchScores(
+  rowEmb: Tensor,
+  ruleEmb: Tensor,
+  rowWords: readonly (readonly string[])[],
+  ruleWords: readonly (readonly string[])[],
+  options: { alpha?: number; k?: number } = {},
+): Tensor {
+  const alpha = options.alpha ?? THESIS_ALPHA;
+  if (!(alpha >= 0 && alpha <= 1)) throw new ValueError(`matchScores: α = ${alpha} is not in [0, 1]`);
+  const [n] = rowEmb.shape;
+  const [m] = ruleEmb.shape;
+  if (rowWords.length !== n)
+    throw new ShapeError(`matchScores: ${rowWords.length} row vocabularies for ${n} rows`);
+  if (ruleWords.length !== m)
+    throw new ShapeError(`matchScores: ${ruleWords.length} rule vocabularies for ${m} rules`);
+  if (n === 0 || m === 0) return Tensor.zeros([n, m]);
+  const cos = cosineSimilarity(rowEmb, ruleEmb); // Eq. 2.5
+  const overlap = vocabularyOverlap(rowWords, ruleWords, options.k ?? 10); // Eq. 2.6
+  const out = new Float32Array(n * m);
+  for (let i = 0; i < n * m; i++) out[i] = alpha * cos.data[i] + (1 - alpha) * overlap[i];
+  return new Tensor(out, [n, m]);
+}
+
+/** Each row's best rule, its score and label (−1 below σ). */
+export interface RuleMatch {
+  label: Int32Array;
+  rule: Int32Array;
+  score: Float32Array;
+}
+
+/** Highest score wins; rows whose best score is below σ abstain (§2.4.2). */
+export function bestMatches(scores: Tensor, ruleLabels: readonly number[], sigma: number): RuleMatch {
+  const [n, m] = scores.shape;
+  if (ruleLabels.length !== m)
+    throw new ShapeError(`bestMatches: ${ruleLabels.length} labels for ${m} rules`);
+  const label = new Int32Array(n).fill(-1);
+  const rule = new Int32Array(n).fill(-1);
+  const score = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    let bs = -Infinity;
+    for (let r = 0; r < m; r++) {
+      const s = scores.data[i * m + r];
+      if (s > bs) {
+        bs = s;
+        best = r;
+      }
+    }
+    score[i] = m ? bs : 0;
+    if (best >= 0 && bs >= sigma) {
+      rule[i] = best;
+      label[i] = ruleLabels[best];
+    }
+  }
+  return { label, rule, score };
+}
+
+/** One point of the calibration curve on D_v. */
+export interface CalibrationPoint {
+  sigma: number;
+  /** Share of D_v rows matched, and how many. */
+  coverage: number;
+  matched: number;
+  /** Accuracy of the matched rows' labels (NaN when none). */
+  precision: number;
+}
+
+/** The curve and the chosen σ. */
+export interface Calibration {
+  sigma: number;
+  target: number;
+  curve: CalibrationPoint[];
+  /** How σ was chosen, in words. */
+  reason: string;
+}
+
+/**
+ * Chooses σ on D_v: the smallest σ on a 0.01 grid whose matched D_v rows are at least `target` precise
+ * over at least `minMatched` rows — new rules must be as precise as the rules they join. When no σ gets
+ * there, the σ with the best precision (over ≥ `minMatched` rows, else the largest grid value) is used
+ * and the reason says so.
+ */
+export function calibrateSigma(
+  bestScores: ArrayLike<number>,
+  bestLabels: ArrayLike<number>,
+  gold: ArrayLike<number>,
+  options: { target: number; minMatched?: number; grid?: number[] },
+): Calibration {
+  const n = gold.length;
+  if (bestScores.length !== n || bestLabels.length !== n)
+    throw new ShapeError(
+      `calibrateSigma: ${bestScores.length} scores, ${bestLabels.length} labels, ${n} gold`,
+    );
+  const minMatched = options.minMatched ?? 3;
+  const grid = options.grid ?? Array.from({ length: 101 }, (_, i) => i / 100);
+  const curve = grid.map((sigma) => {
+    let matched = 0;
+    let right = 0;
+    for (let i = 0; i < n; i++) {
+      if (bestLabels[i] < 0 || bestScores[i] < sigma) continue;
+      matched++;
+      if (bestLabels[i] === gold[i]) right++;
+    }
+    return { sigma, coverage: n ? matched / n : 0, matched, precision: matched ? right / matched : NaN };
+  });
+  const ok = curve.find((p) => p.matched >= minMatched && p.precision >= options.target);
+  if (ok)
+    return {
+      sigma: ok.sigma,
+      target: options.target,
+      curve,
+      reason: `smallest σ with D_v precision ≥ ${options.target.toFixed(3)} over ≥ ${minMatched} rows`,
+    };
+  const usable = curve.filter((p) => p.matched >= minMatched);
+  if (usable.length === 0)
+    return {
+      sigma: grid[grid.length - 1],
+      target: options.target,
+      curve,
+      reason: `fewer than ${minMatched} D_v rows match at any σ; σ set to the top of the grid`,
+    };
+  const best = usable.reduce((a, b) => (b.precision > a.precision ? b : a));
+  return {
+    sigma: best.sigma,
+    target: options.target,
+    curve,
+    reason: `no σ reaches precision ${options.target.toFixed(3)}; σ with the best D_v precision (${best.precision.toFixed(3)})`,
+  };
+}
