@@ -13,3 +13,4 @@ export * as ptloss from './methods/ptloss';
 export * as prboost from './methods/prboost';
 export * as widgets from './widgets';
 export * as models from './models';
+export * as train from './train';

@@ -1,0 +1,159 @@
+/**
+ * Optimisers on flat parameter vectors, with PyTorch's update rules (moments in float64).
+ *
+ * Adam (Kingma & Ba; `torch.optim.Adam`): g ← g + λθ (L2 weight decay, when not decoupled);
+ * m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − (lr/(1−β₁ᵗ)) · m / (√(v/(1−β₂ᵗ)) + ε).
+ * With `decoupled` the decay is AdamW's θ ← θ(1 − lr·λ) before the step instead.
+ * SGD (`torch.optim.SGD`): g ← g + λθ; b ← μb + g (b = g on the first step); θ ← θ − lr·b.
+ */
+import { ShapeError } from '../ops';
+import { ConfigError, NonFiniteError } from '../errors';
+import type { Vec } from './types';
+
+export interface AdamSettings {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** λ (default 0). */
+  weightDecay?: number;
+  /** AdamW-style decoupled decay instead of L2 added to the gradient (default false). */
+  decoupled?: boolean;
+}
+
+/** The Adam settings of the thesis's PTLoss synthetic experiment (section 4.6.1): lr 5e-4. */
+export const THESIS_ADAM: AdamSettings = { lr: 5e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/** PyTorch's Adam defaults. */
+export const TORCH_ADAM: AdamSettings = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+export interface SgdSettings {
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+}
+
+export type OptimizerSpec = ({ kind: 'adam' } & Partial<AdamSettings>) | ({ kind: 'sgd' } & SgdSettings);
+
+export interface Optimizer {
+  /** Steps taken so far. */
+  readonly t: number;
+  /** Update θ in place from ∂L/∂θ. */
+  step(params: Vec, grad: ArrayLike<number>): void;
+}
+
+function checkStep(params: Vec, grad: ArrayLike<number>, size: number, who: string): void {
+  if (params.length !== size || grad.length !== size) {
+    throw new ShapeError(
+      `${who}: built for ${size} parameters, got θ of ${params.length} and gradient of ${grad.length}`,
+    );
+  }
+  for (let i = 0; i < size; i++) {
+    if (!Number.isFinite(grad[i]))
+      throw new NonFiniteError(`${who}: gradient entry ${i} is ${grad[i]}; step rejected`);
+  }
+}
+
+export class Adam implements Optimizer {
+  readonly settings: Required<AdamSettings>;
+  private readonly m: Float64Array;
+  private readonly v: Float64Array;
+  private steps = 0;
+
+  constructor(size: number, settings: Partial<AdamSettings> = {}) {
+    const s: Required<AdamSettings> = {
+      lr: settings.lr ?? TORCH_ADAM.lr,
+      beta1: settings.beta1 ?? TORCH_ADAM.beta1,
+      beta2: settings.beta2 ?? TORCH_ADAM.beta2,
+      eps: settings.eps ?? TORCH_ADAM.eps,
+      weightDecay: settings.weightDecay ?? 0,
+      decoupled: settings.decoupled ?? false,
+    };
+    if (
+      !(s.lr > 0) ||
+      !(s.beta1 >= 0 && s.beta1 < 1) ||
+      !(s.beta2 >= 0 && s.beta2 < 1) ||
+      !(s.eps >= 0) ||
+      !(s.weightDecay >= 0)
+    ) {
+      throw new ConfigError(
+        `Adam: need lr > 0, β₁, β₂ in [0, 1), ε ≥ 0, weight decay ≥ 0; got lr ${s.lr}, β₁ ${s.beta1}, β₂ ${s.beta2}, ε ${s.eps}, λ ${s.weightDecay}`,
+      );
+    }
+    this.settings = s;
+    this.m = new Float64Array(size);
+    this.v = new Float64Array(size);
+  }
+
+  get t(): number {
+    return this.steps;
+  }
+
+  step(params: Vec, grad: ArrayLike<number>): void {
+    checkStep(params, grad, this.m.length, 'Adam.step');
+    const { lr, beta1, beta2, eps, weightDecay, decoupled } = this.settings;
+    this.steps++;
+    const bc1 = 1 - Math.pow(beta1, this.steps);
+    const bc2 = 1 - Math.pow(beta2, this.steps);
+    const stepSize = lr / bc1;
+    const { m, v } = this;
+    for (let i = 0; i < params.length; i++) {
+      let g = grad[i];
+      if (weightDecay > 0) {
+        if (decoupled) params[i] *= 1 - lr * weightDecay;
+        else g += weightDecay * params[i];
+      }
+      m[i] = beta1 * m[i] + (1 - beta1) * g;
+      v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+      params[i] -= (stepSize * m[i]) / (Math.sqrt(v[i] / bc2) + eps);
+    }
+  }
+}
+
+export class Sgd implements Optimizer {
+  readonly settings: Required<SgdSettings>;
+  private readonly buf: Float64Array;
+  private steps = 0;
+
+  constructor(size: number, settings: SgdSettings) {
+    const s: Required<SgdSettings> = {
+      lr: settings.lr,
+      momentum: settings.momentum ?? 0,
+      weightDecay: settings.weightDecay ?? 0,
+    };
+    if (!(s.lr > 0) || !(s.momentum >= 0 && s.momentum < 1) || !(s.weightDecay >= 0)) {
+      throw new ConfigError(
+        `Sgd: need lr > 0, momentum in [0, 1), weight decay ≥ 0; got ${s.lr}, ${s.momentum}, ${s.weightDecay}`,
+      );
+    }
+    this.settings = s;
+    this.buf = new Float64Array(size);
+  }
+
+  get t(): number {
+    return this.steps;
+  }
+
+  step(params: Vec, grad: ArrayLike<number>): void {
+    checkStep(params, grad, this.buf.length, 'Sgd.step');
+    const { lr, momentum, weightDecay } = this.settings;
+    const first = this.steps === 0;
+    this.steps++;
+    for (let i = 0; i < params.length; i++) {
+      const g = grad[i] + weightDecay * params[i];
+      const b = momentum > 0 ? (first ? g : momentum * this.buf[i] + g) : g;
+      this.buf[i] = b;
+      params[i] -= lr * b;
+    }
+  }
+}
+
+/** An optimiser for P parameters from its description. */
+export function makeOptimizer(spec: OptimizerSpec, size: number): Optimizer {
+  if (spec.kind === 'adam') {
+    const { kind: _kind, ...settings } = spec;
+    return new Adam(size, settings);
+  }
+  if (spec.kind === 'sgd') return new Sgd(size, spec);
+  throw new ConfigError(`unknown optimizer '${(spec as { kind: string }).kind}' (adam, sgd)`);
+}
