@@ -11,6 +11,7 @@ export * as lorc from './methods/lorc';
 export * from './display';
 export * as ptloss from './methods/ptloss';
 export * as prboost from './methods/prboost';
+export * as dorm from './methods/dorm';
 export * as widgets from './widgets';
 export * as models from './models';
 export * as train from './train';

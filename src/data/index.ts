@@ -3,3 +3,4 @@ export * from './paths';
 export * from './readers';
 export * from './datasets';
 export * from './agnews';
+export * from './hh-rlhf';
