@@ -1,0 +1,509 @@
+/**
+ * Generates the WebAssembly text of the CPU kernels (gemm.wat): the unrolled micro-kernel and the
+ * packing loops are easier to read and change here than as hand-written text. Two variants come from
+ * one source: `fma` uses relaxed-SIMD `f32x4.relaxed_madd` (one fused multiply-add where the CPU has
+ * one), the other `f32x4.mul` + `f32x4.add` (portable WebAssembly SIMD).
+ *
+ * Conventions of every exported function: pointers and strides are byte offsets into the imported
+ * shared memory, matrices are float32, "rs"/"cs" are the byte distances between rows / columns.
+ */
+
+/** Micro-kernel shape: MR rows × (4·NRV) columns of C kept in MR·NRV f32x4 accumulators. */
+export interface GemmShape {
+  mr: number;
+  nrv: number;
+  /** k-loop unroll factor (1 or 2). */
+  ku?: number;
+}
+
+/** Chosen by measurement (bench/README.md, "Choice of the CPU path"). */
+export const DEFAULT_SHAPE: GemmShape = { mr: 4, nrv: 2, ku: 4 };
+export const MUL_ADD_SHAPE: GemmShape = { mr: 4, nrv: 2, ku: 2 };
+
+const g = (n: string): string => `(local.get $${n})`;
+const set = (n: string, v: string): string => `(local.set $${n} ${v})`;
+const i32 = (v: number): string => `(i32.const ${v})`;
+const add = (a: string, b: string): string => `(i32.add ${a} ${b})`;
+const mul = (a: string, b: string): string => `(i32.mul ${a} ${b})`;
+
+function madd(fma: boolean, a: string, b: string, acc: string): string {
+  return fma ? `(f32x4.relaxed_madd ${a} ${b} ${acc})` : `(f32x4.add ${acc} (f32x4.mul ${a} ${b}))`;
+}
+
+/**
+ * C[mr × nr] (+)= alpha · Σ_k A[:, k] ⊗ B[k, :]. A is read in place through its strides (splat of
+ * A[r, k] at a + r·rsa + k·csa; rows ≥ mrows re-read the last valid row and are not stored); B rows are
+ * nr contiguous floats ldb bytes apart (a packed panel or B itself). Columns ≥ ncols are computed into
+ * `tile` and dropped. `acc` = 0: C = result; 1: C += result.
+ */
+function kernel(s: GemmShape, fma: boolean): string {
+  const { mr, nrv } = s;
+  const nr = 4 * nrv;
+  const L: string[] = [];
+  const locals: string[] = [];
+  for (let r = 1; r < mr; r++) locals.push(`(local $o${r} i32)`);
+  for (let r = 0; r < mr; r++) for (let v = 0; v < nrv; v++) locals.push(`(local $c${r}_${v} v128)`);
+  for (let v = 0; v < nrv; v++) locals.push(`(local $b${v} v128)`);
+  locals.push('(local $av v128) (local $cr i32) (local $i i32) (local $j i32)');
+  L.push(
+    `  (func $kern (param $a i32) (param $rsa i32) (param $csa i32) (param $mrows i32) (param $b i32) (param $ldb i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $alpha f32) (param $ncols i32) (param $tile i32) (param $acc i32)`,
+  );
+  L.push('    ' + locals.join(' '));
+  for (let r = 1; r < mr; r++) {
+    // o_r = min(r, mrows - 1) · rsa
+    L.push(
+      '    ' +
+        set(
+          `o${r}`,
+          mul(
+            `(select ${i32(r)} (i32.sub ${g('mrows')} ${i32(1)}) (i32.lt_u ${i32(r)} ${g('mrows')}))`,
+            g('rsa'),
+          ),
+        ),
+    );
+  }
+  const step: string[] = [];
+  for (let v = 0; v < nrv; v++) step.push(set(`b${v}`, `(v128.load offset=${16 * v} ${g('b')})`));
+  for (let r = 0; r < mr; r++) {
+    const addr = r === 0 ? g('a') : add(g('a'), g(`o${r}`));
+    step.push(set('av', `(v128.load32_splat ${addr})`));
+    for (let v = 0; v < nrv; v++)
+      step.push(set(`c${r}_${v}`, madd(fma, g('av'), g(`b${v}`), g(`c${r}_${v}`))));
+  }
+  step.push(set('a', add(g('a'), g('csa'))));
+  step.push(set('b', add(g('b'), g('ldb'))));
+  const ku = s.ku ?? 1;
+  if (ku > 1) {
+    L.push('    (block $done2 (loop $k2');
+    L.push(`      (br_if $done2 (i32.lt_u ${g('kc')} ${i32(ku)}))`);
+    for (let u = 0; u < ku; u++) for (const x of step) L.push('      ' + x);
+    L.push('      ' + set('kc', `(i32.sub ${g('kc')} ${i32(ku)})`));
+    L.push('      (br $k2)))');
+  }
+  L.push('    (block $done (loop $k');
+  L.push(`      (br_if $done (i32.eqz ${g('kc')}))`);
+  for (const x of step) L.push('      ' + x);
+  L.push('      ' + set('kc', `(i32.sub ${g('kc')} ${i32(1)})`));
+  L.push('      (br $k)))');
+  L.push('    ' + set('av', `(f32x4.splat ${g('alpha')})`));
+  for (let r = 0; r < mr; r++)
+    for (let v = 0; v < nrv; v++)
+      L.push('    ' + set(`c${r}_${v}`, `(f32x4.mul ${g(`c${r}_${v}`)} ${g('av')})`));
+  // Full tile: vector stores, rows < mrows.
+  L.push(`    (if (i32.eq ${g('ncols')} ${i32(nr)}) (then`);
+  for (let r = 0; r < mr; r++) {
+    const body: string[] = [set('cr', add(g('c'), mul(i32(r), g('ldc'))))];
+    for (let v = 0; v < nrv; v++) {
+      const val = `(select (f32x4.add (v128.load offset=${16 * v} ${g('cr')}) ${g(`c${r}_${v}`)}) ${g(`c${r}_${v}`)} ${g('acc')})`;
+      body.push(`(v128.store offset=${16 * v} ${g('cr')} ${val})`);
+    }
+    L.push(`      (if (i32.lt_u ${i32(r)} ${g('mrows')}) (then ${body.join(' ')}))`);
+  }
+  L.push('      (return)))');
+  // Partial tile: spill to `tile`, then copy the valid corner.
+  for (let r = 0; r < mr; r++)
+    for (let v = 0; v < nrv; v++)
+      L.push(`    (v128.store offset=${16 * (r * nrv + v)} ${g('tile')} ${g(`c${r}_${v}`)})`);
+  L.push(`    (block $id (loop $il (br_if $id (i32.ge_u ${g('i')} ${g('mrows')}))`);
+  L.push(`      ${set('cr', add(g('c'), mul(g('i'), g('ldc'))))} ${set('j', i32(0))}`);
+  L.push(`      (block $jd (loop $jl (br_if $jd (i32.ge_u ${g('j')} ${g('ncols')}))`);
+  const tileAt = `(f32.load ${add(g('tile'), `(i32.shl ${add(mul(g('i'), i32(nr)), g('j'))} ${i32(2)})`)})`;
+  const cAt = add(g('cr'), `(i32.shl ${g('j')} ${i32(2)})`);
+  L.push(`        (f32.store ${cAt} (select (f32.add (f32.load ${cAt}) ${tileAt}) ${tileAt} ${g('acc')}))`);
+  L.push(`        ${set('j', add(g('j'), i32(1)))} (br $jl)))`);
+  L.push(`      ${set('i', add(g('i'), i32(1)))} (br $il))))`);
+  return L.join('\n');
+}
+
+/** 4×4 transpose of f32 lanes: rows v0..v3 → columns, via byte shuffles. */
+function shuf(a: string, b: string, lanes: number[]): string {
+  const bytes = lanes.flatMap((l) => [0, 1, 2, 3].map((k) => 4 * l + k));
+  return `(i8x16.shuffle ${bytes.join(' ')} ${a} ${b})`;
+}
+
+/**
+ * Packs B[k × n] (element (p, j) at src + p·rs + j·cs) into panels of nr columns: panel q holds rows
+ * p = 0..k-1 of columns q·nr .. q·nr+nr-1 as k·nr contiguous floats, zero-padded past column n.
+ * Fast paths: rows contiguous (cs = 4: vector copies) and columns contiguous (rs = 4: 4×4 transposes).
+ */
+function packB(s: GemmShape): string {
+  const nr = 4 * s.nrv;
+  const L: string[] = [];
+  L.push(
+    '  (func $packB (export "packB") (param $src i32) (param $rs i32) (param $cs i32) (param $k i32) (param $n i32) (param $dst i32)',
+  );
+  L.push(
+    '    (local $q i32) (local $nb i32) (local $s i32) (local $d i32) (local $p i32) (local $j i32) (local $x f32) (local $cg i32) (local $sp i32) (local $dp i32)',
+  );
+  L.push(
+    '    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)',
+  );
+  L.push(`    (block $qd (loop $ql (br_if $qd (i32.ge_u ${g('q')} ${g('n')}))`);
+  L.push(
+    `      ${set('nb', `(select (i32.sub ${g('n')} ${g('q')}) ${i32(nr)} (i32.lt_u (i32.sub ${g('n')} ${g('q')}) ${i32(nr)}))`)}`,
+  );
+  L.push(`      ${set('s', add(g('src'), mul(g('q'), g('cs'))))} ${set('p', i32(0))}`);
+  // rows contiguous: copy nrv vectors per row
+  L.push(`      (if (i32.and (i32.eq ${g('nb')} ${i32(nr)}) (i32.eq ${g('cs')} ${i32(4)})) (then`);
+  L.push(`        (block $pd (loop $pl (br_if $pd (i32.ge_u ${g('p')} ${g('k')}))`);
+  const row = [
+    set('sp', add(g('s'), mul(g('p'), g('rs')))),
+    set('dp', add(g('dst'), mul(g('p'), i32(4 * nr)))),
+  ];
+  for (let v = 0; v < s.nrv; v++)
+    row.push(`(v128.store offset=${16 * v} ${g('dp')} (v128.load offset=${16 * v} ${g('sp')}))`);
+  L.push('          ' + row.join(' '));
+  L.push(`          ${set('p', add(g('p'), i32(1)))} (br $pl))))`);
+  // columns contiguous: 4 k × 4 columns transposes
+  L.push(`      (else (if (i32.and (i32.eq ${g('nb')} ${i32(nr)}) (i32.eq ${g('rs')} ${i32(4)})) (then`);
+  L.push(`        (block $pd (loop $pl (br_if $pd (i32.gt_u (i32.add ${g('p')} ${i32(4)}) ${g('k')}))`);
+  L.push(`          ${set('dp', add(g('dst'), mul(g('p'), i32(4 * nr))))}`);
+  for (let cg = 0; cg < s.nrv; cg++) {
+    const base = add(g('s'), `(i32.shl ${g('p')} ${i32(2)})`);
+    L.push(`          ${set('sp', add(base, mul(i32(4 * cg), g('cs'))))}`);
+    for (let i = 0; i < 4; i++)
+      L.push(
+        `          ${set(`v${i}`, `(v128.load ${i === 0 ? g('sp') : add(g('sp'), mul(i32(i), g('cs')))})`)}`,
+      );
+    L.push(
+      `          ${set('t0', shuf(g('v0'), g('v1'), [0, 4, 1, 5]))} ${set('t1', shuf(g('v0'), g('v1'), [2, 6, 3, 7]))}`,
+    );
+    L.push(
+      `          ${set('t2', shuf(g('v2'), g('v3'), [0, 4, 1, 5]))} ${set('t3', shuf(g('v2'), g('v3'), [2, 6, 3, 7]))}`,
+    );
+    const outs = [
+      shuf(g('t0'), g('t2'), [0, 1, 4, 5]),
+      shuf(g('t0'), g('t2'), [2, 3, 6, 7]),
+      shuf(g('t1'), g('t3'), [0, 1, 4, 5]),
+      shuf(g('t1'), g('t3'), [2, 3, 6, 7]),
+    ];
+    for (let t = 0; t < 4; t++)
+      L.push(`          (v128.store offset=${4 * nr * t + 16 * cg} ${g('dp')} ${outs[t]})`);
+  }
+  L.push(`          ${set('p', add(g('p'), i32(4)))} (br $pl)))))`);
+  L.push('      ))');
+  // generic (and the rows the fast paths left): scalar, zero past column n
+  L.push(`      (block $pd (loop $pl (br_if $pd (i32.ge_u ${g('p')} ${g('k')}))`);
+  L.push(
+    `        ${set('sp', add(g('s'), mul(g('p'), g('rs'))))} ${set('dp', add(g('dst'), mul(g('p'), i32(4 * nr))))} ${set('j', i32(0))}`,
+  );
+  L.push(`        (block $jd (loop $jl (br_if $jd (i32.ge_u ${g('j')} ${i32(nr)}))`);
+  L.push(
+    `          (if (i32.lt_u ${g('j')} ${g('nb')}) (then ${set('x', `(f32.load ${add(g('sp'), mul(g('j'), g('cs')))})`)}) (else ${set('x', '(f32.const 0)')}))`,
+  );
+  L.push(`          (f32.store ${add(g('dp'), `(i32.shl ${g('j')} ${i32(2)})`)} ${g('x')})`);
+  L.push(`          ${set('j', add(g('j'), i32(1)))} (br $jl)))`);
+  L.push(`        ${set('p', add(g('p'), i32(1)))} (br $pl)))`);
+  L.push(`      ${set('dst', add(g('dst'), mul(g('k'), i32(4 * nr))))}`);
+  L.push(`      ${set('q', add(g('q'), i32(nr)))} (br $ql))))`);
+  return L.join('\n');
+}
+
+/**
+ * gemm: C[M × N] (+)= alpha · A[M × K] · B[K × N] for one thread's share, blocked for the caches:
+ * K in blocks of kcMax (a packed B block of kcMax × N sits in L2), M in blocks of mcMax (the A rows
+ * stay in L1/L2 while the B panels stream past), the micro-kernel over MR × NR tiles. `pack` is this
+ * thread's scratch: the packed B block, then one tile. packMode 0: B rows are read in place (cs = 4,
+ * only the last partial column panel is packed); 1: B is packed per K block. The first K block
+ * stores C (acc = 0), later ones add, unless accumulate = 1 (C += …).
+ */
+function gemm(s: GemmShape): string {
+  const { mr } = s;
+  const nr = 4 * s.nrv;
+  return `  (func $gemm1 (param $A i32) (param $rsa i32) (param $csa i32) (param $B i32) (param $rsb i32) (param $csb i32)
+      (param $C i32) (param $ldc i32) (param $M i32) (param $N i32) (param $K i32) (param $alpha f32)
+      (param $pack i32) (param $packMode i32) (param $kcMax i32) (param $mcMax i32) (param $accumulate i32)
+    (local $pc i32) (local $kb i32) (local $ic i32) (local $mb i32) (local $jr i32) (local $nb i32) (local $ir i32)
+    (local $bp i32) (local $ldb i32) (local $tile i32) (local $acc i32) (local $edge i32)
+    (local.set $tile (i32.add (local.get $pack) (i32.mul (i32.mul (local.get $kcMax) (i32.const 4))
+      (i32.mul (i32.div_u (i32.add (local.get $N) (i32.const ${nr - 1})) (i32.const ${nr})) (i32.const ${nr})))))
+    (local.set $acc (local.get $accumulate))
+    (block $pd (loop $pl (br_if $pd (i32.ge_u (local.get $pc) (local.get $K)))
+      (local.set $kb (select (i32.sub (local.get $K) (local.get $pc)) (local.get $kcMax)
+        (i32.lt_u (i32.sub (local.get $K) (local.get $pc)) (local.get $kcMax))))
+      (if (local.get $packMode) (then
+        (call $packB (i32.add (local.get $B) (i32.mul (local.get $pc) (local.get $rsb))) (local.get $rsb) (local.get $csb)
+          (local.get $kb) (local.get $N) (local.get $pack))))
+      (local.set $ic (i32.const 0))
+      (block $icd (loop $icl (br_if $icd (i32.ge_u (local.get $ic) (local.get $M)))
+        (local.set $mb (select (i32.sub (local.get $M) (local.get $ic)) (local.get $mcMax)
+          (i32.lt_u (i32.sub (local.get $M) (local.get $ic)) (local.get $mcMax))))
+        (local.set $jr (i32.const 0))
+        (block $jd (loop $jl (br_if $jd (i32.ge_u (local.get $jr) (local.get $N)))
+          (local.set $nb (select (i32.sub (local.get $N) (local.get $jr)) (i32.const ${nr})
+            (i32.lt_u (i32.sub (local.get $N) (local.get $jr)) (i32.const ${nr}))))
+          (if (local.get $packMode)
+            (then
+              (local.set $bp (i32.add (local.get $pack) (i32.mul (local.get $jr) (i32.mul (local.get $kb) (i32.const 4)))))
+              (local.set $ldb (i32.const ${4 * nr})))
+            (else (if (i32.eq (local.get $nb) (i32.const ${nr}))
+              (then
+                (local.set $bp (i32.add (i32.add (local.get $B) (i32.mul (local.get $pc) (local.get $rsb))) (i32.shl (local.get $jr) (i32.const 2))))
+                (local.set $ldb (local.get $rsb)))
+              (else
+                (call $packB (i32.add (i32.add (local.get $B) (i32.mul (local.get $pc) (local.get $rsb))) (i32.mul (local.get $jr) (local.get $csb)))
+                  (local.get $rsb) (local.get $csb) (local.get $kb) (local.get $nb) (local.get $pack))
+                (local.set $bp (local.get $pack))
+                (local.set $ldb (i32.const ${4 * nr}))))))
+          (local.set $ir (i32.const 0))
+          (block $ird (loop $irl (br_if $ird (i32.ge_u (local.get $ir) (local.get $mb)))
+            (call $kern
+              (i32.add (i32.add (local.get $A) (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $rsa))) (i32.mul (local.get $pc) (local.get $csa)))
+              (local.get $rsa) (local.get $csa)
+              (select (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr}) (i32.lt_u (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr})))
+              (local.get $bp) (local.get $ldb) (local.get $kb)
+              (i32.add (i32.add (local.get $C) (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))) (i32.shl (local.get $jr) (i32.const 2)))
+              (local.get $ldc) (local.get $alpha) (local.get $nb) (local.get $tile) (local.get $acc))
+            (local.set $ir (i32.add (local.get $ir) (i32.const ${mr})))
+            (br $irl)))
+          (local.set $jr (i32.add (local.get $jr) (i32.const ${nr})))
+          (br $jl)))
+        (local.set $ic (i32.add (local.get $ic) (local.get $mcMax)))
+        (br $icl)))
+      (local.set $acc (i32.const 1))
+      (local.set $pc (i32.add (local.get $pc) (local.get $kcMax)))
+      (br $pl))))
+  ;; batched: \`batch\` independent products, operand starts \`sa\`/\`sb\`/\`sc\` bytes apart
+  (func (export "gemm") (param $A i32) (param $rsa i32) (param $csa i32) (param $B i32) (param $rsb i32) (param $csb i32)
+      (param $C i32) (param $ldc i32) (param $M i32) (param $N i32) (param $K i32) (param $alpha f32)
+      (param $pack i32) (param $packMode i32) (param $kcMax i32) (param $mcMax i32) (param $accumulate i32)
+      (param $batch i32) (param $sa i32) (param $sb i32) (param $sc i32)
+    (block $d (loop $l (br_if $d (i32.eqz (local.get $batch)))
+      (call $gemm1 (local.get $A) (local.get $rsa) (local.get $csa) (local.get $B) (local.get $rsb) (local.get $csb)
+        (local.get $C) (local.get $ldc) (local.get $M) (local.get $N) (local.get $K) (local.get $alpha)
+        (local.get $pack) (local.get $packMode) (local.get $kcMax) (local.get $mcMax) (local.get $accumulate))
+      (local.set $A (i32.add (local.get $A) (local.get $sa)))
+      (local.set $B (i32.add (local.get $B) (local.get $sb)))
+      (local.set $C (i32.add (local.get $C) (local.get $sc)))
+      (local.set $batch (i32.sub (local.get $batch) (i32.const 1)))
+      (br $l))))`;
+}
+
+/** Horizontal sum of an f32x4 local. */
+function hsum(v: string): string {
+  const lane = (i: number): string => `(f32x4.extract_lane ${i} ${g(v)})`;
+  return `(f32.add (f32.add ${lane(0)} ${lane(1)}) (f32.add ${lane(2)} ${lane(3)}))`;
+}
+
+/**
+ * dotNT: C[M × N] (+)= alpha · A[M × K] · B[N × K]ᵀ with rows of A and of B contiguous (K % 4 = 0):
+ * dot products of rows, for few rows of A (decode, small batches) where packing B would cost as much
+ * as the product. Blocks of R rows × CC columns share every load; rows/columns past the edge are
+ * clamped to the last one and not stored.
+ */
+function dotBlock(fma: boolean, R: number, CC: number): string {
+  const L: string[] = [];
+  const locals: string[] = ['(local $kb i32) (local $rb i32) (local $i i32) (local $j i32) (local $x f32)'];
+  for (let r = 0; r < R; r++) locals.push(`(local $xr${r} i32) (local $xv${r} v128)`);
+  for (let c = 0; c < CC; c++) locals.push(`(local $wr${c} i32) (local $wv${c} v128)`);
+  for (let r = 0; r < R; r++) for (let c = 0; c < CC; c++) locals.push(`(local $s${r}_${c} v128)`);
+  L.push(
+    `  (func $dot${R}x${CC} (param $A i32) (param $lda i32) (param $B i32) (param $ldb i32) (param $C i32) (param $ldc i32) (param $M i32) (param $N i32) (param $K i32) (param $alpha f32) (param $accumulate i32)`,
+  );
+  L.push('    ' + locals.join(' '));
+  L.push(`    ${set('rb', `(i32.shl ${g('K')} ${i32(2)})`)}`);
+  L.push(`    (block $id (loop $il (br_if $id (i32.ge_u ${g('i')} ${g('M')}))`);
+  for (let r = 0; r < R; r++) {
+    const row = `(select ${add(g('i'), i32(r))} (i32.sub ${g('M')} ${i32(1)}) (i32.lt_u ${add(g('i'), i32(r))} ${g('M')}))`;
+    L.push(`      ${set(`xr${r}`, add(g('A'), mul(row, g('lda'))))}`);
+  }
+  L.push(`      ${set('j', i32(0))}`);
+  L.push(`      (block $jd (loop $jl (br_if $jd (i32.ge_u ${g('j')} ${g('N')}))`);
+  for (let c = 0; c < CC; c++) {
+    const col = `(select ${add(g('j'), i32(c))} (i32.sub ${g('N')} ${i32(1)}) (i32.lt_u ${add(g('j'), i32(c))} ${g('N')}))`;
+    L.push(`        ${set(`wr${c}`, add(g('B'), mul(col, g('ldb'))))}`);
+  }
+  for (let r = 0; r < R; r++)
+    for (let c = 0; c < CC; c++) L.push(`        ${set(`s${r}_${c}`, '(v128.const i32x4 0 0 0 0)')}`);
+  L.push(`        ${set('kb', i32(0))}`);
+  L.push(`        (block $kd (loop $kl (br_if $kd (i32.ge_u ${g('kb')} ${g('rb')}))`);
+  for (let c = 0; c < CC; c++)
+    L.push(`          ${set(`wv${c}`, `(v128.load ${add(g(`wr${c}`), g('kb'))})`)}`);
+  for (let r = 0; r < R; r++) {
+    L.push(`          ${set(`xv${r}`, `(v128.load ${add(g(`xr${r}`), g('kb'))})`)}`);
+    for (let c = 0; c < CC; c++)
+      L.push(`          ${set(`s${r}_${c}`, madd(fma, g(`xv${r}`), g(`wv${c}`), g(`s${r}_${c}`)))}`);
+  }
+  L.push(`          ${set('kb', add(g('kb'), i32(16)))} (br $kl)))`);
+  for (let r = 0; r < R; r++)
+    for (let c = 0; c < CC; c++) {
+      const cAt = add(
+        add(g('C'), mul(add(g('i'), i32(r)), g('ldc'))),
+        `(i32.shl ${add(g('j'), i32(c))} ${i32(2)})`,
+      );
+      const val = `(f32.mul ${hsum(`s${r}_${c}`)} ${g('alpha')})`;
+      L.push(
+        `        (if (i32.and (i32.lt_u ${add(g('i'), i32(r))} ${g('M')}) (i32.lt_u ${add(g('j'), i32(c))} ${g('N')})) (then ${set('x', val)} (f32.store ${cAt} (select (f32.add (f32.load ${cAt}) ${g('x')}) ${g('x')} ${g('accumulate')}))))`,
+      );
+    }
+  L.push(`        ${set('j', add(g('j'), i32(CC)))} (br $jl)))`);
+  L.push(`      ${set('i', add(g('i'), i32(R)))} (br $il))))`);
+  return L.join('\n');
+}
+
+function dotNT(fma: boolean): string {
+  return [
+    dotBlock(fma, 1, 4),
+    dotBlock(fma, 4, 2),
+    `  (func (export "dotNT") (param $A i32) (param $lda i32) (param $B i32) (param $ldb i32) (param $C i32) (param $ldc i32) (param $M i32) (param $N i32) (param $K i32) (param $alpha f32) (param $accumulate i32)
+    (if (i32.eq (local.get $M) (i32.const 1))
+      (then (call $dot1x4 (local.get $A) (local.get $lda) (local.get $B) (local.get $ldb) (local.get $C) (local.get $ldc) (local.get $M) (local.get $N) (local.get $K) (local.get $alpha) (local.get $accumulate)))
+      (else (call $dot4x2 (local.get $A) (local.get $lda) (local.get $B) (local.get $ldb) (local.get $C) (local.get $ldc) (local.get $M) (local.get $N) (local.get $K) (local.get $alpha) (local.get $accumulate)))))`,
+  ].join('\n');
+}
+
+/** f16 bits (an i32 local) → f32: exact for normal and subnormal values (the scales of GGUF blocks). */
+function f16(h: string): string {
+  return `(f32.reinterpret_i32 (i32.or (i32.shl (i32.and ${g(h)} ${i32(0x8000)}) ${i32(16)}) (i32.reinterpret_f32 (f32.mul (f32.reinterpret_i32 (i32.shl (i32.and ${g(h)} ${i32(0x7fff)}) ${i32(13)})) (f32.const 0x1p+112)))))`;
+}
+
+/** Set w0..w7 to the 32 weights of the block at local `p` as f32x4 (quants only, before scaling). */
+function decodeBlock(kind: 'q8_0' | 'q4_1'): string[] {
+  const L: string[] = [];
+  const widen = (h: string, sign: 's' | 'u', out: number): void => {
+    L.push(set(`w${out}`, `(f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_${sign} ${g(h)}))`));
+    L.push(set(`w${out + 1}`, `(f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_${sign} ${g(h)}))`));
+  };
+  if (kind === 'q8_0') {
+    L.push(set('q0', `(v128.load offset=2 ${g('p')})`), set('q1', `(v128.load offset=18 ${g('p')})`));
+    L.push(set('h', `(i16x8.extend_low_i8x16_s ${g('q0')})`));
+    widen('h', 's', 0);
+    L.push(set('h', `(i16x8.extend_high_i8x16_s ${g('q0')})`));
+    widen('h', 's', 2);
+    L.push(set('h', `(i16x8.extend_low_i8x16_s ${g('q1')})`));
+    widen('h', 's', 4);
+    L.push(set('h', `(i16x8.extend_high_i8x16_s ${g('q1')})`));
+    widen('h', 's', 6);
+  } else {
+    L.push(set('q1', `(v128.load offset=4 ${g('p')})`));
+    L.push(
+      set('q0', `(v128.and ${g('q1')} (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))`),
+    );
+    L.push(set('q1', `(i8x16.shr_u ${g('q1')} ${i32(4)})`));
+    L.push(set('h', `(i16x8.extend_low_i8x16_u ${g('q0')})`));
+    widen('h', 'u', 0);
+    L.push(set('h', `(i16x8.extend_high_i8x16_u ${g('q0')})`));
+    widen('h', 'u', 2);
+    L.push(set('h', `(i16x8.extend_low_i8x16_u ${g('q1')})`));
+    widen('h', 'u', 4);
+    L.push(set('h', `(i16x8.extend_high_i8x16_u ${g('q1')})`));
+    widen('h', 'u', 6);
+  }
+  return L;
+}
+
+const BLOCK_BYTES = { q8_0: 34, q4_1: 20 } as const;
+
+/**
+ * Quantized x · Wᵀ without dequantizing W to memory (as ggml's vec_dot): out[m, j] for rows j0 ≤ j < j1
+ * of W (GGUF blocks of 32 weights, row after row) and rows m < M of X (float32, ldx bytes apart).
+ * Each block is widened to eight f32x4 in registers and multiplied with X; the block scale d multiplies
+ * the block's partial sums, and Q4_1's offset m enters as m · Σ x over the block, read from `xs`
+ * (M rows of K/32 block sums, precomputed by the caller; unused for Q8_0).
+ */
+function quantDot(fma: boolean, kind: 'q8_0' | 'q4_1'): string {
+  const bb = BLOCK_BYTES[kind];
+  const L: string[] = [];
+  L.push(
+    `  (func (export "${kind}") (param $X i32) (param $ldx i32) (param $M i32) (param $K i32) (param $W i32) (param $j0 i32) (param $j1 i32) (param $out i32) (param $ldo i32) (param $xs i32)`,
+  );
+  L.push(
+    '    (local $nb i32) (local $rowBytes i32) (local $j i32) (local $m i32) (local $b i32) (local $p i32) (local $xp i32) (local $sp i32) (local $hb i32) (local $d f32) (local $ms f32)',
+  );
+  L.push(
+    '    (local $acc v128) (local $s0 v128) (local $s1 v128) (local $h v128) (local $q0 v128) (local $q1 v128)',
+  );
+  L.push('    ' + [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $w${i} v128)`).join(' '));
+  L.push(`    ${set('nb', `(i32.shr_u ${g('K')} ${i32(5)})`)} ${set('rowBytes', mul(g('nb'), i32(bb)))}`);
+  L.push(`    ${set('j', g('j0'))}`);
+  L.push(`    (block $jd (loop $jl (br_if $jd (i32.ge_u ${g('j')} ${g('j1')}))`);
+  L.push(`      ${set('m', i32(0))}`);
+  L.push(`      (block $md (loop $ml (br_if $md (i32.ge_u ${g('m')} ${g('M')}))`);
+  L.push(
+    `        ${set('p', add(g('W'), mul(g('j'), g('rowBytes'))))} ${set('xp', add(g('X'), mul(g('m'), g('ldx'))))} ${set('sp', add(g('xs'), `(i32.shl ${mul(g('m'), g('nb'))} ${i32(2)})`))}`,
+  );
+  L.push(
+    `        ${set('acc', '(v128.const i32x4 0 0 0 0)')} ${set('ms', '(f32.const 0)')} ${set('b', g('nb'))}`,
+  );
+  L.push(`        (block $bd (loop $bl (br_if $bd (i32.eqz ${g('b')}))`);
+  for (const x of decodeBlock(kind)) L.push('          ' + x);
+  const xv = (i: number): string => `(v128.load offset=${16 * i} ${g('xp')})`;
+  L.push(
+    `          ${set('s0', `(f32x4.mul ${g('w0')} ${xv(0)})`)} ${set('s1', `(f32x4.mul ${g('w1')} ${xv(1)})`)}`,
+  );
+  for (let i = 2; i < 8; i++) {
+    const sv = i % 2 === 0 ? 's0' : 's1';
+    L.push(`          ${set(sv, madd(fma, g(`w${i}`), xv(i), g(sv)))}`);
+  }
+  L.push(`          ${set('hb', '(i32.load16_u (local.get $p))')} ${set('d', f16('hb'))}`);
+  L.push(
+    `          ${set('acc', madd(fma, `(f32x4.splat ${g('d')})`, `(f32x4.add ${g('s0')} ${g('s1')})`, g('acc')))}`,
+  );
+  if (kind === 'q4_1') {
+    L.push(`          ${set('hb', '(i32.load16_u offset=2 (local.get $p))')}`);
+    L.push(`          ${set('ms', `(f32.add ${g('ms')} (f32.mul ${f16('hb')} (f32.load ${g('sp')})))`)}`);
+    L.push(`          ${set('sp', add(g('sp'), i32(4)))}`);
+  }
+  L.push(`          ${set('p', add(g('p'), i32(bb)))} ${set('xp', add(g('xp'), i32(128)))}`);
+  L.push(`          ${set('b', `(i32.sub ${g('b')} ${i32(1)})`)} (br $bl)))`);
+  L.push(
+    `        (f32.store ${add(g('out'), add(mul(g('m'), g('ldo')), `(i32.shl ${g('j')} ${i32(2)})`))} (f32.add ${hsum('acc')} ${g('ms')}))`,
+  );
+  L.push(`        ${set('m', add(g('m'), i32(1)))} (br $ml)))`);
+  L.push(`      ${set('j', add(g('j'), i32(1)))} (br $jl))))`);
+  return L.join('\n');
+}
+
+/** Dequantize rows j0 ≤ j < j1 of W (K/32 blocks each) to float32 at dst (row j at dst + j·K·4). */
+function dequant(kind: 'q8_0' | 'q4_1'): string {
+  const bb = BLOCK_BYTES[kind];
+  const L: string[] = [];
+  L.push(
+    `  (func (export "deq${kind.slice(1)}") (param $W i32) (param $K i32) (param $j0 i32) (param $j1 i32) (param $dst i32)`,
+  );
+  L.push(
+    '    (local $n i32) (local $p i32) (local $o i32) (local $hb i32) (local $dv v128) (local $mv v128) (local $h v128) (local $q0 v128) (local $q1 v128)',
+  );
+  L.push('    ' + [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $w${i} v128)`).join(' '));
+  L.push(`    ${set('p', add(g('W'), mul(g('j0'), mul(`(i32.shr_u ${g('K')} ${i32(5)})`, i32(bb)))))}`);
+  L.push(`    ${set('o', add(g('dst'), `(i32.shl ${mul(g('j0'), g('K'))} ${i32(2)})`))}`);
+  L.push(`    ${set('n', mul(`(i32.sub ${g('j1')} ${g('j0')})`, `(i32.shr_u ${g('K')} ${i32(5)})`))}`);
+  L.push(`    (block $bd (loop $bl (br_if $bd (i32.eqz ${g('n')}))`);
+  for (const x of decodeBlock(kind)) L.push('      ' + x);
+  L.push(`      ${set('hb', '(i32.load16_u (local.get $p))')} ${set('dv', `(f32x4.splat ${f16('hb')})`)}`);
+  if (kind === 'q4_1') {
+    L.push(
+      `      ${set('hb', '(i32.load16_u offset=2 (local.get $p))')} ${set('mv', `(f32x4.splat ${f16('hb')})`)}`,
+    );
+  }
+  for (let i = 0; i < 8; i++) {
+    const v = `(f32x4.mul ${g(`w${i}`)} ${g('dv')})`;
+    L.push(
+      `      (v128.store offset=${16 * i} ${g('o')} ${kind === 'q4_1' ? `(f32x4.add ${v} ${g('mv')})` : v})`,
+    );
+  }
+  L.push(`      ${set('p', add(g('p'), i32(bb)))} ${set('o', add(g('o'), i32(128)))}`);
+  L.push(`      ${set('n', `(i32.sub ${g('n')} ${i32(1)})`)} (br $bl))))`);
+  return L.join('\n');
+}
+
+/** The whole module text for one variant. */
+export function gemmWat(fma: boolean, shape: GemmShape = fma ? DEFAULT_SHAPE : MUL_ADD_SHAPE): string {
+  return [
+    `;; Generated by src/ops/wasm/gen-wat.ts (${fma ? 'relaxed-SIMD fused multiply-add' : 'SIMD mul + add'}, micro-kernel ${shape.mr}×${4 * shape.nrv}) — do not edit.`,
+    '(module',
+    '  (import "env" "mem" (memory 1 65536 shared))',
+    `  (global (export "MR") i32 (i32.const ${shape.mr}))`,
+    `  (global (export "NR") i32 (i32.const ${4 * shape.nrv}))`,
+    kernel(shape, fma),
+    packB(shape),
+    gemm(shape),
+    dotNT(fma),
+    quantDot(fma, 'q8_0'),
+    quantDot(fma, 'q4_1'),
+    dequant('q8_0'),
+    dequant('q4_1'),
+    ')',
+    '',
+  ].join('\n');
+}

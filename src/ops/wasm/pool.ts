@@ -1,0 +1,161 @@
+/**
+ * Synchronous multi-threaded calls of the wasm kernels. Helper worker threads instantiate the same
+ * module on the same shared memory; a call hands each helper one job (an export name and its numeric
+ * arguments) through a SharedArrayBuffer, runs its own share on the calling thread, then waits with
+ * Atomics for the helpers, so the public API stays synchronous. A helper spins briefly after each job
+ * before it sleeps, which keeps the hand-over of back-to-back small calls (decode) in microseconds.
+ * Threads: `EFFLAB_THREADS` (default: the CPU count, at most 4); 1 disables the helpers.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { BackendError, ConfigError } from '../../errors';
+import type { WasmMemory } from './wasm-api';
+
+export const THREADS_ENV = 'EFFLAB_THREADS';
+
+/** Exports a job may name (index = job code). */
+export const JOB_EXPORTS = ['gemm', 'dotNT', 'q8_0', 'q4_1', 'deq8_0', 'deq4_1'] as const;
+export type JobName = (typeof JOB_EXPORTS)[number];
+
+/** Int32 control words: [0] job seq, [1] done seq, [2] export index, [3] stop, [4] argc, [5] error. */
+const CTRL_INTS = 8;
+const MAX_ARGS = 24;
+const SPIN = 20000;
+
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { memory, bytes, ctrl, args, names, flags } = workerData;
+if (flags) require('node:v8').setFlagsFromString(flags);
+const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } }).exports;
+const fns = names.map((n) => ex[n]);
+const c = new Int32Array(ctrl);
+const a = new Float64Array(args);
+let seen = 0;
+for (;;) {
+  for (let i = 0; i < ${SPIN} && Atomics.load(c, 0) === seen; i++);
+  Atomics.wait(c, 0, seen);
+  seen = Atomics.load(c, 0);
+  if (c[3] === 1) break;
+  try {
+    const n = c[4];
+    fns[c[2]](...Array.from(a.subarray(0, n)));
+    c[5] = 0;
+  } catch (e) {
+    c[5] = 1;
+  }
+  Atomics.store(c, 1, seen);
+  Atomics.notify(c, 1);
+}
+`;
+
+interface Helper {
+  worker: Worker;
+  ctrl: Int32Array;
+  args: Float64Array;
+}
+
+/** One job: an export and its arguments (integers and float32 values). */
+export interface Job {
+  name: JobName;
+  args: number[];
+}
+
+type WasmFn = (...a: number[]) => void;
+
+/** Splits kernel calls over the calling thread and helper workers. */
+export class KernelPool {
+  private helpers: Helper[] = [];
+  private broken = false;
+
+  constructor(
+    memory: WasmMemory,
+    bytes: Uint8Array,
+    threads: number,
+    private readonly local: Record<JobName, WasmFn>,
+    flags: string,
+  ) {
+    for (let i = 1; i < threads; i++) {
+      const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
+      const args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS));
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { memory, bytes, ctrl: ctrl.buffer, args: args.buffer, names: [...JOB_EXPORTS], flags },
+      });
+      worker.unref();
+      worker.on('error', () => {
+        this.broken = true;
+      });
+      this.helpers.push({ worker, ctrl, args });
+    }
+  }
+
+  /** Threads in use (the caller included). */
+  get threads(): number {
+    return this.broken ? 1 : this.helpers.length + 1;
+  }
+
+  /**
+   * Run jobs[0] here and jobs[1..] on helpers, all at once; returns when every job has finished.
+   * At most `threads` jobs. A helper that dies or hangs has its job redone here.
+   */
+  run(jobs: Job[]): void {
+    if (jobs.length > this.threads) {
+      throw new ConfigError(`KernelPool.run: ${jobs.length} jobs for ${this.threads} threads`);
+    }
+    const seqs: number[] = [];
+    for (let i = 1; i < jobs.length; i++) {
+      const h = this.helpers[i - 1];
+      const { name, args } = jobs[i];
+      if (args.length > MAX_ARGS) throw new ConfigError(`KernelPool.run: ${args.length} arguments`);
+      h.args.set(args);
+      h.ctrl[2] = JOB_EXPORTS.indexOf(name);
+      h.ctrl[4] = args.length;
+      const seq = (Atomics.load(h.ctrl, 0) + 1) | 0;
+      seqs.push(seq);
+      Atomics.store(h.ctrl, 0, seq);
+      Atomics.notify(h.ctrl, 0);
+    }
+    if (jobs.length > 0) this.local[jobs[0].name](...jobs[0].args);
+    let failed = false;
+    for (let i = 1; i < jobs.length; i++) {
+      const h = this.helpers[i - 1];
+      const deadline = Date.now() + 60000;
+      let done = Atomics.load(h.ctrl, 1);
+      for (let s = 0; s < SPIN && done !== seqs[i - 1]; s++) done = Atomics.load(h.ctrl, 1);
+      while (done !== seqs[i - 1]) {
+        Atomics.wait(h.ctrl, 1, done, 500);
+        done = Atomics.load(h.ctrl, 1);
+        if (done !== seqs[i - 1] && (Date.now() > deadline || this.broken)) {
+          // A helper died or hung: do its job here and stop using helpers.
+          this.broken = true;
+          this.local[jobs[i].name](...jobs[i].args);
+          break;
+        }
+      }
+      if (h.ctrl[5] === 1) failed = true;
+    }
+    if (failed) throw new BackendError(`wasm kernel '${jobs[1].name}' trapped in a helper thread`);
+  }
+
+  /** Stop the helper threads. */
+  close(): void {
+    for (const h of this.helpers) {
+      Atomics.store(h.ctrl, 3, 1);
+      Atomics.add(h.ctrl, 0, 1);
+      Atomics.notify(h.ctrl, 0);
+    }
+    this.helpers = [];
+  }
+}
+
+/** Threads to use: EFFLAB_THREADS, else the CPU count capped at 4. */
+export function threadCount(): number {
+  const env = process.env[THREADS_ENV];
+  if (env !== undefined) {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1)
+      throw new ConfigError(`${THREADS_ENV}=${env}: expected a positive integer`);
+    return n;
+  }
+  return Math.max(1, Math.min(4, availableParallelism()));
+}

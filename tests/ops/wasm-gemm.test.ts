@@ -1,0 +1,206 @@
+/**
+ * The wasm backend's sgemm against a float64 reference: every transpose layout, odd sizes, batch
+ * strides, alpha/beta, leading dimensions, in-place arena operands, both kernel variants (relaxed-SIMD
+ * FMA and mul + add) on 1 and 2 threads; and the committed kernel text/bytes against their generator.
+ *
+ * Tolerance: the rigorous bound for float32 summation of K products (recursive or blocked, with or
+ * without FMA): |ĉ − c| ≤ γ · (|alpha| Σ_k |a_ik b_kj| + |beta c_ij|), γ = (K + 4) · 2⁻²⁴ (4 extra
+ * roundings: alpha, beta, the final add, and the accumulation across K blocks).
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { assemble, bytesModule, committedWat, VARIANTS } from '../../src/ops/wasm/build';
+import { gemmWat } from '../../src/ops/wasm/gen-wat';
+import * as bytesTs from '../../src/ops/wasm/kernels-bytes';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  allocF32,
+  createKernels,
+  relaxedSimdAvailable,
+  sgemm,
+  wasmThreads,
+  wasmUnavailableReason,
+  type WasmKernels,
+} from '../../src/ops/wasm';
+import { ShapeError, ValueError } from '../../src/errors';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+}
+
+const rnd = (n: number, r: () => number): Float32Array => Float32Array.from({ length: n }, r);
+
+interface Case {
+  tA: boolean;
+  tB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  batch?: number;
+  alpha?: number;
+  beta?: number;
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
+}
+
+/** Run a case on `k` and compare with the float64 reference and the error bound; returns the worst ratio. */
+function check(k: WasmKernels, c: Case, r: () => number, arena = false, threads?: number): number {
+  const { tA, tB, M, N, K } = c;
+  const batch = c.batch ?? 1;
+  const [aR, aC] = tA ? [K, M] : [M, K];
+  const [bR, bC] = tB ? [N, K] : [K, N];
+  const lda = c.lda ?? aC;
+  const ldb = c.ldb ?? bC;
+  const ldc = c.ldc ?? N;
+  const sA = c.strideA ?? aR * lda;
+  const sB = c.strideB ?? bR * ldb;
+  const sC = c.strideC ?? M * ldc;
+  const alpha = c.alpha ?? 1;
+  const beta = c.beta ?? 0;
+  const mk = (n: number): Float32Array => {
+    const x = arena ? allocF32(n) : new Float32Array(n);
+    x.set(rnd(n, r));
+    return x;
+  };
+  const A = mk((batch - 1) * sA + aR * lda);
+  const B = mk((batch - 1) * sB + bR * ldb);
+  const C = mk((batch - 1) * sC + M * ldc);
+  const C0 = Float64Array.from(C);
+  sgemm(tA, tB, M, N, K, A, B, C, { ...c, kernels: k, threads });
+  let worst = 0;
+  const touched = new Uint8Array(C.length);
+  for (let b = 0; b < batch; b++)
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        let sAbs = 0;
+        for (let p = 0; p < K; p++) {
+          const a = A[b * sA + (tA ? p * lda + i : i * lda + p)];
+          const bb = B[b * sB + (tB ? j * ldb + p : p * ldb + j)];
+          s += a * bb;
+          sAbs += Math.abs(a * bb);
+        }
+        const o = b * sC + i * ldc + j;
+        touched[o] = 1;
+        const want = alpha * s + (beta === 0 ? 0 : beta * C0[o]);
+        const bound = (K + 4) * 2 ** -24 * (Math.abs(alpha) * sAbs + Math.abs(beta * C0[o])) + 1e-30;
+        const err = Math.abs(C[o] - want);
+        assert.ok(
+          err <= bound,
+          `${JSON.stringify(c)} C[${b},${i},${j}] = ${C[o]}, want ${want} (bound ${bound})`,
+        );
+        worst = Math.max(worst, err / bound);
+      }
+  // Entries outside the M × N windows (ldc padding) are untouched.
+  for (let o = 0; o < C.length; o++)
+    if (!touched[o]) assert.equal(C[o], Math.fround(C0[o]), `padding C[${o}] changed`);
+  return worst;
+}
+
+const variants: WasmKernels[] = [];
+after(() => variants.forEach((k) => k.close()));
+
+test('the kernels run here, with relaxed-SIMD FMA and every core', () => {
+  assert.equal(wasmUnavailableReason(), undefined);
+  assert.equal(relaxedSimdAvailable(), true, 'Node ≥ 20 compiles relaxed SIMD once the V8 flag is set');
+  assert.ok(wasmThreads() >= 1);
+});
+
+test('the committed .wat text and wasm bytes are what gen-wat.ts and build.ts produce', async () => {
+  const bytes: Record<string, Uint8Array> = {};
+  for (const v of VARIANTS) {
+    const text = gemmWat(v.fma);
+    assert.equal(committedWat(v.stem), text, `${v.stem}.wat is stale: run npx tsx src/ops/wasm/build.ts`);
+    bytes[v.stem] = await assemble(`${v.stem}.wat`, text);
+  }
+  const committed = readFileSync(join(__dirname, '../../src/ops/wasm/kernels-bytes.ts'), 'utf8');
+  assert.equal(committed, bytesModule(bytes), 'kernels-bytes.ts is stale: run npx tsx src/ops/wasm/build.ts');
+  assert.ok(bytesTs.GEMM_WASM_BASE64.length > 0 && bytesTs.GEMM_FMA_WASM_BASE64.length > 0);
+});
+
+const LAYOUTS: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+for (const fma of [true, false]) {
+  for (const threads of [1, 2]) {
+    test(`sgemm (${fma ? 'FMA' : 'mul+add'}, ${threads} thread${threads > 1 ? 's' : ''}): every layout, odd sizes`, () => {
+      const k = createKernels({ fma, threads });
+      variants.push(k);
+      assert.equal(k.fma, fma);
+      assert.equal(k.threads, threads);
+      const r = rng(threads * 10 + (fma ? 1 : 0));
+      const sizes: [number, number, number][] = [
+        [1, 1, 1],
+        [1, 3, 17],
+        [3, 17, 1],
+        [17, 3, 129],
+        [5, 9, 64], // dot-product path (transB, M ≤ 8, K % 4 = 0)
+        [1, 129, 260], // decode-shaped, K crosses a 256 block
+        [129, 17, 3],
+        [33, 70, 300], // ≥ 2^18 multiply-adds: split over threads, M > 16: packed B
+        [8, 600, 64], // many columns, few rows: split N
+        [200, 5, 300], // few columns: split M
+      ];
+      for (const [tA, tB] of LAYOUTS) for (const [M, N, K] of sizes) check(k, { tA, tB, M, N, K }, r);
+    });
+  }
+}
+
+test('sgemm: batches with strides (incl. a shared operand), alpha/beta, leading dimensions, arena operands', () => {
+  const r = rng(7);
+  for (const threads of [1, 2]) {
+    const k = createKernels({ threads });
+    variants.push(k);
+    for (const [tA, tB] of LAYOUTS) {
+      check(k, { tA, tB, M: 7, N: 13, K: 19, batch: 3 }, r);
+      // attention-like: batch of heads, enough work to split batches across threads
+      check(k, { tA, tB, M: 40, N: 48, K: 32, batch: 6, alpha: 0.125 }, r);
+      // one B for every product (weights shared across the batch)
+      check(k, { tA, tB, M: 9, N: 20, K: 24, batch: 4, strideB: 0, beta: 1 }, r);
+      // padded rows: lda/ldb/ldc larger than the stored column counts, padded batch strides
+      const ld = { lda: (tA ? 30 : 24) + 3, ldb: (tB ? 24 : 30) + 5, ldc: 30 + 2 };
+      check(
+        k,
+        { tA, tB, M: 30, N: 30, K: 24, batch: 2, ...ld, strideC: 30 * 32 + 7, alpha: -2, beta: 0.5 },
+        r,
+      );
+      check(k, { tA, tB, M: 64, N: 64, K: 96, alpha: 1.5, beta: -1 }, r, true, threads);
+    }
+  }
+});
+
+test('sgemm: empty sizes, K = 0 (C = beta·C), beta = 0 ignores NaN in C', () => {
+  const C = Float32Array.from([1, 2, 3, 4]);
+  sgemm(false, false, 2, 2, 0, new Float32Array(0), new Float32Array(0), C, { beta: 3 });
+  assert.deepEqual([...C], [3, 6, 9, 12]);
+  sgemm(false, false, 0, 2, 5, new Float32Array(0), new Float32Array(10), new Float32Array(0));
+  const D = Float32Array.from([NaN, NaN]);
+  sgemm(false, false, 1, 2, 1, Float32Array.from([2]), Float32Array.from([3, 4]), D);
+  assert.deepEqual([...D], [6, 8]);
+});
+
+test('sgemm: bad sizes and options raise ShapeError / ValueError naming the operand', () => {
+  const z = (n: number): Float32Array => new Float32Array(n);
+  assert.throws(() => sgemm(false, false, 2, 3, 4, z(7), z(12), z(6)), {
+    name: 'ShapeError',
+    message: /A has 7 elements, needs 8/,
+  });
+  assert.throws(() => sgemm(false, true, 2, 3, 4, z(8), z(11), z(6)), /B has 11 elements, needs 12/);
+  assert.throws(() => sgemm(false, false, 2, 3, 4, z(8), z(12), z(5)), /C has 5 elements, needs 6/);
+  assert.throws(() => sgemm(false, false, 2, 3, 4, z(8), z(12), z(6), { lda: 3 }), ShapeError);
+  assert.throws(() => sgemm(false, false, -1, 3, 4, z(8), z(12), z(6)), /M = -1 is not a size/);
+  assert.throws(() => sgemm(false, false, 2, 3, 4, z(8), z(12), z(6), { alpha: NaN }), ValueError);
+});
