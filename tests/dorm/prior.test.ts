@@ -84,7 +84,7 @@ test('MC-dropout prior on a trained head: N passes at the stated rate; flipped p
   const task = makeSyntheticTask({ pairs: 1500, seed: 3 });
   const split = splitTask(task, { seed: 3 });
   const cfg: HeadConfig = { dim: task.dim, hidden: 32, outputs: 1, dropout: 0.1, loss: 'bt' };
-  const fit = trainWeighted(cfg, split.train, { epochs: 8, seed: 3 });
+  const fit = trainWeighted(cfg, split.train, { seed: 3 });
   const p = priorWeights(fit.head, fit.params, split.train, { passes: 20, gamma: 1, seed: 1 });
   assert.equal(p.passes, 20);
   assert.equal(p.dropout, 0.1);

@@ -9,3 +9,5 @@ export * from './prior';
 export * from './bilevel';
 export * from './solver';
 export * from './metrics';
+export * from './features';
+export * from './projection';

@@ -9,8 +9,11 @@ import { Rng } from './rng';
 import type { PairSet } from './task';
 
 export interface TrainOptions {
+  /** Passes over the data (default 20). */
   epochs?: number;
+  /** Mini-batch size (default 64). */
   batchSize?: number;
+  /** Adam learning rate (default 3e-3). */
   lr?: number;
   optimizer?: OptimizerName;
   seed?: number;
@@ -31,7 +34,7 @@ export interface TrainResult {
 export function trainWeighted(config: HeadConfig, set: PairSet, opts: TrainOptions = {}): TrainResult {
   const epochs = opts.epochs ?? 20;
   const bs = opts.batchSize ?? 64;
-  const lr = opts.lr ?? 1e-3;
+  const lr = opts.lr ?? 3e-3;
   const seed = opts.seed ?? 0;
   if (set.n === 0) throw new ValueError('trainWeighted: no training pairs');
   const w = opts.weights;
