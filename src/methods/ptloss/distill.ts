@@ -2,16 +2,17 @@
  * Distillation of a student MLP with the losses compared in section 4.6: one-hot labels, standard
  * KL (Eq. 4.3), temperature scaling (Eq. 4.12, gradient scaled by τ² as in Hinton et al.), label
  * smoothing of the teacher (Eq. 4.14), focal distillation (Eq. 4.8), early-stopped KD, and PTLoss
- * (Eq. 4.7). Each loss is turned into ∂(mean loss)/∂logits for the batch.
+ * (Eq. 4.7). Training is the shared trainer's `fit` (src/train): one-hot and KL use its built-in
+ * cross-entropy and KL losses, the others enter as custom losses giving per-example values and
+ * ∂ℓ_i/∂logits; early-stopped KD is `fit` with validation accuracy, patience and best-epoch restore.
  */
-import { Tensor } from '../../ops';
+import { ConfigError, ShapeError } from '../../errors';
+import * as train from '../../train';
 import type { Coefficients } from './coefficients';
-import { PtlossError } from './errors';
 import { focalKdLoss } from './links';
 import { ptLoss } from './loss';
-import type { Matrix64 } from './matrix';
-import { Mlp, THESIS_ADAM, type AdamSettings, type MatmulEngine } from './mlp';
-import { Rng } from './rng';
+import type { Matrix, Matrix64 } from './matrix';
+import { Mlp, studentMlp, THESIS_ADAM, type AdamSettings } from './mlp';
 
 export type DistillLoss =
   | { kind: 'onehot' }
@@ -57,7 +58,6 @@ export interface TrainOptions {
   batchSize?: number;
   adam?: AdamSettings;
   seed: number;
-  engine?: MatmulEngine;
   /** Labelled validation set: needed by 'eskd' (best validation accuracy checkpoint). */
   val?: { x: Matrix64; labels: Int32Array };
   /** Called after every epoch. */
@@ -70,69 +70,62 @@ export interface TrainResult {
   keptEpoch: number;
   /** Mean training loss per epoch. */
   losses: number[];
+  /** Validation accuracy per epoch ('eskd' only). */
+  valAccuracy?: number[];
 }
 
-function rowsOf(m: Matrix64, idx: Int32Array, from: number, to: number): Float64Array {
-  const c = m.shape[1];
-  const out = new Float64Array((to - from) * c);
-  for (let i = from; i < to; i++) out.set(m.data.subarray(idx[i] * c, idx[i] * c + c), (i - from) * c);
-  return out;
-}
+const NO_COEFFICIENTS = (c: number): Coefficients => ({ classes: c, order: 0, values: new Float64Array(0) });
 
-/** ∂(mean loss)/∂logits and the mean loss, for one batch. */
-export function lossGradient(
+/**
+ * Per-example losses ℓ_i and their gradients ∂ℓ_i/∂z_i (not divided by the batch size) of one
+ * distillation loss on logits [B, C]; `teacher` [B, C] probabilities, `labels` for 'onehot'.
+ */
+export function distillLossValues(
   loss: DistillLoss,
-  logits: Tensor,
+  logits: Matrix,
   teacher: Float64Array | undefined,
-  labels: Int32Array,
-): { grad: Float64Array; value: number } {
+  labels: ArrayLike<number>,
+): train.LossValues {
   const [b, c] = logits.shape;
   const z: Matrix64 = { data: Float64Array.from(logits.data), shape: [b, c] };
   const need = (): Matrix64 => {
-    if (!teacher) throw new PtlossError(`lossGradient: loss '${loss.kind}' needs teacher probabilities`);
+    if (!teacher) throw new ConfigError(`distillation loss '${loss.kind}' needs teacher probabilities`);
+    if (teacher.length !== b * c) {
+      throw new ShapeError(
+        `distillation loss '${loss.kind}': teacher has ${teacher.length} values, logits ${b}×${c}`,
+      );
+    }
     return { data: teacher, shape: [b, c] };
   };
-  let grad: Float64Array;
-  let value: number;
   switch (loss.kind) {
     case 'onehot': {
       const t = new Float64Array(b * c);
       for (let i = 0; i < b; i++) t[i * c + labels[i]] = 1;
-      const r = ptLoss({ data: t, shape: [b, c] }, z, { classes: c, order: 0, values: new Float64Array(0) });
-      grad = r.grad.data;
-      value = r.mean;
-      break;
+      const r = ptLoss({ data: t, shape: [b, c] }, z, NO_COEFFICIENTS(c));
+      return { perExample: r.perExample, grad: r.grad.data };
     }
     case 'kl':
     case 'eskd': {
-      const r = ptLoss(need(), z, { classes: c, order: 0, values: new Float64Array(0) });
-      grad = r.grad.data;
-      value = r.mean;
-      break;
+      const r = ptLoss(need(), z, NO_COEFFICIENTS(c));
+      return { perExample: r.perExample, grad: r.grad.data };
     }
     case 'ptloss': {
       const r = ptLoss(need(), z, loss.eps);
-      grad = r.grad.data;
-      value = r.mean;
-      break;
+      return { perExample: r.perExample, grad: r.grad.data };
     }
     case 'label-smoothing': {
       const t = need();
       const s = new Float64Array(b * c);
       for (let i = 0; i < b * c; i++) s[i] = (1 - loss.delta) * t.data[i] + loss.delta / c;
-      const r = ptLoss({ data: s, shape: [b, c] }, z, { classes: c, order: 0, values: new Float64Array(0) });
-      grad = r.grad.data;
-      value = r.mean;
-      break;
+      const r = ptLoss({ data: s, shape: [b, c] }, z, NO_COEFFICIENTS(c));
+      return { perExample: r.perExample, grad: r.grad.data };
     }
     case 'focal': {
       const r = focalKdLoss(need(), z, loss.gamma);
-      grad = r.grad.data;
-      value = r.perExample.reduce((a, v) => a + v, 0) / b;
-      break;
+      return { perExample: r.perExample, grad: r.grad.data };
     }
     case 'temperature': {
-      // KL(softmax(log pᵗ/τ) ‖ softmax(z/τ)); ∂/∂z = (softmax(z/τ) − pᵗ_τ)/τ, times τ².
+      // τ²·KL(softmax(log pᵗ/τ) ‖ softmax(z/τ)); ∂/∂z = τ·(softmax(z/τ) − pᵗ_τ).
       const t = need();
       const tau = loss.tau;
       const tt = new Float64Array(b * c);
@@ -141,44 +134,49 @@ export function lossGradient(
         tt[i] = Math.log(Math.max(t.data[i], 1e-300)) / tau;
         zs[i] = z.data[i] / tau;
       }
-      for (let i = 0; i < b; i++) {
-        let mx = -Infinity;
-        for (let j = 0; j < c; j++) mx = Math.max(mx, tt[i * c + j]);
-        let s = 0;
-        for (let j = 0; j < c; j++) s += tt[i * c + j] = Math.exp(tt[i * c + j] - mx);
-        for (let j = 0; j < c; j++) tt[i * c + j] /= s;
-      }
-      const r = ptLoss(
-        { data: tt, shape: [b, c] },
-        { data: zs, shape: [b, c] },
-        { classes: c, order: 0, values: new Float64Array(0) },
-      );
-      grad = r.grad.data.map((v) => v * tau);
-      value = r.mean * tau * tau;
-      break;
+      const logq = train.logSoftmaxRows(tt, b, c);
+      for (let i = 0; i < b * c; i++) tt[i] = Math.exp(logq[i]);
+      const r = ptLoss({ data: tt, shape: [b, c] }, { data: zs, shape: [b, c] }, NO_COEFFICIENTS(c));
+      return { perExample: r.perExample.map((v) => v * tau * tau), grad: r.grad.data.map((v) => v * tau) };
     }
   }
-  for (let i = 0; i < grad.length; i++) grad[i] /= b;
-  return { grad, value };
 }
 
-/** Predicted probabilities of a model on inputs [N, d] (batched forward passes). */
-export function predictProbs(model: Mlp, x: Matrix64, batch = 1000): Matrix64 {
-  const [n, d] = x.shape;
-  const c = model.sizes[model.sizes.length - 1];
-  const out = new Float64Array(n * c);
-  for (let s = 0; s < n; s += batch) {
-    const e = Math.min(n, s + batch);
-    const logits = model.forward(new Tensor(Float32Array.from(x.data.subarray(s * d, e * d)), [e - s, d]));
-    for (let i = 0; i < e - s; i++) {
-      let mx = -Infinity;
-      for (let j = 0; j < c; j++) mx = Math.max(mx, logits.data[i * c + j]);
-      let sum = 0;
-      for (let j = 0; j < c; j++) sum += out[(s + i) * c + j] = Math.exp(logits.data[i * c + j] - mx);
-      for (let j = 0; j < c; j++) out[(s + i) * c + j] /= sum;
-    }
-  }
-  return { data: out, shape: [n, c] };
+/** ∂(mean loss)/∂logits and the mean loss, for one batch. */
+export function lossGradient(
+  loss: DistillLoss,
+  logits: Matrix,
+  teacher: Float64Array | undefined,
+  labels: ArrayLike<number>,
+): { grad: Float64Array; value: number } {
+  const b = logits.shape[0];
+  const v = distillLossValues(loss, logits, teacher, labels);
+  let value = 0;
+  for (const l of v.perExample) value += l;
+  return { grad: v.grad.map((g) => g / b), value: value / b };
+}
+
+/** The trainer loss for a distillation loss: built-in cross-entropy / KL, else a custom loss. */
+export function distillTrainerLoss(loss: DistillLoss): train.Loss {
+  if (loss.kind === 'onehot') return { kind: 'cross-entropy' };
+  if (loss.kind === 'kl' || loss.kind === 'eskd') return { kind: 'kl' };
+  return {
+    kind: 'custom',
+    name: lossName(loss),
+    evaluate: (outputs, batch) =>
+      distillLossValues(
+        loss,
+        outputs,
+        batch.targets && Float64Array.from(batch.targets.data),
+        batch.labels ?? [],
+      ),
+  };
+}
+
+/** Predicted probabilities of a model on inputs [N, d] (batched eval-mode forward passes). */
+export function predictProbs(model: Mlp, x: Matrix64): Matrix64 {
+  const p = train.predictProbs(model, x);
+  return { data: p.data, shape: [p.shape[0], p.shape[1]] };
 }
 
 /** Fraction of rows whose arg-max matches the label. */
@@ -197,60 +195,40 @@ export function accuracy(p: Matrix64, labels: Int32Array): number {
 export function trainStudent(data: TrainSet, loss: DistillLoss, opts: TrainOptions): TrainResult {
   const [n, d] = data.x.shape;
   if (data.labels.length !== n)
-    throw new PtlossError(`trainStudent: ${data.labels.length} labels for ${n} inputs`);
+    throw new ShapeError(`trainStudent: ${data.labels.length} labels for ${n} inputs`);
   if (loss.kind !== 'onehot' && (!data.teacher || data.teacher.shape[0] !== n)) {
-    throw new PtlossError(
+    throw new ConfigError(
       `trainStudent: loss '${loss.kind}' needs teacher probabilities for all ${n} inputs`,
     );
   }
   if (loss.kind === 'eskd' && !opts.val)
-    throw new PtlossError("trainStudent: 'eskd' needs a labelled validation set");
+    throw new ConfigError("trainStudent: 'eskd' needs a labelled validation set");
   const classes = data.teacher ? data.teacher.shape[1] : Math.max(...data.labels) + 1;
-  const hidden = opts.hidden ?? [128, 128];
-  const batch = opts.batchSize ?? 32;
-  const model = new Mlp([d, ...hidden, classes], opts.seed, opts.engine ?? 'fast');
-  const rng = new Rng(opts.seed + 7919);
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  const losses: number[] = [];
-  let bestAcc = -1;
-  let bestEpoch = 0;
-  let best: Float32Array[] | undefined;
-  let keptEpoch = opts.epochs;
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
-    rng.shuffle(order);
-    let total = 0;
-    for (let s = 0; s < n; s += batch) {
-      const e = Math.min(n, s + batch);
-      const xb = new Tensor(Float32Array.from(rowsOf(data.x, order, s, e)), [e - s, d]);
-      const tb = data.teacher ? rowsOf(data.teacher, order, s, e) : undefined;
-      const yb = new Int32Array(e - s);
-      for (let i = s; i < e; i++) yb[i - s] = data.labels[order[i]];
-      model.trainStep(
-        xb,
-        (logits) => {
-          const r = lossGradient(loss, logits, tb, yb);
-          total += r.value * (e - s);
-          return r.grad;
-        },
-        opts.adam ?? THESIS_ADAM,
-      );
-    }
-    losses.push(total / n);
-    opts.onEpoch?.(epoch, total / n);
-    if (loss.kind === 'eskd' && opts.val) {
-      const acc = accuracy(predictProbs(model, opts.val.x), opts.val.labels);
-      if (acc > bestAcc) {
-        bestAcc = acc;
-        bestEpoch = epoch;
-        best = model.snapshot();
-      } else if (epoch - bestEpoch >= loss.patience) {
-        break;
-      }
-    }
-  }
-  if (loss.kind === 'eskd' && best) {
-    model.restore(best);
-    keptEpoch = bestEpoch;
-  }
-  return { model, keptEpoch, losses };
+  const model = studentMlp([d, ...(opts.hidden ?? [128, 128]), classes], opts.seed);
+  const val = loss.kind === 'eskd' ? opts.val : undefined;
+  const valAccuracy: number[] = [];
+  const r = train.fit(
+    model,
+    { x: data.x, labels: data.labels, targets: loss.kind === 'onehot' ? undefined : data.teacher },
+    distillTrainerLoss(loss),
+    {
+      epochs: opts.epochs,
+      // The shuffle stream of the original PTLoss loop (seed + 7919), so batches are unchanged.
+      seed: opts.seed + 7919,
+      batchSize: opts.batchSize ?? 32,
+      optimizer: { kind: 'adam', ...(opts.adam ?? THESIS_ADAM) },
+      validate: val && ((m) => accuracy(predictProbs(m, val.x), val.labels)),
+      patience: loss.kind === 'eskd' ? loss.patience : undefined,
+      onEpoch: (info) => {
+        if (info.valScore !== undefined) valAccuracy.push(info.valScore);
+        opts.onEpoch?.(info.epoch, info.trainLoss);
+      },
+    },
+  );
+  return {
+    model,
+    keptEpoch: r.keptEpoch,
+    losses: r.history.map((h) => h.trainLoss),
+    valAccuracy: val ? valAccuracy : undefined,
+  };
 }

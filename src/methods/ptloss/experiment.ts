@@ -9,7 +9,6 @@ import { accuracy, lossName, predictProbs, trainStudent, type DistillLoss } from
 import { PtlossError } from './errors';
 import { makeGaussianData, meanL2Distance, type GaussianData } from './gaussian';
 import type { Matrix64 } from './matrix';
-import type { MatmulEngine } from './mlp';
 import { solveProxy } from './proxy';
 import { searchCoefficients, type TrialRecord } from './search';
 
@@ -32,7 +31,6 @@ export interface ExperimentSettings {
   delta: number;
   gamma: number;
   eskdPatience: number;
-  engine: MatmulEngine;
 }
 
 /** Thesis scale: 10k points, 100 epochs, orders 1..3 × 100 draws, 10 proxies, three seeds. */
@@ -51,7 +49,6 @@ export const FULL_SETTINGS: ExperimentSettings = {
   delta: 0.1,
   gamma: 1,
   eskdPatience: 5,
-  engine: 'fast',
 };
 
 /**
@@ -190,7 +187,6 @@ export function runSeed(seed: number, s: ExperimentSettings, progress: Progress 
     const r = trainStudent({ x: data.train.x, labels: data.train.y, teacher }, loss, {
       epochs: s.studentEpochs,
       seed: seed * 1000 + salt,
-      engine: s.engine,
       val,
     });
     return {
@@ -213,7 +209,7 @@ export function runSeed(seed: number, s: ExperimentSettings, progress: Progress 
     const tm = trainStudent(
       sub,
       { kind: 'onehot' },
-      { epochs: s.teacherEpochs, seed: seed * 1000 + 100 + ti, engine: s.engine },
+      { epochs: s.teacherEpochs, seed: seed * 1000 + 100 + ti },
     ).model;
     const pTrain = floorProbs(predictProbs(tm, data.train.x));
     const pVal = floorProbs(predictProbs(tm, data.val.x));

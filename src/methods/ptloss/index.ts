@@ -23,5 +23,4 @@ export { Rng } from './rng';
 export * from './gaussian';
 export * from './mlp';
 export * from './distill';
-export * from './gemm';
 export * from './experiment';
