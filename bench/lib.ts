@@ -18,6 +18,8 @@ export interface BenchRecord {
   ratio: number;
   config: Record<string, unknown>;
   notes: string;
+  /** "high" when the machine's load average exceeded LOAD_LIMIT before the run (see loadCheck). */
+  load?: 'high';
 }
 
 /** Write bench/results/<name>.json and echo a one-line summary. */
@@ -60,4 +62,21 @@ export function pythonBaseline<T>(script: string, arg: unknown, env: NodeJS.Proc
     maxBuffer: 64 * 1024 * 1024,
   });
   return JSON.parse(out.toString()) as T;
+}
+
+/** Issue 10: a record taken above this 1-minute load average is marked `"load": "high"`. */
+export const LOAD_LIMIT = 1.5;
+
+/**
+ * The machine's 1-minute load average before a run and whether it is too high for a record: the
+ * 2-core machine is shared, and numbers taken under load are not comparable (PyTorch/numpy threads
+ * suffer more from contention than single-threaded code). Put `load1` in the record's config and
+ * spread `mark` into the record.
+ */
+export function loadCheck(limit = LOAD_LIMIT): { load1: number; high: boolean; mark: { load?: 'high' } } {
+  const load1 = os.loadavg()[0];
+  const high = load1 > limit;
+  if (high)
+    console.warn(`[bench] load average ${load1.toFixed(2)} > ${limit}: the record is marked "load": "high"`);
+  return { load1, high, mark: high ? { load: 'high' } : {} };
 }
