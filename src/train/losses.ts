@@ -7,8 +7,9 @@
  * - soft cross-entropy to soft targets q: ℓ_i = −Σ_k q_k log p_k; ∂ℓ/∂z = p·Σq − q.
  * - KL(q ‖ p) (Eq. 2.10, PTLoss's KD, Eq. 4.3): ℓ_i = Σ_k q_k (log q_k − log p_k) (0·log 0 = 0);
  *   same gradient as soft cross-entropy (they differ by the targets' entropy, a constant).
- * - Bradley–Terry on pairs (reward model): ℓ_i = −log σ(r_chosen − r_rejected) = softplus(−Δ);
- *   ∂ℓ/∂r_chosen = σ(Δ) − 1, ∂ℓ/∂r_rejected = 1 − σ(Δ). Needs a single output (the reward).
+ * - Bradley–Terry on pairs (reward model): ℓ_i = −log σ(Δ) = softplus(−Δ), Δ = r_chosen − r_rejected,
+ *   r = z (one output) or r = λᵀz (m outputs, Eq. 3.1's projection λ); ∂ℓ/∂z_chosen = (σ(Δ) − 1)λ,
+ *   ∂ℓ/∂z_rejected = (1 − σ(Δ))λ.
  * - squared error (Eq. 3.1): ℓ_i = ‖z_i − y_i‖²₂ (no ½); ∂ℓ/∂z = 2(z − y).
  * - custom: any loss supplying per-example values and output gradients (PTLoss's distillation losses).
  */
@@ -37,7 +38,11 @@ export type Loss =
   | { readonly kind: 'cross-entropy' }
   | { readonly kind: 'soft-cross-entropy' }
   | { readonly kind: 'kl' }
-  | { readonly kind: 'bradley-terry' }
+  | {
+      readonly kind: 'bradley-terry';
+      /** λ: the reward is r = λᵀz for a multi-attribute head with m outputs (Eq. 3.1's projection); default: one output, r = z. */
+      readonly projection?: ArrayLike<number>;
+    }
   | { readonly kind: 'squared-error' }
   | CustomLoss;
 
@@ -127,19 +132,29 @@ export function evaluateLoss(loss: Loss, outputs: Matrix64, batch: Dataset): Los
       return { perExample, grad };
     }
     case 'bradley-terry': {
-      if (cols !== 1)
-        throw new ShapeError(`loss 'bradley-terry' needs one output (the reward), the model has ${cols}`);
-      if (rows % 2 !== 0)
+      const lambda = loss.projection ?? [1];
+      if (cols !== lambda.length) {
+        throw new ShapeError(
+          loss.projection
+            ? `loss 'bradley-terry': projection λ has ${lambda.length} entries, the model has ${cols} outputs`
+            : `loss 'bradley-terry' needs one output (the reward) or a projection λ, the model has ${cols} outputs`,
+        );
+      }
+      if (rows % 2 !== 0) {
         throw new ShapeError(`loss 'bradley-terry': ${rows} output rows are not (chosen, rejected) pairs`);
+      }
       const n = rows / 2;
       const perExample = new Float64Array(n);
-      const grad = new Float64Array(rows);
+      const grad = new Float64Array(rows * cols);
       for (let i = 0; i < n; i++) {
-        const delta = z[i] - z[n + i];
+        let delta = 0;
+        for (let k = 0; k < cols; k++) delta += lambda[k] * (z[i * cols + k] - z[(n + i) * cols + k]);
         perExample[i] = -logSigmoid(delta);
         const g = sigmoid(delta) - 1;
-        grad[i] = g;
-        grad[n + i] = -g;
+        for (let k = 0; k < cols; k++) {
+          grad[i * cols + k] = g * lambda[k];
+          grad[(n + i) * cols + k] = -g * lambda[k];
+        }
       }
       return { perExample, grad };
     }

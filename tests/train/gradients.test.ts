@@ -68,6 +68,12 @@ const CASES: Case[] = [
     data: (rng, n, d) => ({ x: randn(rng, n, d), xRejected: randn(rng, n, d) }),
   },
   {
+    name: 'Bradley–Terry on a 3-attribute head with projection λ',
+    loss: { kind: 'bradley-terry', projection: [0.5, -1.2, 2] },
+    out: 3,
+    data: (rng, n, d) => ({ x: randn(rng, n, d), xRejected: randn(rng, n, d) }),
+  },
+  {
     name: 'squared error (Eq. 3.1)',
     loss: { kind: 'squared-error' },
     out: 3,
@@ -212,6 +218,17 @@ test('the loss values themselves match hand formulas', () => {
     { kind: 'bradley-terry' },
   );
   assert.ok(Math.abs(bt - Math.log1p(Math.exp(-2))) < 1e-15);
+  // Projected Bradley–Terry on the 2-output model m: z_chosen = (1.5, 1.5), z_rejected = (−0.5, −0.5),
+  // λ = (1, 2) → Δ = 3·2 = 6 → −log σ(6).
+  const pbt = lossValue(
+    m,
+    {
+      x: { data: Float64Array.from([1, 2]), shape: [1, 2] },
+      xRejected: { data: Float64Array.from([-1, 0]), shape: [1, 2] },
+    },
+    { kind: 'bradley-terry', projection: [1, 2] },
+  );
+  assert.ok(Math.abs(pbt - Math.log1p(Math.exp(-6))) < 1e-15);
   // Reductions: weights (1, 3) on CE of log 2 each.
   const w = [1, 3];
   assert.ok(
