@@ -283,7 +283,6 @@ export class LlamaModel {
     opts: ForwardOptions = {},
   ): ForwardResult {
     const c = this.config;
-    const e = this.engine;
     if (ids.length === 0) throw new ModelInputError(`${this.source}: forward needs at least one token`);
     if (cache.numLayers !== c.numLayers) {
       throw new ModelConfigError(`cache serves ${cache.numLayers} layers, the model has ${c.numLayers}`);
@@ -297,13 +296,20 @@ export class LlamaModel {
     }
     const positions = Array.from({ length: T }, (_, i) => start + i);
     const x = this.runLayers(this.embedTokens(ids), 0, c.numLayers, cache, start);
-    const hidden = e.rmsNorm(x, this.weights.outNorm, c.rmsEps);
-    const mode = opts.logits ?? 'all';
-    let logits: Tensor | undefined;
-    if (mode === 'all') logits = e.linear(hidden, this.weights.output, undefined, 'output');
-    else if (mode === 'last')
-      logits = e.linear(hidden.sliceRows(T - 1, T), this.weights.output, undefined, 'output');
-    return { logits, hidden, positions };
+    return { ...this.head(x, opts.logits ?? 'all'), positions };
+  }
+
+  /**
+   * The output head on a final residual stream x [T, hidden]: the output RMSNorm, then the logits of
+   * every position ('all'), of the last one, or none. `forward` is embed → runLayers → head.
+   */
+  head(x: Tensor, logits: 'all' | 'last' | 'none' = 'all'): { hidden: Tensor; logits?: Tensor } {
+    const e = this.engine;
+    const hidden = e.rmsNorm(x, this.weights.outNorm, this.config.rmsEps);
+    const T = hidden.shape[0];
+    if (logits === 'none') return { hidden };
+    const rows = logits === 'all' ? hidden : hidden.sliceRows(T - 1, T);
+    return { hidden, logits: e.linear(rows, this.weights.output, undefined, 'output') };
   }
 }
 

@@ -10,7 +10,14 @@ import {
   ropeTables,
   withBackend,
 } from '../../src/ops';
-import { reconstructRope, reconstructRopeJs, reconstructRopeReference } from '../../src/methods/lorc';
+import {
+  foldedAttentionFast,
+  foldedAttentionReference,
+  reconstructRope,
+  reconstructRopeJs,
+  reconstructRopeReference,
+} from '../../src/methods/lorc';
+import { linearReference } from '../../src/models';
 import { assertRelClose, randn } from './helpers';
 
 const B = 2;
@@ -66,5 +73,31 @@ test('reconstructRope shape errors', () => {
   assert.throws(
     () => reconstructRope(randn([1, 3, 4], 1), randn([16, 4], 2), tables, 2),
     /expected S·D\/2 = 3·4/,
+  );
+});
+
+test('foldedAttentionFast (scalar loops for decode, matrix products for prefill) equals the float64 reference', () => {
+  const [B, Hq, Hkv, D, dc, hidden] = [2, 6, 2, 8, 5, 12];
+  const S = 19;
+  const keys = randn([B, S, Hkv, D], 11);
+  const cv = randn([B, S, dc], 12);
+  const folded = randn([Hq * dc, hidden], 13, 0.3);
+  const foldedT = folded.transpose();
+  for (const [T, offset] of [
+    [1, 18],
+    [3, 9],
+    [12, 0],
+    [9, 10],
+  ]) {
+    const q = randn([B, T, Hq, D], 20 + T);
+    const ref = foldedAttentionReference(q, keys, cv, folded, offset);
+    const got = foldedAttentionFast(q, keys, cv, foldedT, offset, (x, w) => linearReference(x, w));
+    // Both float64 inside except float32 storage of scores/probabilities on the matrix path: 1e-6.
+    assertRelClose(got.data, ref.data, 1e-6, `T=${T} offset=${offset}`);
+    assert.deepEqual(got.shape, [B, T, hidden]);
+  }
+  assert.throws(
+    () => foldedAttentionFast(randn([1, 2, Hq, D], 1), keys, cv, foldedT, 0, linearReference),
+    /do not fit/,
   );
 });

@@ -24,14 +24,14 @@ import {
   applyRopeReference,
   attentionProbs,
   matmul,
-  matmulReference,
   ropeTables,
   type RopeStyle,
   type RopeTables,
 } from '../../ops';
 import type { KVAppend, KVAttendResult, KVCache, KVRead } from '../../models/kv-cache';
 import { LorcError } from './errors';
-import { foldedAttentionReference } from './folded';
+import { allocWeights, linearWasm } from '../../models';
+import { foldedAttentionFast } from './folded';
 import { reconstructRope, reconstructRopeJs } from './kernels';
 
 export interface LowRankLayer {
@@ -54,9 +54,10 @@ export interface LowRankKVCacheOptions {
   /** 'fold' (Eq. 5.9, attend returns projected output) or 'reconstruct' values at read. Default 'fold'. */
   valueMode?: 'fold' | 'reconstruct';
   /**
-   * Where the read path runs: 'ops' (default) = gpu.js kernels on the current backend (fused
-   * reconstruct+RoPE, ops attention and matmul); 'js' = plain TS (`reconstructRopeJs`, the float64
-   * attention references), the fast choice on a CPU-only machine, like the decoder's 'js' engine.
+   * Where the cache computes: 'js' (default) = the fast CPU kernels the decoder uses (its linear
+   * kernel, WebAssembly SIMD where it runs, for every projection and reconstruction; contiguous
+   * loops for RoPE and the folded attention); 'ops' = gpu.js kernels on the current backend (fused
+   * reconstruct+RoPE, ops attention and matmul).
    */
   engine?: 'ops' | 'js';
 }
@@ -125,6 +126,26 @@ interface LayerState {
   length: number;
 }
 
+/** A layer's bases in the layouts the CPU linear kernel reads (y = x·Wᵀ, W [out, in]), built once. */
+interface FastLayer {
+  /** V_k,cᵀ [d_c, Hkv·D]: compress keys, C_k = k·V_k,c. */
+  keyDown: Tensor | null;
+  /** V_k,c [Hkv·D, d_c]: reconstruct keys, k̃ = C_k·V_k,cᵀ. */
+  keyUp: Tensor | null;
+  valueDown: Tensor | null;
+  valueUp: Tensor | null;
+  /** W_o'ᵀ [hidden, Hq·d_c] (Eq. 5.9). */
+  foldedT: Tensor | null;
+}
+
+/** A copy of t (transposed when asked) in the linear kernel's weight memory. */
+function weightCopy(t: Tensor, transpose: boolean): Tensor {
+  const src = transpose ? t.transpose() : t;
+  const out = allocWeights(src.size);
+  out.set(src.data);
+  return new Tensor(out, src.shape);
+}
+
 export class LowRankKVCache implements KVCache {
   readonly numLayers: number;
   readonly valueMode: 'fold' | 'reconstruct';
@@ -132,6 +153,7 @@ export class LowRankKVCache implements KVCache {
   private readonly opts: LowRankKVCacheOptions;
   private readonly width: number;
   private layers: LayerState[] = [];
+  private fast: (FastLayer | undefined)[] = [];
   private batch = 0;
   private reserved = 0;
   private tables: RopeTables = { cos: new Float32Array(0), sin: new Float32Array(0) };
@@ -157,7 +179,7 @@ export class LowRankKVCache implements KVCache {
     this.opts = opts;
     this.width = Hkv * D;
     this.valueMode = opts.valueMode ?? 'fold';
-    this.engine = opts.engine ?? 'ops';
+    this.engine = opts.engine ?? 'js';
     this.numLayers = opts.layers.length;
     opts.layers.forEach((l, i) => this.checkLayer(l, i));
     this.clear();
@@ -195,6 +217,23 @@ export class LowRankKVCache implements KVCache {
   ranks(layer: number): { key: number | null; value: number | null } {
     const s = this.state(layer).spec;
     return { key: s.keyBasis?.shape[1] ?? null, value: s.valueBasis?.shape[1] ?? null };
+  }
+
+  /** The CPU-layout bases of a layer (built on first use by the 'js' engine). */
+  private fastOf(layer: number): FastLayer {
+    let f = this.fast[layer];
+    if (!f) {
+      const { keyBasis: k, valueBasis: v, foldedOutput: o } = this.opts.layers[layer];
+      f = {
+        keyDown: k ? weightCopy(k, true) : null,
+        keyUp: k ? weightCopy(k, false) : null,
+        valueDown: v ? weightCopy(v, true) : null,
+        valueUp: v ? weightCopy(v, false) : null,
+        foldedT: v && o && this.valueMode === 'fold' ? weightCopy(o, true) : null,
+      };
+      this.fast[layer] = f;
+    }
+    return f;
   }
 
   private state(layer: number): LayerState {
@@ -284,16 +323,19 @@ export class LowRankKVCache implements KVCache {
     const exact = S <= this.reserved;
     const flatK = k.reshape([B * T, this.width]);
     const flatV = v.reshape([B * T, this.width]);
-    // Keys: compress pre-RoPE (Eq. 5.6 / H.1), or rotate now when uncompressed.
-    const mm = this.engine === 'js' ? matmulReference : matmul;
+    // Keys: compress pre-RoPE (Eq. 5.6 / H.1), or rotate now when uncompressed; values: Eq. 5.8.
+    const js = this.engine === 'js';
+    const f = js ? this.fastOf(layer) : undefined;
+    const down = (x: Tensor, basis: Tensor, fastT: Tensor | null | undefined): Float32Array =>
+      fastT ? linearWasm(x, fastT, undefined, `layer ${layer} compress`).data : matmul(x, basis).data;
     const kRows = st.spec.keyBasis
-      ? mm(flatK, st.spec.keyBasis).data
-      : (this.engine === 'js' ? applyRopeReference : applyRope)(
+      ? down(flatK, st.spec.keyBasis, f?.keyDown)
+      : (js ? applyRopeReference : applyRope)(
           k.reshape([B * T, Hkv, D]),
           this.tilesFor(st.length, T, B),
           this.opts.ropeStyle,
         ).data;
-    const vRows = st.spec.valueBasis ? mm(flatV, st.spec.valueBasis).data : flatV.data;
+    const vRows = st.spec.valueBasis ? down(flatV, st.spec.valueBasis, f?.valueDown) : flatV.data;
     st.keys!.ensure(S, exact);
     st.values!.ensure(S, exact);
     st.keys!.write(kRows, st.length, T);
@@ -326,29 +368,35 @@ export class LowRankKVCache implements KVCache {
   }
 
   /** Rotated keys [B, S, Hkv, D] of the first S rows (reconstructed for compressed layers). */
-  private keysOf(st: LayerState, S: number): Tensor {
+  private keysOf(layer: number, st: LayerState, S: number): Tensor {
     const B = this.batch;
     const { numKvHeads: Hkv, headDim: D } = this.opts;
     const held = st.keys!.view(S);
     if (!st.spec.keyBasis) return held.reshape([B, S, Hkv, D]);
-    const read = this.engine === 'js' ? reconstructRopeJs : reconstructRope;
-    return read(held, st.spec.keyBasis, this.tablesFor(S), Hkv, this.opts.ropeStyle);
+    const tables = this.tablesFor(S);
+    if (this.engine === 'js')
+      return reconstructRopeJs(held, this.fastOf(layer).keyUp!, tables, Hkv, this.opts.ropeStyle);
+    return reconstructRope(held, st.spec.keyBasis, tables, Hkv, this.opts.ropeStyle);
   }
 
-  private valuesOf(st: LayerState, S: number): Tensor {
+  private valuesOf(layer: number, st: LayerState, S: number): Tensor {
     const B = this.batch;
     const { numKvHeads: Hkv, headDim: D } = this.opts;
     const held = st.values!.view(S);
     if (!st.spec.valueBasis) return held.reshape([B, S, Hkv, D]);
     const dc = st.spec.valueBasis.shape[1];
-    const mm = this.engine === 'js' ? matmulReference : matmul;
-    return mm(held.reshape([B * S, dc]), st.spec.valueBasis, { transB: true }).reshape([B, S, Hkv, D]);
+    const flat = held.reshape([B * S, dc]);
+    const v =
+      this.engine === 'js'
+        ? linearWasm(flat, this.fastOf(layer).valueUp!, undefined, `layer ${layer} values`)
+        : matmul(flat, st.spec.valueBasis, { transB: true });
+    return v.reshape([B, S, Hkv, D]);
   }
 
   read(layer: number): KVRead {
     const st = this.state(layer);
     if (st.length === 0) throw new LorcError(`LowRankKVCache.read(layer ${layer}): nothing held`);
-    return { keys: this.keysOf(st, st.length), values: this.valuesOf(st, st.length) };
+    return { keys: this.keysOf(layer, st, st.length), values: this.valuesOf(layer, st, st.length) };
   }
 
   /**
@@ -380,12 +428,14 @@ export class LowRankKVCache implements KVCache {
     }
     if (!(this.valueMode === 'fold' && st.spec.valueBasis)) return undefined;
     const S = this.readRows(st, true);
-    const keys = this.keysOf(st, S);
+    const keys = this.keysOf(layer, st, S);
     const opts = { causal: true, queryOffset: offset };
     // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
     const cv = st.values!.view(S);
     if (this.engine === 'js') {
-      return { out: foldedAttentionReference(q, keys, cv, st.spec.foldedOutput!, offset), projected: true };
+      const foldedT = this.fastOf(layer).foldedT!;
+      const lin = (x: Tensor, w: Tensor): Tensor => linearWasm(x, w, undefined, `layer ${layer} folded`);
+      return { out: foldedAttentionFast(q, keys, cv, foldedT, offset, lin), projected: true };
     }
     const dc = st.spec.valueBasis.shape[1];
     const p = attentionProbs(q, keys, keys, opts); // [B, Hq, T, S]

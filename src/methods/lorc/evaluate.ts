@@ -2,11 +2,10 @@
  * Evaluating LoRC on a real LLaMA-family model (thesis §5.6): perplexity with a given KV cache,
  * decode speed, and the model view LoRC needs (shape and attention weights in thesis layout).
  *
- * `layerForward` runs a range of decoder layers with a cache, mirroring `LlamaModel.forward` step by
- * step (same engine ops, same order), so that single-layer profiling can start every run from the
- * full model's residual stream at the compressed layer: layers before it are untouched by the
- * compression, so recomputing them would only repeat identical work. A test checks that the layer
- * loop reproduces `LlamaModel.forward`'s logits.
+ * Every evaluation runs the model's own decoder loop (`LlamaModel.runLayers`) with a LoRC cache in
+ * place of the full one, so there is one layer loop in the library. Single-layer profiling starts
+ * each run from the full model's residual stream at the compressed layer (`residualTrace`): layers
+ * before it are untouched by the compression, so recomputing them would only repeat identical work.
  */
 import { ropeInvFreq, Tensor } from '../../ops';
 import type { KVCache } from '../../models/kv-cache';
@@ -38,63 +37,9 @@ export function modelAttention(model: LlamaModel): { shape: AttentionShape; weig
   };
 }
 
-/**
- * Run layers [from, to) on the residual stream x [T, hidden] of tokens at positions start..start+T-1,
- * appending to `cache` (as `LlamaModel.forward` does). Returns the residual after layer to − 1.
- */
-export function layerForward(
-  model: LlamaModel,
-  x: Tensor,
-  from: number,
-  to: number,
-  cache: KVCache,
-  start = 0,
-): Tensor {
-  const c = model.config;
-  const e = model.engine;
-  if (!(from >= 0 && from <= to && to <= c.numLayers))
-    throw new LorcError(`layerForward: layers [${from}, ${to}) outside 0..${c.numLayers}`);
-  const T = x.shape[0];
-  const D = c.headDim;
-  const positions = Array.from({ length: T }, (_, i) => start + i);
-  for (let l = from; l < to; l++) {
-    const w = model.weights.layers[l];
-    const h = e.rmsNorm(x, w.attnNorm, c.rmsEps);
-    const q = e.linear(h, w.wq, w.bq, `layer ${l} q`);
-    const k = e.linear(h, w.wk, w.bk, `layer ${l} k`);
-    const v = e.linear(h, w.wv, w.bv, `layer ${l} v`);
-    cache.append(l, {
-      keysPreRope: k.reshape([1, T, c.numKvHeads, D]),
-      values: v.reshape([1, T, c.numKvHeads, D]),
-      positions,
-      hidden: h.reshape([1, T, c.hidden]),
-    });
-    const qr = model.rope(q.reshape([1, T, c.numHeads, D]), positions);
-    let attnOut: Tensor;
-    const r = cache.attend?.(l, qr, positions);
-    if (r) {
-      attnOut = r.projected
-        ? r.out.reshape([T, c.hidden])
-        : e.linear(r.out.reshape([T, c.numHeads * D]), w.wo, undefined, `layer ${l} o`);
-    } else {
-      const kv = cache.read(l);
-      const a = e.attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
-      attnOut = e.linear(a.reshape([T, c.numHeads * D]), w.wo, undefined, `layer ${l} o`);
-    }
-    x = e.add(x, attnOut);
-    const h2 = e.rmsNorm(x, w.ffnNorm, c.rmsEps);
-    const g = e.linear(h2, w.wGate, undefined, `layer ${l} gate`);
-    const u = e.linear(h2, w.wUp, undefined, `layer ${l} up`);
-    const m = e.swiglu(g, u);
-    x = e.add(x, e.linear(m, w.wDown, undefined, `layer ${l} down`));
-  }
-  return x;
-}
-
-/** Logits [T, vocab] from a final residual stream. */
+/** Logits [T, vocab] from a final residual stream x [T, hidden] (the model's own output head). */
 export function headLogits(model: LlamaModel, x: Tensor): Tensor {
-  const h = model.engine.rmsNorm(x, model.weights.outNorm, model.config.rmsEps);
-  return model.engine.linear(h, model.weights.output, undefined, 'output');
+  return model.head(x, 'all').logits as Tensor;
 }
 
 /** Mean negative log-likelihood (nats) of ids[1..] given logits [T, vocab] of ids[0..T-1]. */
@@ -127,7 +72,7 @@ export function residualTrace(model: LlamaModel, ids: readonly number[]): Residu
   const cache = model.createCache();
   const residuals: Tensor[] = [model.embedTokens(ids)];
   for (let l = 0; l < model.config.numLayers; l++)
-    residuals.push(layerForward(model, residuals[l], l, l + 1, cache));
+    residuals.push(model.runLayers(residuals[l], l, l + 1, cache));
   return {
     ids: [...ids],
     residuals,
@@ -147,7 +92,7 @@ export function perplexityWith(
 ): { perplexity: number; nll: number } {
   if (cache.length(Math.min(from, cache.numLayers - 1)) !== 0)
     throw new LorcError('perplexityWith: the cache must start empty');
-  const x = layerForward(model, trace.residuals[from], from, model.config.numLayers, cache);
+  const x = model.runLayers(trace.residuals[from], from, model.config.numLayers, cache);
   const nll = meanNll(headLogits(model, x), trace.ids);
   return { perplexity: Math.exp(nll), nll };
 }

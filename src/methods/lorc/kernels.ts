@@ -10,6 +10,7 @@
 import { runKernel } from '../../ops/backend';
 import type { KernelThis } from '../../ops/kernel-this';
 import { ShapeError, Tensor, type RopeStyle, type RopeTables } from '../../ops';
+import { linearWasm } from '../../models';
 
 interface FusedConsts {
   dc: number;
@@ -171,9 +172,10 @@ export function reconstructRopeReference(
 }
 
 /**
- * Plain-TS fast path of `reconstructRope` for CPU decoding (the cache's 'js' engine): float32 data,
- * four independent accumulators per dot product, each key row reconstructed once and then rotated.
- * Same result as the reference up to float rounding (tested).
+ * The CPU fast path of `reconstructRope` (the cache's 'js' engine): the reconstruction of every held
+ * row is one matrix product C · V_cᵀ on the decoder's linear kernel (WebAssembly SIMD where it runs,
+ * else the blocked plain-TS kernel), then one rotation pass over the rows. Same result as the
+ * reference up to float32 rounding of the dot products (tested at 1e-6 relative).
  */
 export function reconstructRopeJs(
   c: Tensor,
@@ -185,47 +187,28 @@ export function reconstructRopeJs(
   const g = check(c, basis, tables, Hkv);
   const width = g.Hkv * g.D;
   const half = g.D / 2;
-  const dc = g.dc;
-  const cd = c.data;
-  const bd = basis.data;
+  const shape = [g.B, g.S, g.Hkv, g.D];
+  if (g.B * g.S === 0) return Tensor.zeros(shape);
+  // k[r, w] = Σ_q C[r, q]·V[w, q]: the basis [width, d_c] is already in the linear kernel's [out, in] layout.
+  const k = linearWasm(c.reshape([g.B * g.S, g.dc]), basis, undefined, 'reconstruct keys').data;
   const cos = tables.cos;
   const sin = tables.sin;
-  const out = new Float32Array(g.B * g.S * width);
-  const k = new Float64Array(width);
   const inter = style === 'interleaved';
-  const dc4 = dc - (dc % 4);
   for (let r = 0; r < g.B * g.S; r++) {
-    const s = r % g.S;
-    const row = r * dc;
-    for (let w = 0; w < width; w++) {
-      const b0 = w * dc;
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      let q = 0;
-      for (; q < dc4; q += 4) {
-        a0 += cd[row + q] * bd[b0 + q];
-        a1 += cd[row + q + 1] * bd[b0 + q + 1];
-        a2 += cd[row + q + 2] * bd[b0 + q + 2];
-        a3 += cd[row + q + 3] * bd[b0 + q + 3];
-      }
-      for (; q < dc; q++) a0 += cd[row + q] * bd[b0 + q];
-      k[w] = a0 + a1 + a2 + a3;
-    }
-    const o = r * width;
-    const t = s * half;
+    const t = (r % g.S) * half;
     for (let h = 0; h < g.Hkv; h++) {
-      const hb = h * g.D;
+      const hb = r * width + h * g.D;
       for (let i = 0; i < half; i++) {
         const cs = cos[t + i];
         const sn = sin[t + i];
         const p = inter ? hb + 2 * i : hb + i;
         const pq = inter ? p + 1 : p + half;
-        out[o + p] = k[p] * cs - k[pq] * sn;
-        out[o + pq] = k[pq] * cs + k[p] * sn;
+        const a = k[p];
+        const b = k[pq];
+        k[p] = a * cs - b * sn;
+        k[pq] = b * cs + a * sn;
       }
     }
   }
-  return new Tensor(out, [g.B, g.S, g.Hkv, g.D]);
+  return new Tensor(k, shape);
 }
