@@ -1,45 +1,36 @@
 /** SiLU and GELU activations (GELU both exact-erf, as BERT uses, and the tanh approximation). */
-import { runKernel } from './backend';
 import { assertFinite } from './checks';
-import type { KernelThis } from './kernel-this';
+import { ShapeError } from './errors';
+import { dispatch } from './registry';
 import { Tensor } from './tensor';
 
 export type Activation = 'silu' | 'gelu' | 'gelu_tanh';
-const CODES: Record<Activation, number> = { silu: 0, gelu: 1, gelu_tanh: 2 };
 
-/**
- * gpu.js kernel. erf uses Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7, below float32 resolution at
- * the magnitudes GELU sees); exponentials are clamped so no branch overflows to Infinity.
- */
-export function activationKernel(this: KernelThis<{ op: number }>, x: number[]): number {
-  const v = x[this.thread.x];
-  if (this.constants.op === 0) return v / (1 + Math.exp(-Math.max(v, -80)));
-  if (this.constants.op === 1) {
-    const z = Math.abs(v) * 0.7071067811865476;
-    const t = 1 / (1 + 0.3275911 * z);
-    const poly =
-      t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-    const erfAbs = 1 - poly * Math.exp(-z * z);
-    const erf = v < 0 ? -erfAbs : erfAbs;
-    return 0.5 * v * (1 + erf);
-  }
-  const u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
-  const e = Math.exp(-2 * Math.min(Math.abs(u), 40));
-  const th = (1 - e) / (1 + e);
-  return 0.5 * v * (1 + (u < 0 ? -th : th));
-}
-
-/** Apply an activation elementwise on the current backend. */
+/** Apply an activation elementwise on the selected backend. */
 export function activation(kind: Activation, x: Tensor): Tensor {
   assertFinite(x, kind, 'x');
   if (x.size === 0) return Tensor.zeros(x.shape);
-  return new Tensor(
-    runKernel(
-      { name: 'activation', fn: activationKernel, output: [x.size], constants: { op: CODES[kind] } },
-      x.data,
-    ),
-    x.shape,
-  );
+  return dispatch('activation', kind, x);
+}
+
+/** SwiGLU gate silu(g) ⊙ u (LLaMA MLP), fused in one pass; g and u have the same shape. */
+export function swiglu(g: Tensor, u: Tensor): Tensor {
+  if (g.shape.join() !== u.shape.join()) {
+    throw new ShapeError(`swiglu: gate [${g.shape.join(', ')}] and up [${u.shape.join(', ')}] differ`);
+  }
+  assertFinite(g, 'swiglu', 'gate');
+  assertFinite(u, 'swiglu', 'up');
+  if (g.size === 0) return Tensor.zeros(g.shape);
+  return dispatch('swiglu', g, u);
+}
+
+/** Float64 reference kernel of `swiglu`. */
+export function swigluRef(g: Tensor, u: Tensor): Tensor {
+  const a = g.data;
+  const b = u.data;
+  const out = new Float32Array(g.size);
+  for (let i = 0; i < out.length; i++) out[i] = (a[i] / (1 + Math.exp(-a[i]))) * b[i];
+  return new Tensor(out, g.shape);
 }
 
 /** SiLU(x) = x·σ(x) (LLaMA SwiGLU). */
@@ -72,7 +63,7 @@ export function erfReference(x: number): number {
   return x < 0 ? erfc - 1 : 1 - erfc;
 }
 
-/** Plain-TS reference for `activation`. */
+/** Plain-TS reference for `activation` (also its reference kernel). */
 export function activationReference(kind: Activation, x: Tensor): Tensor {
   const f =
     kind === 'silu'

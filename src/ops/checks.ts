@@ -2,8 +2,13 @@
 import { NonFiniteError, ShapeError } from './errors';
 import type { Tensor } from './tensor';
 
-/** Throw if `t` holds a NaN or an infinity, naming the op, the operand and the first bad index. */
+/**
+ * Throw if `t` holds a NaN or an infinity, naming the op, the operand and the first bad index.
+ * A device-resident tensor (the output of an earlier kernel of the same backend, not yet read back) is
+ * not scanned: scanning would download it and defeat residency; its inputs were checked when they entered.
+ */
 export function assertFinite(t: Tensor, op: string, operand: string): void {
+  if (!t.onHost) return;
   const d = t.data;
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i])) {
@@ -16,6 +21,7 @@ export function assertFinite(t: Tensor, op: string, operand: string): void {
 
 /** Throw if `t` holds a NaN (infinities allowed, e.g. -Infinity as a mask). */
 export function assertNoNaN(t: Tensor, op: string, operand: string): void {
+  if (!t.onHost) return;
   const d = t.data;
   for (let i = 0; i < d.length; i++) {
     if (Number.isNaN(d[i])) {

@@ -1,24 +1,17 @@
-/**
- * Cosine-similarity matrix between two row sets: a [n, d], b [m, d] → [n, m].
- * Row norms (kernel), row normalisation (broadcast divide) and one matmul with the transposed layout.
- */
-import { runKernel } from './backend';
-import { binary } from './elementwise';
-import { matmul } from './matmul';
+/** Cosine-similarity matrix between two row sets: a [n, d], b [m, d] → [n, m] (Eq. 3.4's similarity). */
 import { assertFinite, assertRank } from './checks';
 import { NonFiniteError, ShapeError } from './errors';
-import type { KernelThis } from './kernel-this';
+import { dispatch } from './registry';
 import { Tensor } from './tensor';
 
-/** gpu.js kernel: L2 norm of row `thread.x`. */
-export function rowNormKernel(this: KernelThis<{ cols: number }>, x: number[]): number {
-  const base = this.thread.x * this.constants.cols;
-  let s = 0;
-  for (let j = 0; j < this.constants.cols; j++) s += x[base + j] * x[base + j];
-  return Math.sqrt(s);
+/** A checked cosine matrix: n rows of a, m rows of b, width d. */
+export interface CosinePlan {
+  n: number;
+  m: number;
+  d: number;
 }
 
-function check(a: Tensor, b: Tensor): [number, number, number] {
+function check(a: Tensor, b: Tensor): CosinePlan {
   assertRank(a, 2, 'cosineSimilarity', 'a [n, d]');
   assertRank(b, 2, 'cosineSimilarity', 'b [m, d]');
   if (a.shape[1] !== b.shape[1]) {
@@ -28,32 +21,37 @@ function check(a: Tensor, b: Tensor): [number, number, number] {
   }
   assertFinite(a, 'cosineSimilarity', 'a');
   assertFinite(b, 'cosineSimilarity', 'b');
-  return [a.shape[0], b.shape[0], a.shape[1]];
+  return { n: a.shape[0], m: b.shape[0], d: a.shape[1] };
 }
 
-function assertNonZero(norms: Float32Array, operand: string): void {
-  const i = norms.indexOf(0);
-  if (i >= 0)
-    throw new NonFiniteError(`cosineSimilarity: row ${i} of ${operand} has zero norm (cosine undefined)`);
+/** Throw if some row of t is all zeros (its cosine is undefined). */
+function assertNoZeroRow(t: Tensor, rows: number, d: number, operand: string): void {
+  const x = t.data;
+  for (let r = 0; r < rows; r++) {
+    let nz = false;
+    for (let k = r * d; k < (r + 1) * d; k++) {
+      if (x[k] !== 0) {
+        nz = true;
+        break;
+      }
+    }
+    if (!nz)
+      throw new NonFiniteError(`cosineSimilarity: row ${r} of ${operand} has zero norm (cosine undefined)`);
+  }
 }
 
-/** Cosine similarities [n, m] on the current backend. Zero rows are an error, not NaN. */
+/** Cosine similarities [n, m] on the selected backend. Zero rows are an error, not NaN. */
 export function cosineSimilarity(a: Tensor, b: Tensor): Tensor {
-  const [n, m, d] = check(a, b);
-  if (n === 0 || m === 0) return Tensor.zeros([n, m]);
-  const na = runKernel({ name: 'rowNorm', fn: rowNormKernel, output: [n], constants: { cols: d } }, a.data);
-  const nb = runKernel({ name: 'rowNorm', fn: rowNormKernel, output: [m], constants: { cols: d } }, b.data);
-  assertNonZero(na, 'a');
-  assertNonZero(nb, 'b');
-  // Normalise the rows, then one matmul against the normalised b (transposed layout).
-  const an = binary('div', a, new Tensor(na, [n, 1]));
-  const bn = binary('div', b, new Tensor(nb, [m, 1]));
-  return matmul(an, bn, { transB: true });
+  const p = check(a, b);
+  if (p.n === 0 || p.m === 0) return Tensor.zeros([p.n, p.m]);
+  assertNoZeroRow(a, p.n, p.d, 'a');
+  assertNoZeroRow(b, p.m, p.d, 'b');
+  return dispatch('cosine', a, b, p);
 }
 
-/** Plain-TS reference for `cosineSimilarity`. */
-export function cosineSimilarityReference(a: Tensor, b: Tensor): Tensor {
-  const [n, m, d] = check(a, b);
+/** Float64 reference kernel of `cosineSimilarity`. */
+export function cosineRef(a: Tensor, b: Tensor, p: CosinePlan): Tensor {
+  const { n, m, d } = p;
   const norm = (t: Tensor, r: number): number => {
     let s = 0;
     for (let k = 0; k < d; k++) s += t.data[r * d + k] ** 2;
@@ -69,4 +67,9 @@ export function cosineSimilarityReference(a: Tensor, b: Tensor): Tensor {
     }
   }
   return new Tensor(out, [n, m]);
+}
+
+/** Plain-TS float64 reference for `cosineSimilarity`. */
+export function cosineSimilarityReference(a: Tensor, b: Tensor): Tensor {
+  return cosineRef(a, b, check(a, b));
 }

@@ -1,2 +1,2 @@
 /** The ops layer raises the project's error classes (src/errors.ts); re-exported here for ops users. */
-export { BackendError, NonFiniteError, ShapeError } from '../errors';
+export { BackendError, NonFiniteError, ShapeError, ValueError } from '../errors';

@@ -1,18 +1,34 @@
-/** The ops layer: tensors, gpu.js kernels (each with a plain-TS reference) and linear algebra. */
+/**
+ * The ops layer: tensors, every compute op (shape checks + float64 reference beside it), and the one
+ * registry that runs each op on the selected backend (gl, wasm, js, reference; see registry.ts).
+ * Import ops only from here: the deep modules are internal (lint-enforced outside src/ops).
+ */
+import './backends';
+
 export * from './tensor';
 export * from './errors';
 export {
   BACKENDS,
+  BACKEND_ALIASES,
   BACKEND_ENV,
+  COMPUTE_BACKENDS,
+  FALLBACK,
+  autoBackend,
   availableBackends,
   backendUnavailableReason,
   disposeBackends,
   getBackend,
+  hasKernel,
   lastBackendRan,
+  resolveKernelBackend,
   setBackend,
+  traceBackends,
   withBackend,
   type BackendName,
-} from './backend';
+  type OpCall,
+} from './registry';
+export { OP_NAMES, type OpKernels, type OpName } from './kernel-types';
+export { glRenderer, glIsHardware } from './gl/runtime';
 export * from './matmul';
 export * from './elementwise';
 export * from './softmax';
@@ -25,3 +41,4 @@ export * from './topk';
 export * from './random';
 export * from './reduce';
 export * from './linalg';
+export * from './lowrank';

@@ -1,6 +1,2 @@
-/** The `this` gpu.js gives a kernel function: thread coordinates and compile-time constants. */
-export interface KernelThis<C> {
-  thread: { x: number; y: number; z: number };
-  output: { x: number; y: number; z: number };
-  constants: C;
-}
+/** Transitional shim: the gpu.js kernel `this` type now lives in gl/kernel-this.ts. */
+export type { KernelThis } from './gl/kernel-this';

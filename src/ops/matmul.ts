@@ -1,12 +1,13 @@
 /**
- * Batched matrix multiplication C[b] = op(A[b]) · op(B[b]) with op = identity or transpose.
- * A batch of size 1 broadcasts against the other operand's batch.
+ * Batched matrix multiplication C[b] = op(A[b]) · op(B[b]) with op = identity or transpose, and the
+ * linear layer y = x · Wᵀ + b (weights stored [out, in], the `nn.Linear` / GGUF layout).
+ * A batch of size 1 broadcasts against the other operand's batch. Shape checks and the float64
+ * references live here; the kernels are in gl/, js/ and wasm/ (see registry.ts).
  */
-import { getBackend, runKernel, runKernelAsync, type KernelSpec } from './backend';
 import { assertFinite, assertRank } from './checks';
 import { ShapeError } from './errors';
-import type { KernelThis } from './kernel-this';
-import { Tensor } from './tensor';
+import { dispatch } from './registry';
+import { Tensor, shapeSize } from './tensor';
 
 export interface MatmulOptions {
   /** Treat A's last two axes as transposed (A stored as [.., K, M]). */
@@ -15,115 +16,42 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
-interface MatmulConsts {
-  K: number;
-  aRow: number;
-  aCol: number;
-  bRow: number;
-  bCol: number;
-  aBatch: number;
-  bBatch: number;
-}
-
-/** gpu.js kernel: one output cell C[z][y][x] per thread, strided reads cover all four layouts. */
-export function matmulKernel(this: KernelThis<MatmulConsts>, a: number[], b: number[]): number {
-  const aBase = this.thread.z * this.constants.aBatch + this.thread.y * this.constants.aRow;
-  const bBase = this.thread.z * this.constants.bBatch + this.thread.x * this.constants.bCol;
-  let sum = 0;
-  for (let k = 0; k < this.constants.K; k++) {
-    sum += a[aBase + k * this.constants.aCol] * b[bBase + k * this.constants.bRow];
-  }
-  return sum;
-}
-
-/**
- * gpu.js kernel for the A·Bᵀ layout (both operands read along contiguous rows), four partial sums so
- * the WebAssembly backend can keep independent accumulators in flight. K must be a multiple of 4.
- */
-export function matmulNTKernel(this: KernelThis<MatmulConsts>, a: number[], b: number[]): number {
-  const aBase = this.thread.z * this.constants.aBatch + this.thread.y * this.constants.aRow;
-  const bBase = this.thread.z * this.constants.bBatch + this.thread.x * this.constants.bCol;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  for (let k = 0; k < this.constants.K; k += 4) {
-    s0 += a[aBase + k] * b[bBase + k];
-    s1 += a[aBase + k + 1] * b[bBase + k + 1];
-    s2 += a[aBase + k + 2] * b[bBase + k + 2];
-    s3 += a[aBase + k + 3] * b[bBase + k + 3];
-  }
-  return s0 + s1 + s2 + s3;
-}
-
-/**
- * gpu.js kernel, register-blocked: one thread computes a column x of four consecutive rows 4y..4y+3
- * (returned as a vec4), so each read of B is reused four times. On webasm the four lanes of a SIMD
- * quad are four neighbouring columns: B is gathered once per k for 16 multiply-adds instead of 4.
- * Rows past M (when M is not a multiple of 4) are clamped to the last row and discarded by the host.
- */
-export function matmulRowBlockKernel(
-  this: KernelThis<MatmulConsts & { M: number }>,
-  a: number[],
-  b: number[],
-): number[] {
-  const aBatch = this.thread.z * this.constants.aBatch;
-  const r0 = aBatch + Math.min(4 * this.thread.y, this.constants.M - 1) * this.constants.aRow;
-  const r1 = aBatch + Math.min(4 * this.thread.y + 1, this.constants.M - 1) * this.constants.aRow;
-  const r2 = aBatch + Math.min(4 * this.thread.y + 2, this.constants.M - 1) * this.constants.aRow;
-  const r3 = aBatch + Math.min(4 * this.thread.y + 3, this.constants.M - 1) * this.constants.aRow;
-  const bBase = this.thread.z * this.constants.bBatch + this.thread.x * this.constants.bCol;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  for (let k = 0; k < this.constants.K; k++) {
-    const bv = b[bBase + k * this.constants.bRow];
-    const ak = k * this.constants.aCol;
-    s0 += a[r0 + ak] * bv;
-    s1 += a[r1 + ak] * bv;
-    s2 += a[r2 + ak] * bv;
-    s3 += a[r3 + ak] * bv;
-  }
-  return [s0, s1, s2, s3];
-}
-
-/** Scatter the row-blocked kernel's [batch][M/4][N][4] output into a row-major [batch][M][N]. */
-function unblockRows(blocked: Float32Array, batch: number, M: number, N: number): Float32Array {
-  const Mb = Math.ceil(M / 4);
-  const out = new Float32Array(batch * M * N);
-  for (let z = 0; z < batch; z++) {
-    for (let y = 0; y < Mb; y++) {
-      const rows = Math.min(4, M - 4 * y);
-      for (let x = 0; x < N; x++) {
-        const src = ((z * Mb + y) * N + x) * 4;
-        for (let r = 0; r < rows; r++) out[(z * M + 4 * y + r) * N + x] = blocked[src + r];
-      }
-    }
-  }
-  return out;
-}
-
-interface MatmulPlan {
+/** A checked matmul: sizes, layouts and the element strides every backend reads with. */
+export interface MatmulPlan {
   batch: number;
   M: number;
   K: number;
   N: number;
-  consts: MatmulConsts;
+  transA: boolean;
+  transB: boolean;
+  /** Stride between rows i of op(A) / along k of op(A). */
+  aRow: number;
+  aCol: number;
+  /** Stride along k of op(B) / between columns j of op(B). */
+  bRow: number;
+  bCol: number;
+  /** Elements between batches (0 when the operand broadcasts). */
+  aBatch: number;
+  bBatch: number;
+  /** Result shape: [batch, M, N] when either operand is rank 3, else [M, N]. */
+  shape: number[];
 }
 
-function plan(a: Tensor, b: Tensor, opts: MatmulOptions): MatmulPlan {
+/** Check shapes (ShapeError naming both operands) and lay out a batched matmul. */
+export function matmulPlan(a: Tensor, b: Tensor, opts: MatmulOptions = {}): MatmulPlan {
   assertRank(a, [2, 3], 'matmul', 'A');
   assertRank(b, [2, 3], 'matmul', 'B');
   const [ar, ac] = a.shape.slice(-2);
   const [br, bc] = b.shape.slice(-2);
-  const M = opts.transA ? ac : ar;
-  const Ka = opts.transA ? ar : ac;
-  const Kb = opts.transB ? bc : br;
-  const N = opts.transB ? br : bc;
+  const transA = opts.transA === true;
+  const transB = opts.transB === true;
+  const M = transA ? ac : ar;
+  const Ka = transA ? ar : ac;
+  const Kb = transB ? bc : br;
+  const N = transB ? br : bc;
   if (Ka !== Kb) {
     throw new ShapeError(
-      `matmul: inner dimensions differ: A [${a.shape.join(', ')}]${opts.transA ? 'ᵀ' : ''} · B [${b.shape.join(', ')}]${opts.transB ? 'ᵀ' : ''} (${Ka} vs ${Kb})`,
+      `matmul: inner dimensions differ: A [${a.shape.join(', ')}]${transA ? 'ᵀ' : ''} · B [${b.shape.join(', ')}]${transB ? 'ᵀ' : ''} (${Ka} vs ${Kb})`,
     );
   }
   const ba = a.rank === 3 ? a.shape[0] : 1;
@@ -137,88 +65,38 @@ function plan(a: Tensor, b: Tensor, opts: MatmulOptions): MatmulPlan {
     M,
     K: Ka,
     N,
-    consts: {
-      K: Ka,
-      aRow: opts.transA ? 1 : ac,
-      aCol: opts.transA ? ac : 1,
-      bRow: opts.transB ? 1 : bc,
-      bCol: opts.transB ? bc : 1,
-      aBatch: ba === 1 ? 0 : ar * ac,
-      bBatch: bb === 1 ? 0 : br * bc,
-    },
+    transA,
+    transB,
+    aRow: transA ? 1 : ac,
+    aCol: transA ? ac : 1,
+    bRow: transB ? 1 : bc,
+    bCol: transB ? bc : 1,
+    aBatch: ba === 1 ? 0 : ar * ac,
+    bBatch: bb === 1 ? 0 : br * bc,
+    shape: a.rank === 3 || b.rank === 3 ? [batch, M, N] : [M, N],
   };
 }
 
-function resultShape(a: Tensor, b: Tensor, p: MatmulPlan): number[] {
-  return a.rank === 3 || b.rank === 3 ? [p.batch, p.M, p.N] : [p.M, p.N];
-}
-
-/** Which kernel variant a product of this shape uses (exposed for benchmarks and tests). */
-export type MatmulVariant = 'rowBlock' | 'nt4' | 'cell';
-
-/** Choose the kernel: row blocks when there are enough rows to share B reads, else per-cell kernels. */
-export function matmulVariant(M: number, K: number, opts: MatmulOptions): MatmulVariant {
-  if (M >= 4) return 'rowBlock';
-  if (opts.transB === true && opts.transA !== true && K % 4 === 0 && getBackend() !== 'headlessgl')
-    return 'nt4';
-  return 'cell';
-}
-
-function prepared(
-  a: Tensor,
-  b: Tensor,
-  opts: MatmulOptions,
-): { p: MatmulPlan; shape: number[]; empty: boolean } {
-  const p = plan(a, b, opts);
+/** Batched matmul on the selected backend. Shapes: A [B?, M, K], B [B?, K, N] (before transposes). */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const p = matmulPlan(a, b, opts);
   assertFinite(a, 'matmul', 'A');
   assertFinite(b, 'matmul', 'B');
-  const shape = resultShape(a, b, p);
-  return { p, shape, empty: p.M === 0 || p.N === 0 || p.batch === 0 || p.K === 0 };
+  if (p.M === 0 || p.N === 0 || p.batch === 0) return Tensor.zeros(p.shape);
+  if (p.K === 0) return Tensor.zeros(p.shape);
+  return dispatch('matmul', a, b, p);
 }
 
-function specFor(p: MatmulPlan, variant: MatmulVariant): KernelSpec<MatmulConsts & { M: number }> {
-  if (variant === 'rowBlock') {
-    return {
-      name: 'matmulRowBlock',
-      fn: matmulRowBlockKernel,
-      output: [p.N, Math.ceil(p.M / 4), p.batch],
-      constants: { ...p.consts, M: p.M },
-      vec4: true,
-    };
-  }
-  return {
-    name: variant === 'nt4' ? 'matmulNT' : 'matmul',
-    fn: variant === 'nt4' ? matmulNTKernel : matmulKernel,
-    output: [p.N, p.M, p.batch],
-    constants: { ...p.consts, M: p.M },
-  };
-}
-
-/** Batched matmul on the current backend. Shapes: A [B?, M, K], B [B?, K, N] (before transposes). */
-export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const { p, shape, empty } = prepared(a, b, opts);
-  if (empty) return Tensor.zeros(shape);
-  const variant = matmulVariant(p.M, p.K, opts);
-  const out = runKernel(specFor(p, variant), a.data, b.data);
-  return new Tensor(variant === 'rowBlock' ? unblockRows(out, p.batch, p.M, p.N) : out, shape);
-}
-
-/**
- * `matmul` under gpu.js's async contract: on `webasm` the output is split across worker threads (one
- * per core). Same result as `matmul`; use it for large products where the threads pay off.
- */
+/** `matmul` for callers written against the old async contract; the same result. */
 export async function matmulAsync(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Promise<Tensor> {
-  const { p, shape, empty } = prepared(a, b, opts);
-  if (empty) return Tensor.zeros(shape);
-  const variant = matmulVariant(p.M, p.K, opts);
-  const out = await runKernelAsync(specFor(p, variant), a.data, b.data);
-  return new Tensor(variant === 'rowBlock' ? unblockRows(out, p.batch, p.M, p.N) : out, shape);
+  return matmul(a, b, opts);
 }
 
-/** Plain-TS reference (float64 accumulation) with the same semantics as `matmul`. */
-export function matmulReference(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  const p = plan(a, b, opts);
-  const { K, aRow, aCol, bRow, bCol, aBatch, bBatch } = p.consts;
+/** Float64 reference kernel of `matmul` (strided reads cover every layout). */
+export function matmulRef(a: Tensor, b: Tensor, p: MatmulPlan): Tensor {
+  const { K, aRow, aCol, bRow, bCol, aBatch, bBatch } = p;
+  const A = a.data;
+  const B = b.data;
   const out = new Float32Array(p.batch * p.M * p.N);
   for (let z = 0; z < p.batch; z++) {
     for (let i = 0; i < p.M; i++) {
@@ -226,10 +104,75 @@ export function matmulReference(a: Tensor, b: Tensor, opts: MatmulOptions = {}):
         let s = 0;
         const ab = z * aBatch + i * aRow;
         const bb = z * bBatch + j * bCol;
-        for (let k = 0; k < K; k++) s += a.data[ab + k * aCol] * b.data[bb + k * bRow];
+        for (let k = 0; k < K; k++) s += A[ab + k * aCol] * B[bb + k * bRow];
         out[(z * p.M + i) * p.N + j] = s;
       }
     }
   }
-  return new Tensor(out, resultShape(a, b, p));
+  return new Tensor(out, p.shape);
+}
+
+/** Plain-TS reference (float64 accumulation) with the same semantics as `matmul`. */
+export function matmulReference(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  return matmulRef(a, b, matmulPlan(a, b, opts));
+}
+
+/** A checked linear layer: x viewed as [M, K], W [N, K], optional bias [N]. */
+export interface LinearPlan {
+  M: number;
+  K: number;
+  N: number;
+  /** Result shape [..., N] (x's leading axes kept). */
+  shape: number[];
+}
+
+/** Check y = x · Wᵀ + b shapes; `what` names the layer in the error (e.g. `layer 3 q_proj`). */
+export function linearPlan(x: Tensor, w: Tensor, bias: Tensor | undefined, what = 'linear'): LinearPlan {
+  if (w.rank !== 2) throw new ShapeError(`${what}: weight must be [out, in], got [${w.shape.join(', ')}]`);
+  if (x.rank < 1) throw new ShapeError(`${what}: input must have at least one axis`);
+  const [N, K] = w.shape;
+  const xk = x.shape[x.rank - 1];
+  if (xk !== K) {
+    throw new ShapeError(
+      `${what}: input [${x.shape.join(', ')}] does not match weight [${w.shape.join(', ')}] (in = ${K})`,
+    );
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== N)) {
+    throw new ShapeError(`${what}: bias [${bias.shape.join(', ')}] does not match out = ${N}`);
+  }
+  const lead = x.shape.slice(0, -1);
+  return { M: shapeSize(lead), K, N, shape: [...lead, N] };
+}
+
+/** y = x · Wᵀ (+ b) on the selected backend: x [..., in], W [out, in], b [out] (every projection). */
+export function linear(x: Tensor, w: Tensor, bias?: Tensor, what = 'linear'): Tensor {
+  const p = linearPlan(x, w, bias, what);
+  if (p.M === 0 || p.N === 0) return Tensor.zeros(p.shape);
+  if (p.K === 0) {
+    const out = new Float32Array(p.M * p.N);
+    if (bias) for (let i = 0; i < p.M; i++) out.set(bias.data, i * p.N);
+    return new Tensor(out, p.shape);
+  }
+  return dispatch('linear', x, w, bias, p);
+}
+
+/** Float64 reference kernel of `linear`. */
+export function linearRef(x: Tensor, w: Tensor, bias: Tensor | undefined, p: LinearPlan): Tensor {
+  const { M, K, N } = p;
+  const X = x.data;
+  const W = w.data;
+  const out = new Float32Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = bias ? bias.data[j] : 0;
+      for (let k = 0; k < K; k++) s += X[i * K + k] * W[j * K + k];
+      out[i * N + j] = s;
+    }
+  }
+  return new Tensor(out, p.shape);
+}
+
+/** Plain-TS float64 reference for `linear`. */
+export function linearReference(x: Tensor, w: Tensor, bias?: Tensor, what = 'linear'): Tensor {
+  return linearRef(x, w, bias, linearPlan(x, w, bias, what));
 }

@@ -8,9 +8,8 @@
  * 2^24 counters. Uniforms are u = x / 2^24 ∈ [0, 1) with 24-bit resolution. One call covers at most
  * 2^24 elements; `stream` selects an independent sequence (mixed into the seed).
  */
-import { runKernel } from './backend';
-import { ShapeError } from './errors';
-import type { KernelThis } from './kernel-this';
+import { ShapeError, ValueError } from './errors';
+import { dispatch } from './registry';
 import { Tensor, shapeSize, type Shape } from './tensor';
 
 const TWO24 = 16777216;
@@ -22,7 +21,8 @@ export const MAX_RANDOM_ELEMENTS = TWO24;
 const A = [0x9e3779, 0x85ebcb, 0xc2b2ad, 0x27d4eb] as const;
 const C = [0x7f4a7c, 0x165667, 0xd3a2e1, 0x5bd1e9] as const;
 
-interface RngConsts {
+/** The generator's constants: seed words, 12-bit split multipliers, adders, and the output mode. */
+export interface RngConsts {
   s0: number;
   s1: number;
   a0h: number;
@@ -43,13 +43,13 @@ interface RngConsts {
 }
 
 /** (x + y) mod 2^24 for x, y < 2^24, exact in float32. */
-function addMod24(x: number, y: number): number {
+export function addMod24(x: number, y: number): number {
   if (x >= 16777216 - y) return x - (16777216 - y);
   return x + y;
 }
 
 /** (x · a) mod 2^24 with a = ah·2^12 + al, exact in float32 (every product < 2^24). */
-function mulMod24(x: number, ah: number, al: number): number {
+export function mulMod24(x: number, ah: number, al: number): number {
   const xh = Math.floor(x / 4096);
   const xl = x - xh * 4096;
   const lo = xl * al;
@@ -60,13 +60,13 @@ function mulMod24(x: number, ah: number, al: number): number {
 }
 
 /** 12-bit rotation of a 24-bit value. */
-function rot12(x: number): number {
+export function rot12(x: number): number {
   const hi = Math.floor(x / 4096);
   return (x - hi * 4096) * 4096 + hi;
 }
 
 /** One mixing round: multiply, add, rotate. */
-function mixRound(x: number, ah: number, al: number, c: number): number {
+export function mixRound(x: number, ah: number, al: number, c: number): number {
   return rot12(addMod24(mulMod24(x, ah, al), c));
 }
 
@@ -81,26 +81,10 @@ function hash24(i: number, k: RngConsts): number {
   return x;
 }
 
-const RNG_FUNCTIONS = [addMod24, mulMod24, rot12, mixRound];
-
-/** gpu.js kernel: uniform (mode 0) or scaled dropout keep-mask (mode 1) for counter thread.x. */
-export function randomKernel(this: KernelThis<RngConsts>): number {
-  let x = addMod24(this.thread.x, this.constants.s0);
-  x = mixRound(x, this.constants.a0h, this.constants.a0l, this.constants.c0);
-  x = addMod24(x, this.constants.s1);
-  x = mixRound(x, this.constants.a1h, this.constants.a1l, this.constants.c1);
-  x = mixRound(x, this.constants.a2h, this.constants.a2l, this.constants.c2);
-  x = mixRound(x, this.constants.a3h, this.constants.a3l, this.constants.c3);
-  const u = x / 16777216;
-  if (this.constants.mode === 0) return u;
-  if (u < this.constants.p) return 0;
-  return this.constants.scale;
-}
-
 /** Split any integer seed (and stream id) into two 24-bit words with a host-side integer hash. */
 function seedWords(seed: number, stream: number): [number, number] {
   if (!Number.isInteger(seed) || !Number.isInteger(stream)) {
-    throw new RangeError(`random: seed ${seed} and stream ${stream} must be integers`);
+    throw new ValueError(`random: seed ${seed} and stream ${stream} must be integers`);
   }
   let h =
     Math.imul((seed | 0) ^ 0x5bd1e995, 0x27d4eb2d) ^ Math.imul(Math.floor(seed / 2 ** 32) | 0, 0x165667b1);
@@ -114,7 +98,7 @@ function seedWords(seed: number, stream: number): [number, number] {
 function consts(seed: number, opts: RandomOptions, mode: number, p: number): RngConsts {
   const [s0, s1] = opts.words ?? seedWords(seed, opts.stream ?? 0);
   if (!(Number.isInteger(s0) && Number.isInteger(s1) && s0 >= 0 && s1 >= 0 && s0 < TWO24 && s1 < TWO24)) {
-    throw new RangeError(`random: seed words ${s0}, ${s1} must be integers in [0, 2^24)`);
+    throw new ValueError(`random: seed words ${s0}, ${s1} must be integers in [0, 2^24)`);
   }
   const split = (a: number): [number, number] => [Math.floor(a / TWO12), a % TWO12];
   const [a0h, a0l] = split(A[0]);
@@ -159,16 +143,16 @@ export interface RandomOptions {
 function generate(shape: Shape, op: string, k: RngConsts): Tensor {
   const n = checkCount(shape, op);
   if (n === 0) return Tensor.zeros(shape);
-  return new Tensor(
-    runKernel({
-      name: 'random',
-      fn: randomKernel,
-      output: [n],
-      constants: { ...k },
-      functions: RNG_FUNCTIONS,
-    }),
-    shape,
-  );
+  return dispatch('random', [...shape], k);
+}
+
+/** Reference kernel of the generator (exact integer arithmetic in float64; also the CPU kernel). */
+export function randomRef(shape: number[], k: RngConsts): Tensor {
+  const n = shapeSize(shape);
+  const out = new Float32Array(n);
+  if (k.mode === 0) for (let i = 0; i < n; i++) out[i] = hash24(i, k) / TWO24;
+  else for (let i = 0; i < n; i++) out[i] = hash24(i, k) / TWO24 < k.p ? 0 : k.scale;
+  return new Tensor(out, shape);
 }
 
 /** Uniform [0, 1) samples of the given shape on the current backend. */
@@ -178,17 +162,14 @@ export function randomUniform(shape: Shape, seed: number, opts: RandomOptions = 
 
 /** Inverted-dropout keep mask: 0 with probability p, else 1/(1−p). */
 export function dropoutMask(shape: Shape, p: number, seed: number, opts: RandomOptions = {}): Tensor {
-  if (!(p >= 0 && p < 1)) throw new RangeError(`dropoutMask: p = ${p} must be in [0, 1)`);
+  if (!(p >= 0 && p < 1)) throw new ValueError(`dropoutMask: p = ${p} must be in [0, 1)`);
   return generate(shape, 'dropoutMask', consts(seed, opts, 1, p));
 }
 
 /** Plain-TS reference for `randomUniform` (same arithmetic, float64, exact). */
 export function randomUniformReference(shape: Shape, seed: number, opts: RandomOptions = {}): Tensor {
-  const n = checkCount(shape, 'randomUniform');
-  const k = consts(seed, opts, 0, 0);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = hash24(i, k) / TWO24;
-  return new Tensor(out, shape);
+  checkCount(shape, 'randomUniform');
+  return randomRef([...shape], consts(seed, opts, 0, 0));
 }
 
 /** Plain-TS reference for `dropoutMask`. */

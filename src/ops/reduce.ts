@@ -1,12 +1,19 @@
 /** Reductions along one axis: sum, mean, variance, max, min. */
-import { runKernel } from './backend';
 import { assertFinite, normaliseAxis } from './checks';
 import { ShapeError } from './errors';
-import type { KernelThis } from './kernel-this';
+import { dispatch } from './registry';
 import { Tensor } from './tensor';
 
 export type Reduction = 'sum' | 'mean' | 'variance' | 'max' | 'min';
-const CODES: Record<Reduction, number> = { sum: 0, mean: 1, variance: 2, max: 3, min: 4 };
+
+/** A checked reduction: x viewed as [outer, L, inner], reduced along L. */
+export interface ReducePlan {
+  outer: number;
+  L: number;
+  inner: number;
+  ddof: number;
+  shape: number[];
+}
 
 export interface ReduceOptions {
   /** Keep the reduced axis with size 1. */
@@ -15,42 +22,7 @@ export interface ReduceOptions {
   ddof?: number;
 }
 
-/** gpu.js kernel over [inner, outer]: reduce x[outer, 0..L, inner] along the middle axis. */
-export function reduceKernel(
-  this: KernelThis<{ L: number; inner: number; op: number; ddof: number }>,
-  x: number[],
-): number {
-  const base = this.thread.y * this.constants.L * this.constants.inner + this.thread.x;
-  const step = this.constants.inner;
-  const op = this.constants.op;
-  if (op === 3 || op === 4) {
-    let m = x[base];
-    for (let i = 1; i < this.constants.L; i++) {
-      const v = x[base + i * step];
-      if (op === 3) m = Math.max(m, v);
-      else m = Math.min(m, v);
-    }
-    return m;
-  }
-  let s = 0;
-  for (let i = 0; i < this.constants.L; i++) s += x[base + i * step];
-  if (op === 0) return s;
-  const mean = s / this.constants.L;
-  if (op === 1) return mean;
-  let v = 0;
-  for (let i = 0; i < this.constants.L; i++) {
-    const d = x[base + i * step] - mean;
-    v += d * d;
-  }
-  return v / (this.constants.L - this.constants.ddof);
-}
-
-function plan(
-  x: Tensor,
-  axis: number,
-  op: Reduction,
-  opts: ReduceOptions,
-): { outer: number; L: number; inner: number; shape: number[] } {
+function plan(x: Tensor, axis: number, op: Reduction, opts: ReduceOptions): ReducePlan {
   if (x.rank === 0) throw new ShapeError(`${op}: cannot reduce a scalar`);
   const a = normaliseAxis(axis, x.rank, op);
   const L = x.shape[a];
@@ -63,24 +35,15 @@ function plan(
   const outer = x.shape.slice(0, a).reduce((p, d) => p * d, 1);
   const inner = x.shape.slice(a + 1).reduce((p, d) => p * d, 1);
   const shape = opts.keepDims ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
-  return { outer, L, inner, shape };
+  return { outer, L, inner, ddof, shape };
 }
 
-/** Reduce along `axis` on the current backend. */
+/** Reduce along `axis` on the selected backend. */
 export function reduce(op: Reduction, x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor {
   const p = plan(x, axis, op, opts);
   assertFinite(x, op, 'x');
   if (p.outer * p.inner === 0 || p.L === 0) return Tensor.zeros(p.shape);
-  const out = runKernel(
-    {
-      name: 'reduce',
-      fn: reduceKernel,
-      output: [p.inner, p.outer],
-      constants: { L: p.L, inner: p.inner, op: CODES[op], ddof: opts.ddof ?? 0 },
-    },
-    x.data,
-  );
-  return new Tensor(out, p.shape);
+  return dispatch('reduce', op, x, p);
 }
 
 export const sum = (x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor => reduce('sum', x, axis, opts);
@@ -92,7 +55,11 @@ export const min = (x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor => r
 
 /** Plain-TS reference for `reduce` (float64). */
 export function reduceReference(op: Reduction, x: Tensor, axis = -1, opts: ReduceOptions = {}): Tensor {
-  const p = plan(x, axis, op, opts);
+  return reduceRef(op, x, plan(x, axis, op, opts));
+}
+
+/** Float64 reference kernel of `reduce`. */
+export function reduceRef(op: Reduction, x: Tensor, p: ReducePlan): Tensor {
   const out = new Float32Array(p.outer * p.inner);
   for (let o = 0; o < p.outer; o++) {
     for (let j = 0; j < p.inner; j++) {
@@ -109,7 +76,7 @@ export function reduceReference(op: Reduction, x: Tensor, axis = -1, opts: Reduc
               ? Math.max(...vals)
               : op === 'min'
                 ? Math.min(...vals)
-                : vals.reduce((a, v) => a + (v - m) ** 2, 0) / (p.L - (opts.ddof ?? 0));
+                : vals.reduce((a, v) => a + (v - m) ** 2, 0) / (p.L - p.ddof);
     }
   }
   return new Tensor(out, p.shape);

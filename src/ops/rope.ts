@@ -5,10 +5,9 @@
  *  - 'half' (GPT-NeoX / Hugging Face `rotate_half`): dimension i pairs with i + D/2;
  *  - 'interleaved' (GPT-J / original LLaMA / llama.cpp GGUF): dimension 2i pairs with 2i + 1.
  */
-import { runKernel } from './backend';
 import { assertFinite, assertRank } from './checks';
 import { ShapeError } from './errors';
-import type { KernelThis } from './kernel-this';
+import { dispatch } from './registry';
 import { Tensor } from './tensor';
 
 export type RopeStyle = 'half' | 'interleaved';
@@ -45,32 +44,12 @@ export function ropeTables(positions: ArrayLike<number>, invFreq: ArrayLike<numb
   return { cos, sin };
 }
 
-/** gpu.js kernel over output [D, H, T]: rotate pair partners with the row's cos/sin. */
-export function ropeKernel(
-  this: KernelThis<{ H: number; D: number; half: number; interleaved: number }>,
-  x: number[],
-  cos: number[],
-  sin: number[],
-): number {
-  const d = this.thread.x;
-  const h = this.thread.y;
-  const t = this.thread.z;
-  const base = (t * this.constants.H + h) * this.constants.D;
-  if (this.constants.interleaved === 1) {
-    const i = Math.floor((d + 0.5) / 2);
-    const even = d - 2 * i;
-    const c = cos[t * this.constants.half + i];
-    const s = sin[t * this.constants.half + i];
-    if (even < 0.5) return x[base + d] * c - x[base + d + 1] * s;
-    return x[base + d] * c + x[base + d - 1] * s;
-  }
-  if (d < this.constants.half) {
-    const c = cos[t * this.constants.half + d];
-    const s = sin[t * this.constants.half + d];
-    return x[base + d] * c - x[base + d + this.constants.half] * s;
-  }
-  const j = d - this.constants.half;
-  return x[base + d] * cos[t * this.constants.half + j] + x[base + j] * sin[t * this.constants.half + j];
+/** A checked RoPE: x [T, H, D] and its pairing. */
+export interface RopePlan {
+  T: number;
+  H: number;
+  D: number;
+  interleaved: boolean;
 }
 
 function check(x: Tensor, tables: RopeTables): [number, number, number] {
@@ -86,27 +65,23 @@ function check(x: Tensor, tables: RopeTables): [number, number, number] {
   return [T, H, D];
 }
 
-/** Apply RoPE to x [T, heads, headDim] on the current backend. */
+/** Apply RoPE (Eq. 2.5) to x [T, heads, headDim] on the selected backend. */
 export function applyRope(x: Tensor, tables: RopeTables, style: RopeStyle = 'half'): Tensor {
   const [T, H, D] = check(x, tables);
   if (x.size === 0) return Tensor.zeros(x.shape);
-  const out = runKernel(
-    {
-      name: 'rope',
-      fn: ropeKernel,
-      output: [D, H, T],
-      constants: { H, D, half: D / 2, interleaved: style === 'interleaved' ? 1 : 0 },
-    },
-    x.data,
-    tables.cos,
-    tables.sin,
-  );
-  return new Tensor(out, x.shape);
+  return dispatch('rope', x, tables, { T, H, D, interleaved: style === 'interleaved' });
 }
 
-/** Plain-TS reference for `applyRope` (angles recomputed from the tables). */
+/** Plain-TS reference for `applyRope`. */
 export function applyRopeReference(x: Tensor, tables: RopeTables, style: RopeStyle = 'half'): Tensor {
   const [T, H, D] = check(x, tables);
+  return applyRopeRef(x, tables, { T, H, D, interleaved: style === 'interleaved' });
+}
+
+/** Float64 reference kernel of `applyRope`. */
+export function applyRopeRef(x: Tensor, tables: RopeTables, plan: RopePlan): Tensor {
+  const { T, H, D } = plan;
+  const style: RopeStyle = plan.interleaved ? 'interleaved' : 'half';
   const half = D / 2;
   const out = new Float32Array(x.size);
   for (let t = 0; t < T; t++) {

@@ -3,31 +3,21 @@
  * Two kernel passes: a per-row logsumexp (max-shifted, so large logits do not overflow), then the map.
  * -Infinity entries are allowed (masked logits); a row that is entirely -Infinity is an error.
  */
-import { runKernel } from './backend';
-import { F32_MAX, assertNoNaN, clampInfinities } from './checks';
+import { F32_MAX, assertNoNaN } from './checks';
 import { NonFiniteError, ShapeError } from './errors';
-import type { KernelThis } from './kernel-this';
+import { dispatch } from './registry';
 import { Tensor } from './tensor';
 
-/** gpu.js kernel: logsumexp of row `thread.x`. */
-export function rowLogSumExpKernel(this: KernelThis<{ cols: number }>, x: number[]): number {
-  const base = this.thread.x * this.constants.cols;
-  let m = -3.4e38;
-  for (let j = 0; j < this.constants.cols; j++) m = Math.max(m, x[base + j]);
-  let s = 0;
-  for (let j = 0; j < this.constants.cols; j++) s += Math.exp(x[base + j] - m);
-  return m + Math.log(s);
-}
+/** What a row kernel computes: probabilities, log-probabilities, or the row's logsumexp. */
+export type RowSoftmaxMode = 'softmax' | 'logSoftmax' | 'logSumExp';
 
-/** gpu.js kernel: softmax (mode 0) or log-softmax (mode 1) of cell [y][x] given the row's logsumexp. */
-export function rowSoftmaxKernel(
-  this: KernelThis<{ cols: number; mode: number }>,
-  x: number[],
-  lse: number[],
-): number {
-  const v = x[this.thread.y * this.constants.cols + this.thread.x] - lse[this.thread.y];
-  if (this.constants.mode === 1) return v;
-  return Math.exp(v);
+/** A checked row op over the last axis: [rows, cols]; masked entries are -Infinity. */
+export interface RowsPlan {
+  rows: number;
+  cols: number;
+  mode: RowSoftmaxMode;
+  /** Whether any entry is -Infinity (kernels that cannot carry infinities clamp then restore). */
+  masked: boolean;
 }
 
 function rowsCols(x: Tensor, op: string): [number, number] {
@@ -37,61 +27,53 @@ function rowsCols(x: Tensor, op: string): [number, number] {
   return [x.size / cols, cols];
 }
 
-function prepare(x: Tensor, op: string): Float32Array {
+function prepare(x: Tensor, op: string, mode: RowSoftmaxMode): RowsPlan {
   assertNoNaN(x, op, 'x');
+  if (!x.onHost) {
+    // A device-resident input (an earlier GL kernel's output) stays on the device: it carries no infinities.
+    const [r, c] = rowsCols(x, op);
+    return { rows: r, cols: c, mode, masked: false };
+  }
   const d = x.data;
   const [rows, cols] = rowsCols(x, op);
+  let masked = false;
   for (let r = 0; r < rows; r++) {
     let anyFinite = false;
     for (let j = 0; j < cols; j++) {
       const v = d[r * cols + j];
       if (v === Infinity) throw new NonFiniteError(`${op}: +Infinity in row ${r} of [${x.shape.join(', ')}]`);
       if (v !== -Infinity) anyFinite = true;
+      else masked = true;
     }
     if (!anyFinite)
       throw new NonFiniteError(`${op}: row ${r} of [${x.shape.join(', ')}] is entirely -Infinity`);
   }
-  return clampInfinities(d);
+  return { rows, cols, mode, masked };
 }
 
-function lseRows(data: Float32Array, rows: number, cols: number): Float32Array {
-  return runKernel(
-    { name: 'rowLogSumExp', fn: rowLogSumExpKernel, output: [rows], constants: { cols } },
-    data,
-  );
+function rowOp(x: Tensor, mode: RowSoftmaxMode): Tensor {
+  const p = prepare(x, mode, mode);
+  return dispatch('rowSoftmax', x, p);
 }
 
-/** logsumexp over the last axis: shape [..., n] → [...]. */
+/** logsumexp over the last axis: shape [..., n] → [...] (Eq. 2.2's normaliser). */
 export function logSumExp(x: Tensor): Tensor {
-  const [rows, cols] = rowsCols(x, 'logSumExp');
-  const data = prepare(x, 'logSumExp');
-  return new Tensor(lseRows(data, rows, cols), x.shape.slice(0, -1));
+  return rowOp(x, 'logSumExp');
 }
 
-function softmaxMode(x: Tensor, mode: 0 | 1, op: string): Tensor {
-  const [rows, cols] = rowsCols(x, op);
-  const data = prepare(x, op);
-  const lse = lseRows(data, rows, cols);
-  const out = runKernel(
-    { name: 'rowSoftmax', fn: rowSoftmaxKernel, output: [cols, rows], constants: { cols, mode } },
-    data,
-    lse,
-  );
-  if (mode === 1) {
-    // Masked (-Infinity) inputs stay -Infinity in log space, as they would in exact arithmetic.
-    for (let i = 0; i < out.length; i++) if (x.data[i] === -Infinity) out[i] = -Infinity;
-  }
-  return new Tensor(out, x.shape);
-}
-
-/** Softmax over the last axis. */
+/** Softmax over the last axis (Eq. 2.2). */
 export function softmax(x: Tensor): Tensor {
-  return softmaxMode(x, 0, 'softmax');
+  return rowOp(x, 'softmax');
 }
 
 /** Log-softmax over the last axis. */
 export function logSoftmax(x: Tensor): Tensor {
-  return softmaxMode(x, 1, 'logSoftmax');
+  return rowOp(x, 'logSoftmax');
+}
+
+/** Output shape of a row op: [..., n] for (log-)softmax, [...] for logsumexp. */
+export function rowOutputShape(x: Tensor, p: RowsPlan): number[] {
+  return p.mode === 'logSumExp' ? x.shape.slice(0, -1) : [...x.shape];
 }
 
 function refLse(d: Float32Array, base: number, cols: number): number {
@@ -102,32 +84,34 @@ function refLse(d: Float32Array, base: number, cols: number): number {
   return m + Math.log(s);
 }
 
-/** Plain-TS references (float64). */
+/** Float64 reference kernel of every row op. */
+export function rowSoftmaxRef(x: Tensor, p: RowsPlan): Tensor {
+  const { rows, cols } = p;
+  const d = x.data;
+  const out = new Float32Array(p.mode === 'logSumExp' ? rows : rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const l = refLse(d, r * cols, cols);
+    if (p.mode === 'logSumExp') out[r] = l;
+    else if (p.mode === 'softmax')
+      for (let j = 0; j < cols; j++) out[r * cols + j] = Math.exp(d[r * cols + j] - l);
+    else for (let j = 0; j < cols; j++) out[r * cols + j] = d[r * cols + j] - l;
+  }
+  return new Tensor(out, rowOutputShape(x, p));
+}
+
+/** Plain-TS float64 reference of `logSumExp`. */
 export function logSumExpReference(x: Tensor): Tensor {
-  const [rows, cols] = rowsCols(x, 'logSumExp');
-  const out = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) out[r] = refLse(x.data, r * cols, cols);
-  return new Tensor(out, x.shape.slice(0, -1));
+  return rowSoftmaxRef(x, prepare(x, 'logSumExp', 'logSumExp'));
 }
 
+/** Plain-TS float64 reference of `softmax`. */
 export function softmaxReference(x: Tensor): Tensor {
-  const [rows, cols] = rowsCols(x, 'softmax');
-  const out = new Float32Array(x.size);
-  for (let r = 0; r < rows; r++) {
-    const l = refLse(x.data, r * cols, cols);
-    for (let j = 0; j < cols; j++) out[r * cols + j] = Math.exp(x.data[r * cols + j] - l);
-  }
-  return new Tensor(out, x.shape);
+  return rowSoftmaxRef(x, prepare(x, 'softmax', 'softmax'));
 }
 
+/** Plain-TS float64 reference of `logSoftmax`. */
 export function logSoftmaxReference(x: Tensor): Tensor {
-  const [rows, cols] = rowsCols(x, 'logSoftmax');
-  const out = new Float32Array(x.size);
-  for (let r = 0; r < rows; r++) {
-    const l = refLse(x.data, r * cols, cols);
-    for (let j = 0; j < cols; j++) out[r * cols + j] = x.data[r * cols + j] - l;
-  }
-  return new Tensor(out, x.shape);
+  return rowSoftmaxRef(x, prepare(x, 'logSoftmax', 'logSoftmax'));
 }
 
 export { F32_MAX };

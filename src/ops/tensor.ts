@@ -42,9 +42,24 @@ function checkShape(shape: Shape, what: string): void {
 /** Nested number arrays accepted by `Tensor.from`. */
 export type NestedNumbers = number | readonly NestedNumbers[];
 
+/**
+ * Data a backend keeps on its device (e.g. a GL texture). The host copy is made on first access to
+ * `Tensor.data`, so kernels of the same backend can chain without a round trip through host memory.
+ */
+export interface DeviceBuffer {
+  /** The backend that owns the buffer (`gl`). */
+  readonly backend: string;
+  /** Copy the values to a row-major Float32Array. */
+  download(): Float32Array;
+}
+
 export class Tensor {
-  readonly data: Float32Array;
+  private host: Float32Array | undefined;
+  /** Device-resident copy of the data, when a backend produced it (undefined for host tensors). */
+  readonly device: DeviceBuffer | undefined;
   readonly shape: Shape;
+  /** Number of elements. */
+  readonly size: number;
 
   constructor(data: Float32Array, shape: Shape) {
     checkShape(shape, 'Tensor');
@@ -53,8 +68,46 @@ export class Tensor {
         `Tensor: data has ${data.length} elements but shape [${shape.join(', ')}] needs ${shapeSize(shape)}`,
       );
     }
-    this.data = data;
+    this.host = data;
+    this.device = undefined;
     this.shape = Object.freeze([...shape]);
+    this.size = data.length;
+  }
+
+  /** A tensor whose values live on a backend's device; `data` downloads them on first access. */
+  static onDevice(buffer: DeviceBuffer, shape: Shape): Tensor {
+    const t = new Tensor(new Float32Array(0), [0]);
+    checkShape(shape, 'Tensor.onDevice');
+    const self = t as unknown as {
+      host: Float32Array | undefined;
+      device: DeviceBuffer;
+      shape: Shape;
+      size: number;
+    };
+    self.host = undefined;
+    self.device = buffer;
+    self.shape = Object.freeze([...shape]);
+    self.size = shapeSize(shape);
+    return t;
+  }
+
+  /** The values, row-major (downloaded from the device on first access for a device tensor). */
+  get data(): Float32Array {
+    if (this.host === undefined) {
+      const d = (this.device as DeviceBuffer).download();
+      if (d.length !== shapeSize(this.shape)) {
+        throw new ShapeError(
+          `Tensor: device buffer holds ${d.length} values but shape [${this.shape.join(', ')}] needs ${shapeSize(this.shape)}`,
+        );
+      }
+      this.host = d;
+    }
+    return this.host;
+  }
+
+  /** Whether the values are already in host memory (false: a device tensor not yet read). */
+  get onHost(): boolean {
+    return this.host !== undefined;
   }
 
   /** Build a tensor from nested arrays (rectangular) or a flat array plus a shape. */
@@ -113,10 +166,6 @@ export class Tensor {
     return new Tensor(out, shape);
   }
 
-  get size(): number {
-    return this.data.length;
-  }
-
   get rank(): number {
     return this.shape.length;
   }
@@ -140,6 +189,7 @@ export class Tensor {
     if (shapeSize(target) !== this.size) {
       throw new ShapeError(`reshape: cannot reshape [${this.shape.join(', ')}] into [${shape.join(', ')}]`);
     }
+    if (!this.onHost && this.device) return Tensor.onDevice(this.device, target);
     return new Tensor(this.data, target);
   }
 
@@ -153,7 +203,7 @@ export class Tensor {
     for (let d = 0; d < index.length; d++) {
       const i = index[d];
       if (!Number.isInteger(i) || i < 0 || i >= this.shape[d]) {
-        throw new RangeError(`get: index ${i} out of range for axis ${d} of size ${this.shape[d]}`);
+        throw new ShapeError(`get: index ${i} out of range for axis ${d} of size ${this.shape[d]}`);
       }
       off += i * strides[d];
     }
@@ -169,7 +219,7 @@ export class Tensor {
   sliceRows(start: number, end: number): Tensor {
     const rows = this.shape[0];
     if (this.rank < 1 || start < 0 || end > rows || start > end) {
-      throw new RangeError(`sliceRows: [${start}, ${end}) out of range for first axis of size ${rows}`);
+      throw new ShapeError(`sliceRows: [${start}, ${end}) out of range for first axis of size ${rows}`);
     }
     const inner = rows === 0 ? 0 : this.size / rows;
     return new Tensor(this.data.slice(start * inner, end * inner), [end - start, ...this.shape.slice(1)]);

@@ -64,10 +64,11 @@ test('tensor construction checks sizes and ragged arrays', () => {
   assert.throws(() => o.Tensor.zeros([2, 3]).reshape([4, -1]), /cannot reshape \[2, 3\] into \[4, -1\]/);
 });
 
-test('unknown backend names are rejected, from the API and from EFFLAB_BACKEND', () => {
+test('unknown backend names are rejected, from the API and from EFFLAB_BACKEND, naming the valid ones', () => {
   assert.throws(() => o.setBackend('metal' as o.BackendName), {
     name: 'BackendError',
-    message: /unknown backend 'metal' \(expected one of headlessgl, webasm, cpu, auto\)/,
+    message:
+      /unknown backend 'metal' \(expected one of gl, wasm, js, reference, auto; old names headlessgl → gl, webasm → wasm, cpu → js\)/,
   });
   const root = path.resolve(__dirname, '..', '..');
   const script = "require('./src/ops').getBackend()";
@@ -82,9 +83,20 @@ test('unknown backend names are rejected, from the API and from EFFLAB_BACKEND',
   );
 });
 
+test('old backend names map to the new ones', () => {
+  assert.equal(
+    o.withBackend('cpu', () => o.getBackend()),
+    'js',
+  );
+  assert.equal(
+    o.withBackend('webasm', () => o.getBackend()),
+    'wasm',
+  );
+});
+
 test('the GL backend explains why it cannot start without a display', () => {
   const root = path.resolve(__dirname, '..', '..');
-  const env: NodeJS.ProcessEnv = { ...process.env, EFFLAB_BACKEND: 'headlessgl' };
+  const env: NodeJS.ProcessEnv = { ...process.env, EFFLAB_BACKEND: 'gl' };
   delete env.DISPLAY;
   assert.throws(
     () =>
@@ -98,22 +110,59 @@ test('the GL backend explains why it cannot start without a display', () => {
   );
 });
 
-test('auto selection prefers the GL backend when it can start, and EFFLAB_BACKEND overrides it', () => {
+test('auto picks the fastest CPU path (wasm) on Mesa, never gl; EFFLAB_BACKEND overrides it', () => {
   const root = path.resolve(__dirname, '..', '..');
   const pick = (env: NodeJS.ProcessEnv): string =>
     execFileSync(
       process.execPath,
       ['--import', 'tsx', '-e', "process.stdout.write(require('./src/ops').getBackend())"],
-      {
-        cwd: root,
-        env,
-      },
+      { cwd: root, env },
     ).toString();
   const auto = { ...process.env };
   delete auto.EFFLAB_BACKEND;
-  assert.equal(pick(auto), 'headlessgl');
-  assert.equal(pick({ ...auto, EFFLAB_BACKEND: 'webasm' }), 'webasm');
-  const noDisplay = { ...auto };
-  delete noDisplay.DISPLAY;
-  assert.equal(pick(noDisplay), 'webasm');
+  // This machine has no GPU device: GL (Mesa llvmpipe under Xvfb) is available but not auto-selected.
+  assert.equal(o.glIsHardware(), false);
+  assert.equal(pick(auto), 'wasm');
+  assert.equal(pick({ ...auto, EFFLAB_BACKEND: 'gl' }), 'gl');
+  assert.equal(pick({ ...auto, EFFLAB_BACKEND: 'js' }), 'js');
+  assert.equal(pick({ ...auto, EFFLAB_BACKEND: 'headlessgl' }), 'gl');
+});
+
+test('withBackend holds across await and does not leak into concurrent work', async () => {
+  o.setBackend('js');
+  const inner = o.withBackend('reference', async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    o.matmul(T([[1]]), T([[2]]));
+    return [o.getBackend(), o.lastBackendRan('matmul')];
+  });
+  // While the scoped work waits, the outside still runs on js.
+  assert.equal(o.getBackend(), 'js');
+  o.matmul(T([[1]]), T([[2]]));
+  assert.equal(o.lastBackendRan('matmul'), 'js');
+  assert.deepEqual(await inner, ['reference', 'reference']);
+  o.setBackend('auto');
+});
+
+test('traceBackends reports every op call with the backend that ran it', () => {
+  const { calls } = o.traceBackends(() =>
+    o.withBackend('wasm', () => o.softmax(o.matmul(T([[1, 2]]), T([[3], [4]])))),
+  );
+  assert.deepEqual(
+    calls.map((c) => [c.op, c.requested, c.ran]),
+    [
+      ['matmul', 'wasm', o.resolveKernelBackend('wasm', 'matmul')],
+      ['rowSoftmax', 'wasm', o.resolveKernelBackend('wasm', 'rowSoftmax')],
+    ],
+  );
+});
+
+test('shape faults are ShapeError whatever the backend', () => {
+  for (const b of ['js', 'wasm', 'reference'] as const) {
+    o.withBackend(b, () => {
+      assert.throws(() => o.matmul(T([[1, 2, 3]]), T([[1, 2]])), o.ShapeError);
+      assert.throws(() => o.linear(T([[1, 2, 3]]), T([[1, 2]])), o.ShapeError);
+      assert.throws(() => o.swiglu(T([1, 2]), T([1])), o.ShapeError);
+      assert.throws(() => o.foldedAttention(T([1]), T([1]), T([1]), T([1]), 0), o.ShapeError);
+    });
+  }
 });

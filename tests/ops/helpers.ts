@@ -44,12 +44,13 @@ export function tensorOf(e: unknown): Tensor {
  * Per-backend tolerances, |ours − ref| ≤ atol + rtol·|ref|. All backends compute in float32
  * (ε ≈ 1.2e-7); errors grow with the reduction length (≤ 64 here) and with transcendental functions
  * (GL's exp/log/pow are implementation-defined to a few ulp; Mesa llvmpipe is close to IEEE).
- * cpu and webasm: rtol 2e-5, atol 2e-6. headlessgl: rtol 1e-4, atol 1e-5.
+ * js, wasm and reference: rtol 2e-5, atol 2e-6. gl: rtol 1e-4, atol 1e-5.
  */
 export const TOLERANCE: Record<BackendName, { rtol: number; atol: number }> = {
-  cpu: { rtol: 2e-5, atol: 2e-6 },
-  webasm: { rtol: 2e-5, atol: 2e-6 },
-  headlessgl: { rtol: 1e-4, atol: 1e-5 },
+  reference: { rtol: 2e-5, atol: 2e-6 },
+  js: { rtol: 2e-5, atol: 2e-6 },
+  wasm: { rtol: 2e-5, atol: 2e-6 },
+  gl: { rtol: 1e-4, atol: 1e-5 },
 };
 
 /** Assert two tensors agree elementwise within the backend's tolerance (scaled by `factor`). */
@@ -67,7 +68,7 @@ export function assertClose(
   for (let i = 0; i < actual.size; i++) {
     const a = actual.data[i];
     const e = expected.data[i];
-    const excess = Math.abs(a - e) - factor * (atol + rtol * Math.abs(e));
+    const excess = a === e ? 0 : Math.abs(a - e) - factor * (atol + rtol * Math.abs(e));
     if (!(excess <= worst) || Number.isNaN(a)) {
       worst = Number.isNaN(a) ? Infinity : excess;
       worstIdx = i;

@@ -85,6 +85,44 @@ cases["softmax"] = {
     "logsumexp": enc(lse[:, 0]),
 }
 
+# softmax family at logit scale 1 (issue 15 item 4): here logsumexp exceeds the row max by O(1), so a
+# kernel returning the row max (or dropping the log term) misses by far more than the tight tolerance.
+# Row 0 is constant: logsumexp = log(50) + c exactly, while the row max is c.
+S1 = arr((6, 50), 1.0).astype(np.float64)
+S1[0, :] = 0.75
+m1 = S1.max(axis=-1, keepdims=True)
+lse1 = m1 + np.log(np.exp(S1 - m1).sum(axis=-1, keepdims=True))
+cases["softmax_scale1"] = {
+    "x": enc(S1),
+    "softmax": enc(np.exp(S1 - lse1)),
+    "log_softmax": enc(S1 - lse1),
+    "logsumexp": enc(lse1[:, 0]),
+    "rowmax": enc(m1[:, 0]),
+}
+
+# norms on near-zero-variance rows (issue 15 item 5): mean(x^2) ~ 3e-7 for RMSNorm and var ~ 3e-7 for
+# LayerNorm, so eps = 1e-5 and eps = 1e-12 give results that differ by a factor of ~6.
+Z = (arr((4, 64), 1e-3)).astype(np.float32).astype(np.float64)
+Zl = (arr((4, 64), 1e-3) + 0.25).astype(np.float32).astype(np.float64)
+wz = arr((64,)).astype(np.float64)
+bz = arr((64,)).astype(np.float64)
+def rmsn(x, eps):
+    return x / np.sqrt((x**2).mean(-1, keepdims=True) + eps) * wz
+def lnorm(x, eps):
+    mu = x.mean(-1, keepdims=True)
+    v = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(v + eps) * wz + bz
+cases["norm_small"] = {
+    "x_rms": enc(Z),
+    "x_ln": enc(Zl),
+    "w": enc(wz),
+    "b": enc(bz),
+    "rms_1e-5": enc(rmsn(Z, 1e-5)),
+    "rms_1e-12": enc(rmsn(Z, 1e-12)),
+    "ln_1e-5": enc(lnorm(Zl, 1e-5)),
+    "ln_1e-12": enc(lnorm(Zl, 1e-12)),
+}
+
 # norms
 N = arr((6, 64), 2.0).astype(np.float64) + 0.3
 w = arr((64,)).astype(np.float64)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { availableBackends, withBackend } from '../../src/ops';
+import { withBackend } from '../../src/ops';
 import {
   evaluateStationarity,
   ptLoss,
@@ -143,14 +143,12 @@ test('general (Cholesky) path and closed-form small path give the same proxies',
   assert.deepEqual(Array.from(a.converged), Array.from(b.converged));
 });
 
-test('gpu.js kernel agrees with the float64 reference on every backend here', () => {
+test('gpu.js kernel (gl backend) agrees with the float64 reference', () => {
   const [t, eps] = cases(51, 200, 3, 10, 5);
   const [t2, eps2] = cases(52, 100, 2, 5, 5);
   const ref = solveProxyBatch(t, eps, { engine: 'reference' });
   const ref2 = solveProxyBatch(t2, eps2, { engine: 'reference' });
-  const backends = availableBackends();
-  assert.ok(backends.includes('cpu'));
-  for (const b of backends) {
+  for (const b of ['gl'] as const) {
     withBackend(b, () => {
       const raw = solveProxyBatch(t, eps, { engine: 'kernel', refine: false });
       assert.equal(raw.backend, b);

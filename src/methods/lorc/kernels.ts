@@ -1,75 +1,14 @@
 /**
- * The fused read kernel of the low-rank key cache (thesis appendix H.1): keys are held as d_c-dim
- * projections taken BEFORE rotary embedding; when attention reads them, each output element is
- * reconstructed from the compressed row and rotated in one pass:
- *   k̃[b,s,h,j] = Σ_c C[b,s,c]·V[h·d + j, c]                       (reconstruction, Eq. 5.6)
- *   out[b,s,h,j] = k̃[j]·cos θ_{s,i} ∓ k̃[partner(j)]·sin θ_{s,i}   (RoPE at the held position)
- * The partner element is reconstructed in the same thread, so the full-width pre-RoPE keys never
- * exist in memory. `reconstructRopeReference` is the plain-TS twin (float64 accumulation).
+ * The fused read of the low-rank key cache (thesis appendix H.1, Eq. 5.6): keys held as d_c-dim
+ * projections taken BEFORE rotary embedding are reconstructed and rotated when attention reads them.
+ * The fused op (`reconstructRope`: shape checks, float64 reference, gl and js kernels, dispatched by the
+ * ops registry) lives in src/ops/lowrank.ts and is re-exported here; `reconstructRopeJs` is the cache's
+ * CPU path on the decoder's linear kernel.
  */
-import { runKernel } from '../../ops/backend';
-import type { KernelThis } from '../../ops/kernel-this';
 import { ShapeError, Tensor, type RopeStyle, type RopeTables } from '../../ops';
+
+export { reconstructRope, reconstructRopeReference } from '../../ops';
 import { linearWasm } from '../../models';
-
-interface FusedConsts {
-  dc: number;
-  Hkv: number;
-  D: number;
-  half: number;
-  S: number;
-  interleaved: number;
-}
-
-/** gpu.js kernel over output [D, Hkv, B·S]: reconstruct a key element and its RoPE partner, rotate. */
-export function reconstructRopeKernel(
-  this: KernelThis<FusedConsts>,
-  c: number[],
-  basis: number[],
-  cos: number[],
-  sin: number[],
-): number {
-  const j = this.thread.x;
-  const h = this.thread.y;
-  const z = this.thread.z;
-  const b = Math.floor((z + 0.5) / this.constants.S);
-  const s = z - b * this.constants.S;
-  let i = 0;
-  let partner = 0;
-  let sign = 1;
-  if (this.constants.interleaved === 1) {
-    i = Math.floor((j + 0.5) / 2);
-    if (j - 2 * i < 0.5) {
-      partner = j + 1;
-      sign = -1;
-    } else {
-      partner = j - 1;
-      sign = 1;
-    }
-  } else {
-    if (j < this.constants.half) {
-      i = j;
-      partner = j + this.constants.half;
-      sign = -1;
-    } else {
-      i = j - this.constants.half;
-      partner = j - this.constants.half;
-      sign = 1;
-    }
-  }
-  const cBase = z * this.constants.dc;
-  const rowA = (h * this.constants.D + j) * this.constants.dc;
-  const rowB = (h * this.constants.D + partner) * this.constants.dc;
-  let a = 0;
-  let p = 0;
-  for (let k = 0; k < this.constants.dc; k++) {
-    const ck = c[cBase + k];
-    a += ck * basis[rowA + k];
-    p += ck * basis[rowB + k];
-  }
-  const ti = s * this.constants.half + i;
-  return a * cos[ti] + sign * p * sin[ti];
-}
 
 interface FusedDims {
   B: number;
@@ -97,78 +36,6 @@ function check(c: Tensor, basis: Tensor, tables: RopeTables, Hkv: number): Fused
       `reconstructRope: cos/sin tables have ${tables.cos.length} entries, expected S·D/2 = ${S}·${D / 2}`,
     );
   return { B, S, dc, Hkv, D };
-}
-
-/**
- * Reconstruct pre-RoPE keys from their compressed rows and rotate them, fused (appendix H.1).
- * c [B, S, d_c], basis V_c [Hkv·D, d_c], tables for the S held positions → keys [B, S, Hkv, D].
- */
-export function reconstructRope(
-  c: Tensor,
-  basis: Tensor,
-  tables: RopeTables,
-  Hkv: number,
-  style: RopeStyle = 'half',
-): Tensor {
-  const g = check(c, basis, tables, Hkv);
-  const shape = [g.B, g.S, g.Hkv, g.D];
-  if (g.B * g.S === 0) return Tensor.zeros(shape);
-  const out = runKernel(
-    {
-      name: 'lorcReconstructRope',
-      fn: reconstructRopeKernel,
-      output: [g.D, g.Hkv, g.B * g.S],
-      constants: {
-        dc: g.dc,
-        Hkv: g.Hkv,
-        D: g.D,
-        half: g.D / 2,
-        S: g.S,
-        interleaved: style === 'interleaved' ? 1 : 0,
-      },
-    },
-    c.data,
-    basis.data,
-    tables.cos,
-    tables.sin,
-  );
-  return new Tensor(out, shape);
-}
-
-/** Plain-TS reference for `reconstructRope`: reconstruct in float64, then rotate (two separate steps). */
-export function reconstructRopeReference(
-  c: Tensor,
-  basis: Tensor,
-  tables: RopeTables,
-  Hkv: number,
-  style: RopeStyle = 'half',
-): Tensor {
-  const g = check(c, basis, tables, Hkv);
-  const width = g.Hkv * g.D;
-  const half = g.D / 2;
-  const out = new Float32Array(g.B * g.S * width);
-  const k = new Float64Array(width);
-  for (let b = 0; b < g.B; b++) {
-    for (let s = 0; s < g.S; s++) {
-      const row = (b * g.S + s) * g.dc;
-      for (let w = 0; w < width; w++) {
-        let acc = 0;
-        for (let q = 0; q < g.dc; q++) acc += c.data[row + q] * basis.data[w * g.dc + q];
-        k[w] = acc;
-      }
-      for (let h = 0; h < g.Hkv; h++) {
-        for (let i = 0; i < half; i++) {
-          const cs = tables.cos[s * half + i];
-          const sn = tables.sin[s * half + i];
-          const [p, q] = style === 'interleaved' ? [2 * i, 2 * i + 1] : [i, i + half];
-          const base = (b * g.S + s) * width + h * g.D;
-          out[base + p] = k[h * g.D + p] * cs - k[h * g.D + q] * sn;
-          out[base + q] = k[h * g.D + q] * cs + k[h * g.D + p] * sn;
-        }
-      }
-    }
-  }
-  return new Tensor(out, [g.B, g.S, g.Hkv, g.D]);
 }
 
 /**

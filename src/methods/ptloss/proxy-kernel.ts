@@ -7,8 +7,8 @@
  * converged, −k − 1 when it did not, and −k − 0.5 when it stalled at float32 resolution within
  * KERNEL_NEAR_TOLERANCE of a solution (the host's float64 polish then decides).
  */
-import { runKernel } from '../../ops/backend';
-import type { KernelThis } from '../../ops/kernel-this';
+import { runKernel } from '../../ops/gl/runtime';
+import type { KernelThis } from '../../ops/gl/kernel-this';
 import { PtlossError } from './errors';
 import type { RawSolve, SolverSettings } from './proxy-reference';
 

@@ -9,7 +9,7 @@
  * the iterations used and the float64 residual of the returned logits; examples that did not
  * converge keep the solver's last iterate and are listed in `failures`, never replaced.
  */
-import { getBackend, lastBackendRan, type BackendName } from '../../ops/backend';
+import type { BackendName } from '../../ops';
 import { padOrder, type Coefficients } from './coefficients';
 import { PtlossError } from './errors';
 import { assertDistributions, type Matrix, type Matrix64 } from './matrix';
@@ -141,9 +141,8 @@ export function solveProxyBatch(
   let refinedSteps = 0;
   let rescued = 0;
   if (engine === 'kernel') {
-    getBackend();
     raw = solveProxyKernel(teacher.data, z0, flat, n, c, order, eps.length, settings);
-    backend = lastBackendRan();
+    backend = 'gl';
     if (opts.refine ?? true)
       [refinedSteps, rescued] = refineInFloat64(teacher.data, flat, raw, n, c, order, eps.length);
   } else {

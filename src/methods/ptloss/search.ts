@@ -5,7 +5,7 @@
  * are drawn first (in Algorithm 2's order, from a seeded generator) and solved in batches; the
  * trace lists every trial in that order with its score and its unsolved-example count.
  */
-import type { BackendName } from '../../ops/backend';
+import type { BackendName } from '../../ops';
 import type { Coefficients } from './coefficients';
 import { PtlossError } from './errors';
 import { assertDistributions, type Matrix } from './matrix';
