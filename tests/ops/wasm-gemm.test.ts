@@ -137,7 +137,7 @@ const LAYOUTS: [boolean, boolean][] = [
 for (const fma of [true, false]) {
   for (const threads of [1, 2]) {
     test(`sgemm (${fma ? 'FMA' : 'mul+add'}, ${threads} thread${threads > 1 ? 's' : ''}): every layout, odd sizes`, () => {
-      const k = createKernels({ fma, threads });
+      const k = createKernels({ fma, threads, steal: false });
       variants.push(k);
       assert.equal(k.fma, fma);
       assert.equal(k.threads, threads);
@@ -162,7 +162,7 @@ for (const fma of [true, false]) {
 test('sgemm: batches with strides (incl. a shared operand), alpha/beta, leading dimensions, arena operands', () => {
   const r = rng(7);
   for (const threads of [1, 2]) {
-    const k = createKernels({ threads });
+    const k = createKernels({ threads, steal: threads === 1 });
     variants.push(k);
     for (const [tA, tB] of LAYOUTS) {
       check(k, { tA, tB, M: 7, N: 13, K: 19, batch: 3 }, r);

@@ -125,7 +125,7 @@ test('wasm dequantization is bit-identical to the JS dequantizer (Q8_0, Q4_1, su
 for (const fma of [true, false])
   for (const threads of [1, 2])
     test(`quantized linear (${fma ? 'FMA' : 'mul+add'}, ${threads} thread(s)) matches dequantize + float64 product`, () => {
-      const k = createKernels({ fma, threads });
+      const k = createKernels({ fma, threads, steal: false });
       kernels.push(k);
       const r = rng(threads + (fma ? 10 : 20));
       for (const type of ['q8_0', 'q4_1'] as const)
@@ -145,7 +145,7 @@ for (const fma of [true, false])
 
 test('quantized linear: large enough to be split over threads and dequantized in several chunks', () => {
   const r = rng(5);
-  const k = createKernels({ threads: 2 });
+  const k = createKernels({ threads: 2, steal: false });
   kernels.push(k);
   // 2 MB chunks of f32 at K = 64 are 8,192 rows: 9,000 rows take two chunks.
   checkLinear(k, randomQuant('q4_1', 9000, 64, r, true), 9, r);

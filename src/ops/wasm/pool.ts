@@ -3,7 +3,9 @@
  * module on the same shared memory; a call hands each helper one job (an export name and its numeric
  * arguments) through a SharedArrayBuffer, runs its own share on the calling thread, then waits with
  * Atomics for the helpers, so the public API stays synchronous. A helper spins briefly after each job
- * before it sleeps, which keeps the hand-over of back-to-back small calls (decode) in microseconds.
+ * before it sleeps, which keeps the hand-over of back-to-back small calls (decode) in microseconds; a
+ * job no helper has started by the time the caller is done with its own is run by the caller, so a
+ * helper that the OS has not scheduled (a loaded machine) delays nothing.
  * Threads: `EFFLAB_THREADS` (default: the CPU count, at most 4); 1 disables the helpers.
  */
 import { availableParallelism } from 'node:os';
@@ -17,7 +19,10 @@ export const THREADS_ENV = 'EFFLAB_THREADS';
 export const JOB_EXPORTS = ['gemm', 'dotNT', 'q8_0', 'q4_1', 'deq8_0', 'deq4_1'] as const;
 export type JobName = (typeof JOB_EXPORTS)[number];
 
-/** Int32 control words: [0] job seq, [1] done seq, [2] export index, [3] stop, [4] argc, [5] error. */
+/**
+ * Int32 control words: [0] job seq, [1] done seq, [2] export index, [3] stop, [4] argc, [5] error,
+ * [6] claim (0 posted, 1 taken by the helper, 2 taken back by the caller).
+ */
 const CTRL_INTS = 8;
 const MAX_ARGS = 24;
 const SPIN = 20000;
@@ -36,7 +41,9 @@ for (;;) {
   Atomics.wait(c, 0, seen);
   seen = Atomics.load(c, 0);
   if (c[3] === 1) break;
-  try {
+  // The caller takes the job back when it finishes first and the helper has not started (a helper
+  // descheduled on a busy machine then costs nothing).
+  if (Atomics.compareExchange(c, 6, 0, 1) === 0) try {
     const n = c[4];
     fns[c[2]](...Array.from(a.subarray(0, n)));
     c[5] = 0;
@@ -73,6 +80,8 @@ export class KernelPool {
     threads: number,
     private readonly local: Record<JobName, WasmFn>,
     flags: string,
+    /** Whether the caller may take back a job no helper has started (off only to test the helpers). */
+    private readonly steal = true,
   ) {
     for (let i = 1; i < threads; i++) {
       const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
@@ -110,6 +119,8 @@ export class KernelPool {
       h.args.set(args);
       h.ctrl[2] = JOB_EXPORTS.indexOf(name);
       h.ctrl[4] = args.length;
+      h.ctrl[5] = 0;
+      Atomics.store(h.ctrl, 6, 0);
       const seq = (Atomics.load(h.ctrl, 0) + 1) | 0;
       seqs.push(seq);
       Atomics.store(h.ctrl, 0, seq);
@@ -119,6 +130,10 @@ export class KernelPool {
     let failed = false;
     for (let i = 1; i < jobs.length; i++) {
       const h = this.helpers[i - 1];
+      if (this.steal && Atomics.compareExchange(h.ctrl, 6, 0, 2) === 0) {
+        this.local[jobs[i].name](...jobs[i].args);
+        continue;
+      }
       const deadline = Date.now() + 60000;
       let done = Atomics.load(h.ctrl, 1);
       for (let s = 0; s < SPIN && done !== seqs[i - 1]; s++) done = Atomics.load(h.ctrl, 1);

@@ -72,9 +72,10 @@ export function relaxedSimdAvailable(): boolean {
 
 /**
  * A kernel module with its threads. fma: relaxed-SIMD FMA (default: where it compiles, unless
- * EFFLAB_WASM_FMA=0); threads: default EFFLAB_THREADS or the CPU count (at most 4).
+ * EFFLAB_WASM_FMA=0); threads: default EFFLAB_THREADS or the CPU count (at most 4); steal: false makes
+ * helpers run every job they are given even when the caller could take it back (tests).
  */
-export function createKernels(opts: { fma?: boolean; threads?: number } = {}): WasmKernels {
+export function createKernels(opts: { fma?: boolean; threads?: number; steal?: boolean } = {}): WasmKernels {
   const api = wasmApi();
   if (!api) throw new BackendError('wasm: no WebAssembly in this runtime');
   const wantFma = opts.fma ?? process.env[FMA_ENV] !== '0';
@@ -92,7 +93,7 @@ export function createKernels(opts: { fma?: boolean; threads?: number } = {}): W
   const fn = {} as Record<JobName, WasmFn>;
   for (const name of JOB_EXPORTS) fn[name] = inst.exports[name] as WasmFn;
   const global = (n: string): number => (inst.exports[n] as { value: number }).value;
-  const pool = new KernelPool(mem.memory, bytes, threads, fn, fma ? RELAXED_FLAG : '');
+  const pool = new KernelPool(mem.memory, bytes, threads, fn, fma ? RELAXED_FLAG : '', opts.steal ?? true);
   return {
     fma,
     get threads() {
