@@ -1,33 +1,76 @@
 /**
- * The `wasm` backend's kernel table. Its kernels are the hand-written WebAssembly SIMD kernels of
- * src/ops/wasm (GEMM-shaped work: matmul, linear, cosine, attention as batched GEMM); every op without
- * a wasm kernel runs the `js` loop (the registry's per-op fallback wasm → js, reported per call).
+ * The `wasm` backend's kernel table: GEMM-shaped ops on the hand-written WebAssembly SIMD `sgemm` of
+ * src/ops/wasm (register- and cache-blocked, every core): matmul, linear, cosine, attention for
+ * prefill-sized queries (as two batched products per K/V head), and the low-rank key reconstruction.
+ * Every other op runs the `js` loop (the registry's per-op fallback wasm → js, reported per call).
  */
+import type { AttentionDims } from './attention';
+import type { CosinePlan } from './cosine';
+import { attentionGemm, attentionJs, type GemmNT } from './js/attention';
+import { normaliseRows } from './js/cosine';
+import { rotateRowsInPlace } from './js/lowrank';
 import type { OpKernels } from './kernel-types';
+import type { FusedDims } from './lowrank';
+import type { LinearPlan, MatmulPlan } from './matmul';
+import type { RopeTables } from './rope';
+import { Tensor } from './tensor';
+import { sgemm, wasmUnavailableReason as sgemmUnavailable } from './wasm';
 
-/** A module with one function returning a v128 constant: validates only where WebAssembly SIMD exists. */
-const SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01,
-  0x00, 0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b,
-]);
-
-interface WasmGlobal {
-  validate(bytes: Uint8Array): boolean;
+/** Why the wasm backend cannot run here (no WebAssembly SIMD / shared memory), or undefined if it can. */
+export function wasmUnavailableReason(): string | undefined {
+  return sgemmUnavailable();
 }
 
-/** Why the wasm backend cannot run here (no WebAssembly, or no SIMD), or undefined if it can. */
-export function wasmUnavailableReason(): string | undefined {
-  const wasm = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
-  if (!wasm) return 'this runtime has no WebAssembly';
-  try {
-    if (!wasm.validate(SIMD_PROBE)) return 'this runtime has no WebAssembly SIMD (128-bit)';
-  } catch (e) {
-    return `WebAssembly SIMD probe failed: ${(e as Error).message}`;
-  }
-  return undefined;
+function matmulWasm(a: Tensor, b: Tensor, p: MatmulPlan): Tensor {
+  const out = new Float32Array(p.batch * p.M * p.N);
+  sgemm(p.transA, p.transB, p.M, p.N, p.K, a.data, b.data, out, {
+    batch: p.batch,
+    strideA: p.aBatch,
+    strideB: p.bBatch,
+    strideC: p.M * p.N,
+  });
+  return new Tensor(out, p.shape);
+}
+
+function linearWasm(x: Tensor, w: Tensor, bias: Tensor | undefined, p: LinearPlan): Tensor {
+  const out = new Float32Array(p.M * p.N);
+  if (bias) for (let i = 0; i < p.M; i++) out.set(bias.data, i * p.N);
+  sgemm(false, true, p.M, p.N, p.K, x.data, w.data, out, { beta: bias ? 1 : 0 });
+  return new Tensor(out, p.shape);
+}
+
+const gemmNTWasm: GemmNT = (x, w, M, K, N) => sgemm(false, true, M, N, K, x, w, new Float32Array(M * N));
+
+function cosineWasm(a: Tensor, b: Tensor, p: CosinePlan): Tensor {
+  return new Tensor(
+    gemmNTWasm(normaliseRows(a.data, p.n, p.d), normaliseRows(b.data, p.m, p.d), p.n, p.d, p.m),
+    [p.n, p.m],
+  );
+}
+
+/** Queries per call from which the two-GEMM form beats the scalar loops (prefill; decode stays scalar). */
+const ATTENTION_GEMM_MIN_T = 8;
+
+function attentionWasm(q: Tensor, k: Tensor, v: Tensor, g: AttentionDims): Tensor {
+  return g.T >= ATTENTION_GEMM_MIN_T ? attentionGemm(q, k, v, g, gemmNTWasm) : attentionJs(q, k, v, g);
+}
+
+/** Reconstruct every held key row as one product C · V_cᵀ on the SIMD GEMM, then rotate the rows. */
+function reconstructRopeWasm(c: Tensor, basis: Tensor, tables: RopeTables, g: FusedDims): Tensor {
+  const rows = g.B * g.S;
+  const width = g.Hkv * g.D;
+  const k = gemmNTWasm(c.data, basis.data, rows, g.dc, width);
+  rotateRowsInPlace(k, tables, g);
+  return new Tensor(k, [g.B, g.S, g.Hkv, g.D]);
 }
 
 /** Ops with a wasm kernel (the rest fall back to js). */
 export function wasmKernels(): Partial<OpKernels> {
-  return {};
+  return {
+    matmul: matmulWasm,
+    linear: linearWasm,
+    cosine: cosineWasm,
+    attention: attentionWasm,
+    reconstructRope: reconstructRopeWasm,
+  };
 }

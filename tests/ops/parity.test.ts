@@ -325,6 +325,23 @@ add({
   });
 }
 
+// Prefill-sized attention (T ≥ 8): the wasm backend's two-GEMM form, causal GQA with padding keys masked.
+{
+  const q = lcgTensor([2, 12, 6, 16], 71);
+  const k = lcgTensor([2, 15, 2, 16], 72);
+  const v = lcgTensor([2, 15, 2, 16], 73);
+  const keyMask = new o.Tensor(
+    Float32Array.from({ length: 30 }, (_, i) => (i === 1 || i === 17 ? 0 : 1)),
+    [2, 15],
+  );
+  add({
+    op: 'attention',
+    name: 'causal GQA attention, 12 queries with offset 3, key mask',
+    run: () => o.attention(q, k, v, { causal: true, queryOffset: 3, keyMask }),
+    factor: 2,
+  });
+}
+
 // cosine, top-k, reductions
 {
   const c = F.cosine;

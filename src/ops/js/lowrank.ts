@@ -6,18 +6,12 @@ import { Tensor } from '../tensor';
 /** `reconstructRope` kernel of the js backend: each key row reconstructed once (4 partial sums), then rotated. */
 export function reconstructRopeJs(c: Tensor, basis: Tensor, tables: RopeTables, g: FusedDims): Tensor {
   const width = g.Hkv * g.D;
-  const half = g.D / 2;
   const dc = g.dc;
   const cd = c.data;
   const bd = basis.data;
-  const cos = tables.cos;
-  const sin = tables.sin;
-  const out = new Float32Array(g.B * g.S * width);
-  const k = new Float64Array(width);
-  const inter = g.interleaved;
+  const k = new Float32Array(g.B * g.S * width);
   const dc4 = dc - (dc % 4);
   for (let r = 0; r < g.B * g.S; r++) {
-    const s = r % g.S;
     const row = r * dc;
     for (let w = 0; w < width; w++) {
       const b0 = w * dc;
@@ -33,23 +27,35 @@ export function reconstructRopeJs(c: Tensor, basis: Tensor, tables: RopeTables, 
         a3 += cd[row + q + 3] * bd[b0 + q + 3];
       }
       for (; q < dc; q++) a0 += cd[row + q] * bd[b0 + q];
-      k[w] = a0 + a1 + a2 + a3;
+      k[r * width + w] = a0 + a1 + a2 + a3;
     }
-    const o = r * width;
-    const t = s * half;
+  }
+  rotateRowsInPlace(k, tables, g);
+  return new Tensor(k, [g.B, g.S, g.Hkv, g.D]);
+}
+
+/** Rotate reconstructed key rows k [B·S, Hkv·D] in place with the RoPE of each row's held position. */
+export function rotateRowsInPlace(k: Float32Array, tables: RopeTables, g: FusedDims): void {
+  const half = g.D / 2;
+  const width = g.Hkv * g.D;
+  const cos = tables.cos;
+  const sin = tables.sin;
+  for (let r = 0; r < g.B * g.S; r++) {
+    const t = (r % g.S) * half;
     for (let h = 0; h < g.Hkv; h++) {
-      const hb = h * g.D;
+      const hb = r * width + h * g.D;
       for (let i = 0; i < half; i++) {
         const cs = cos[t + i];
         const sn = sin[t + i];
-        const p = inter ? hb + 2 * i : hb + i;
-        const pq = inter ? p + 1 : p + half;
-        out[o + p] = k[p] * cs - k[pq] * sn;
-        out[o + pq] = k[pq] * cs + k[p] * sn;
+        const p = g.interleaved ? hb + 2 * i : hb + i;
+        const pq = g.interleaved ? p + 1 : p + half;
+        const a = k[p];
+        const b = k[pq];
+        k[p] = a * cs - b * sn;
+        k[pq] = b * cs + a * sn;
       }
     }
   }
-  return new Tensor(out, [g.B, g.S, g.Hkv, g.D]);
 }
 
 /**
