@@ -12,40 +12,29 @@ import { Widget } from '@lumino/widgets';
 import { openComm, type CommLink, type KernelGetter } from './comm';
 import { button, el } from './dom';
 import {
-  AnnotationState,
-  validateCandidates,
-  validateDecision,
-  type AnnotationEvent,
-  type Decision,
-  type Verdict,
-} from './state/annotation';
-import {
   ANNOTATE_MIME,
   ANNOTATE_TARGET,
+  AnnotationState,
+  parseAnnotateBundle,
+  parseAnnotateServerMessage,
   PING_INTERVAL_MS,
   type AnnotateBundle,
   type AnnotateClientMessage,
   type AnnotateServerMessage,
-} from './state/protocol';
+  type AnnotationEvent,
+  type Decision,
+  type MatchPreview,
+  type Verdict,
+} from '../../src/protocol';
 
 const NAME_KEY = 'efflab.annotator';
 const PAST: Record<Verdict, string> = { accept: 'accepted', reject: 'rejected', skip: 'skipped' };
 const CONNECT_TIMEOUT_MS = 8000;
+/** Example rows shown per candidate (more travel in the preview; the list scrolls). */
+const SHOWN_EXAMPLES = 5;
 
-function parseBundle(raw: unknown): AnnotateBundle {
-  const b = raw as Partial<AnnotateBundle> | null;
-  if (!b || typeof b !== 'object') throw new TypeError(`${ANNOTATE_MIME} output is not an object`);
-  if (typeof b.session !== 'string' || typeof b.store !== 'string') {
-    throw new TypeError(`${ANNOTATE_MIME} output lacks "session" or "store"`);
-  }
-  return {
-    session: b.session,
-    store: b.store,
-    annotator: typeof b.annotator === 'string' && b.annotator.trim() ? b.annotator : 'annotator',
-    title: typeof b.title === 'string' ? b.title : 'Candidate rules',
-    candidates: validateCandidates(b.candidates),
-  };
-}
+/** Sessions whose widget is on the page now (so a reload probe does not show a second copy). */
+export const shownSessions = new Set<string>();
 
 export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
   private bundle: AnnotateBundle | null = null;
@@ -63,6 +52,9 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
   private readonly filterSelect = el('select', 'efflab-ann-filter');
   private readonly progressNode = el('span', 'efflab-ann-progress');
   private readonly statusNode = el('span', 'efflab-ann-status');
+  /** Previews asked for and not yet answered: candidate id + kept words. */
+  private readonly asked = new Set<string>();
+  private focused = false;
   private readonly submitButton: HTMLButtonElement;
   private readonly pinger = window.setInterval(() => {
     if (this.comm && this.connected) this.comm.send({ type: 'ping' });
@@ -99,14 +91,27 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
       this.statusNode,
       this.submitButton,
     );
-    this.node.append(this.header, bar, this.card, this.list);
+    const keys = el(
+      'div',
+      'efflab-ann-keys',
+      'Keys: a accept · r reject · s skip · 1–9 drop / keep word n · u or Ctrl+Z undo · j / k next / previous',
+    );
+    this.node.append(this.header, bar, this.card, keys, this.list);
   }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    const bundle = parseBundle(model.data[ANNOTATE_MIME]);
+    await this.showBundle(parseAnnotateBundle(model.data[ANNOTATE_MIME]));
+  }
+
+  /** Shows a bundle (from a cell output, or from the kernel after a page reload) and connects to the kernel. */
+  async showBundle(bundle: AnnotateBundle, note?: string): Promise<void> {
     if (this.bundle?.session === bundle.session && this.state) return;
+    if (this.bundle) shownSessions.delete(this.bundle.session);
+    shownSessions.add(bundle.session);
     this.bundle = bundle;
+    if (note) this.statusText = note;
     this.header.textContent = bundle.title;
+    this.node.dataset.session = bundle.session;
     const remembered = window.localStorage.getItem(NAME_KEY);
     const name = remembered && remembered.trim() ? remembered : bundle.annotator;
     this.nameInput.value = name;
@@ -135,7 +140,13 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
       this.kernel,
       ANNOTATE_TARGET,
       { session: bundle.session, store: bundle.store },
-      (data) => this.onServer(data as AnnotateServerMessage),
+      (data) => {
+        try {
+          this.onServer(parseAnnotateServerMessage(data));
+        } catch (err) {
+          this.setStatus(`kernel sent a bad message: ${(err as Error).message}`);
+        }
+      },
       () => {
         this.comm = null;
         this.connected = false;
@@ -158,6 +169,7 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
   override dispose(): void {
     if (this.isDisposed) return;
     window.clearInterval(this.pinger);
+    if (this.bundle) shownSessions.delete(this.bundle.session);
     this.comm?.close();
     super.dispose();
   }
@@ -166,13 +178,26 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
     switch (msg.type) {
       case 'state': {
         this.known.clear();
-        msg.decisions.forEach((raw, i) => this.remember(validateDecision(raw, `state.decisions[${i}]`)));
+        msg.decisions.forEach((d) => this.remember(d));
         this.connected = true;
         this.active = msg.active;
         this.switchAnnotator(this.nameInput.value.trim(), true);
         this.setStatus(msg.active ? 'connected' : 'this call has returned; decisions are still saved');
+        // A waiting cell's widget takes the keyboard, so a, r, s, u… annotate instead of editing the notebook.
+        if (msg.active && !this.focused) {
+          this.focused = true;
+          this.node.focus({ preventScroll: false });
+          this.node.scrollIntoView?.({ block: 'nearest' });
+        }
         return;
       }
+      case 'preview':
+        this.asked.delete(`${msg.candidateId}\u0000${JSON.stringify(msg.keptWords)}`);
+        this.state?.setPreview(msg.candidateId, msg.keptWords, msg.matches);
+        this.render();
+        return;
+      case 'pending':
+        return;
       case 'saved':
         this.setStatus(`saved (${msg.saved})`);
         return;
@@ -181,9 +206,33 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
         this.setStatus(`submitted ${msg.count} decisions`);
         return;
       case 'error':
+        this.asked.clear();
         this.setStatus(`kernel: ${msg.message}`);
         return;
     }
+  }
+
+  /** Asks the kernel which rows the current candidate matches with its kept words, once per word set. */
+  private requestPreview(): void {
+    const s = this.state;
+    if (!s || !this.bundle?.preview || !this.connected || !this.active) return;
+    const c = s.current();
+    if (s.preview(c.id)) return;
+    const keptWords = s.keptWords(c.id);
+    const key = `${c.id}\u0000${JSON.stringify(keptWords)}`;
+    if (this.asked.has(key)) return;
+    this.asked.add(key);
+    this.comm?.send({ type: 'preview', candidateId: c.id, keptWords } satisfies AnnotateClientMessage);
+  }
+
+  private toggle(n: number): void {
+    if (!this.state) return;
+    try {
+      this.state.toggleWord(n);
+    } catch (err) {
+      this.setStatus((err as Error).message);
+    }
+    this.render();
   }
 
   private remember(d: Decision): void {
@@ -266,10 +315,7 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
       this.render();
     } else if (/^[1-9]$/.test(key)) {
       const n = Number(key);
-      if (n <= this.state.current().words.length) {
-        this.state.toggleWord(n);
-        this.render();
-      }
+      if (n <= this.state.current().words.length) this.toggle(n);
     } else handled = false;
     if (handled) {
       e.preventDefault();
@@ -314,10 +360,7 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
     const words = el('div', 'efflab-ann-words');
     const kept = s.kept(c.id);
     c.words.forEach((w, i) => {
-      const b = button(`${i + 1} ${w}`, `keep or drop this word (key ${i + 1})`, () => {
-        s.toggleWord(i + 1);
-        this.render();
-      });
+      const b = button(`${i + 1} ${w}`, `keep or drop this word (key ${i + 1})`, () => this.toggle(i + 1));
       b.classList.add('efflab-ann-word', kept[i] ? 'efflab-kept' : 'efflab-dropped');
       b.setAttribute('aria-pressed', String(kept[i]));
       words.append(b);
@@ -348,9 +391,11 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
       words,
       el('div', 'efflab-ann-caption', 'Source instance'),
       el('div', 'efflab-ann-instance', c.instance),
+      matchesView(s.preview(c.id), this.bundle?.preview ?? false),
       actions,
     );
     this.card.dataset.candidate = c.id;
+    this.requestPreview();
 
     this.list.replaceChildren(
       ...s.visible().map((cand) => {
@@ -372,6 +417,38 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
       }),
     );
   }
+}
+
+/** The rows a candidate would label with its kept words: the count and a few examples (as text). */
+function matchesView(m: MatchPreview | undefined, canAsk: boolean): HTMLElement {
+  const box = el('div', 'efflab-ann-matches');
+  if (!m) {
+    box.append(
+      el(
+        'div',
+        'efflab-ann-caption',
+        canAsk
+          ? 'Rows this rule would label: asking the kernel…'
+          : 'Rows this rule would label: not supplied by the cell',
+      ),
+    );
+    return box;
+  }
+  box.dataset.count = String(m.count);
+  const of = m.total === undefined ? '' : ` of ${m.total}`;
+  box.append(
+    el('div', 'efflab-ann-caption', `Would label ${m.count}${of} rows${m.count ? '; for example:' : ''}`),
+  );
+  const list = el('ul', 'efflab-ann-examples');
+  for (const ex of m.examples.slice(0, SHOWN_EXAMPLES)) {
+    const li = el('li', 'efflab-ann-example');
+    if (ex.label !== undefined)
+      li.append(el('span', 'efflab-ann-label', ex.label), document.createTextNode(' '));
+    li.append(document.createTextNode(ex.text));
+    list.append(li);
+  }
+  box.append(list);
+  return box;
 }
 
 export function annotateRendererFactory(kernel: KernelGetter): IRenderMime.IRendererFactory {

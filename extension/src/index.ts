@@ -9,13 +9,14 @@ import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { annotateRendererFactory } from './annotate-widget';
 import { plotlyRendererFactory } from './plotly-renderer';
+import { recoverPendingAnnotations } from './pending';
 import { loadPlotly, themeListeners } from './plotly';
 import { sensitivityRendererFactory } from './sensitivity-view';
 
 /** Rank below the defaults (100) so ours win over other renderers of the same MIME types. */
 const RANK = 0;
 
-function attach(panel: NotebookPanel): void {
+function attach(app: JupyterFrontEnd, panel: NotebookPanel): void {
   const kernel = async () => {
     await panel.sessionContext.ready;
     return panel.sessionContext.session?.kernel ?? null;
@@ -28,6 +29,9 @@ function attach(panel: NotebookPanel): void {
   // first figure arrives (on a busy machine that parse stalls the page for seconds).
   void panel.sessionContext.ready.then(() => {
     if (panel.sessionContext.session?.kernel?.name !== 'efflab') return;
+    void recoverPendingAnnotations(kernel, (widget) =>
+      app.shell.add(widget, 'main', { mode: 'split-bottom', ref: panel.id }),
+    );
     const idle = (window as { requestIdleCallback?: (cb: () => void) => number }).requestIdleCallback;
     if (idle) idle(() => void loadPlotly());
     else window.setTimeout(() => void loadPlotly(), 2000);
@@ -41,7 +45,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   requires: [INotebookTracker, IRenderMimeRegistry],
   optional: [IThemeManager],
   activate: (
-    _app: JupyterFrontEnd,
+    app: JupyterFrontEnd,
     tracker: INotebookTracker,
     rendermime: IRenderMimeRegistry,
     themes: IThemeManager | null,
@@ -52,8 +56,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       RANK,
     );
     rendermime.addFactory(sensitivityRendererFactory, RANK);
-    tracker.forEach(attach);
-    tracker.widgetAdded.connect((_, panel) => attach(panel));
+    tracker.forEach((panel) => attach(app, panel));
+    tracker.widgetAdded.connect((_, panel) => attach(app, panel));
     themes?.themeChanged.connect(() => {
       // Let the new theme's CSS variables apply before figures read them.
       window.setTimeout(() => themeListeners.forEach((redraw) => redraw()), 50);

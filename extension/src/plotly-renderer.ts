@@ -8,7 +8,8 @@ import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import { openComm, type CommLink, type KernelGetter } from './comm';
 import { loadPlotly, themedLayout, themeListeners } from './plotly';
-import { parseStreamMessage, PLOTLY_MIME, STREAM_TARGET, type PlotFigure } from './state/protocol';
+import { FileFormatError } from '../../src/errors';
+import { parseStreamMessage, PLOTLY_MIME, STREAM_TARGET, type PlotFigure } from '../../src/protocol';
 import { FigureStream, Throttle } from './state/stream';
 
 /** Minimum time between two redraws of one figure (ms). */
@@ -24,7 +25,7 @@ const browserScheduler = {
 function asFigure(raw: unknown): PlotFigure {
   const f = raw as PlotFigure | null;
   if (!f || typeof f !== 'object' || !Array.isArray(f.data)) {
-    throw new TypeError(`${PLOTLY_MIME} output has no "data" array of traces`);
+    throw new FileFormatError(`${PLOTLY_MIME} output has no "data" array of traces`);
   }
   return f;
 }

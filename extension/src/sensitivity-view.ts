@@ -8,21 +8,7 @@ import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import { el } from './dom';
 import { loadPlotly, themeColour, themedLayout, themeListeners } from './plotly';
-import { SENSITIVITY_MIME, type SensitivityBundle } from './state/protocol';
-
-function parseBundle(raw: unknown): SensitivityBundle {
-  const b = raw as SensitivityBundle | null;
-  if (!b || typeof b !== 'object' || !Array.isArray(b.layers)) {
-    throw new TypeError(`${SENSITIVITY_MIME} output has no "layers" array`);
-  }
-  const n = b.layers.length;
-  for (const key of ['condK', 'condV', 'logCumulative', 'rank', 'error'] as const) {
-    if (!Array.isArray(b[key]) || b[key].length !== n) {
-      throw new TypeError(`${SENSITIVITY_MIME}: "${key}" must have one number per layer (${n})`);
-    }
-  }
-  return b;
-}
+import { parseSensitivityBundle, SENSITIVITY_MIME, type SensitivityBundle } from '../../src/protocol';
 
 export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer {
   private bundle: SensitivityBundle | null = null;
@@ -46,7 +32,7 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
   }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
-    this.bundle = parseBundle(model.data[SENSITIVITY_MIME]);
+    this.bundle = parseSensitivityBundle(model.data[SENSITIVITY_MIME]);
     this.heading.textContent = [this.bundle.title, ...this.bundle.notes].join(' · ');
     this.picker.replaceChildren(
       ...this.bundle.layers.map((name, i) => {
@@ -65,9 +51,9 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
     if (!b || this.isDisposed) return;
     const Plotly = await loadPlotly();
     const x = b.layers;
-    const cumulative = b.logCumulative.map((l) => Math.exp(l));
-    // κ̃ shares the log axis while it fits in a double; otherwise it is drawn as log10 κ̃ on its own axis.
-    const finite = cumulative.every((c) => Number.isFinite(c));
+    // κ(W_k), κ(W_v) (single digits to thousands) keep the left log axis to themselves; the cumulative κ̃
+    // (a product over layers, ~10^64 for a 30-layer model) is drawn as log10 κ̃ on its own right axis, so it
+    // does not flatten the per-layer bars.
     const errorName = b.errorV ? 'reconstruction error W_k' : 'reconstruction error';
     const data: Record<string, unknown>[] = [
       { type: 'bar', name: 'κ(W_k)', x, y: b.condK, hovertemplate: '%{x}: κ(W_k) = %{y:.4g}<extra></extra>' },
@@ -75,13 +61,11 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
       {
         type: 'scatter',
         mode: 'lines+markers',
-        name: finite ? 'cumulative κ̃ (Eq. 5.12)' : 'log10 cumulative κ̃ (Eq. 5.12, right axis)',
+        name: 'log10 cumulative κ̃ (Eq. 5.12, right axis)',
         x,
-        y: finite ? cumulative : b.logCumulative.map((l) => l / Math.LN10),
-        yaxis: finite ? 'y' : 'y4',
-        hovertemplate: finite
-          ? '%{x}: κ̃ = %{y:.4g}<extra></extra>'
-          : '%{x}: log10 κ̃ = %{y:.4g}<extra></extra>',
+        y: b.logCumulative.map((l) => l / Math.LN10),
+        yaxis: 'y4',
+        hovertemplate: '%{x}: log10 κ̃ = %{y:.4g}<extra></extra>',
       },
       {
         type: 'bar',
@@ -120,7 +104,7 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
       barmode: 'group',
       height: 520,
       grid: { rows: 2, columns: 1, pattern: 'independent' },
-      yaxis: { type: 'log', title: { text: 'condition number (log)' } },
+      yaxis: { type: 'log', title: { text: 'κ(W_k), κ(W_v) (log)' } },
       xaxis2: { matches: 'x' },
       yaxis2: { title: { text: 'd_c' }, rangemode: 'tozero' },
       yaxis3: {

@@ -20,8 +20,9 @@ if [ ! -d "$EXT/node_modules" ] || [ "$(cat "$STAMPS/extension-npm" 2>/dev/null)
   echo "$deps_hash" > "$STAMPS/extension-npm"
 fi
 
-src_hash=$( (cd "$EXT" && find src style package.json package-lock.json tsconfig.json webpack.config.js -type f -print0 | sort -z |
-  xargs -0 sha256sum) | sha256sum | cut -c1-16)
+# The extension also compiles the shared wire contract src/protocol (and src/errors.ts it throws).
+src_hash=$( (cd "$EXT" && find src style package.json package-lock.json tsconfig.json webpack.config.js \
+  ../src/protocol ../src/errors.ts -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
 if [ ! -f "$OUT/package.json" ] || [ "$(cat "$STAMPS/extension-build" 2>/dev/null)" != "$src_hash" ]; then
   log "build: tsc + @jupyterlab/builder (a few minutes: plotly.js is large)"
   core=$("$ROOT/.venv/bin/python" -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')

@@ -1,6 +1,7 @@
 /** The project's real datasets (AG News, HH-RLHF harmless-base) as typed records. */
 import { dataPath } from './paths';
-import { DataFormatError, readCsvRows, readJsonlRows } from './readers';
+import { FileFormatError } from '../errors';
+import { readCsvRows, readJsonlRows } from './readers';
 
 export interface AgNewsRow {
   /** 1 World, 2 Sports, 3 Business, 4 Sci/Tech. */
@@ -26,7 +27,7 @@ export function loadAgNews(): AgNewsRow[] {
   return readCsvRows(file, { dynamicTyping: false }).map((r, i) => {
     const label = Number(r.label);
     if (![1, 2, 3, 4].includes(label))
-      throw new DataFormatError(`${file}: row ${i + 2} has label ${String(r.label)}`);
+      throw new FileFormatError(`${file}: row ${i + 2} has label ${String(r.label)}`);
     return {
       label: label as AgNewsRow['label'],
       title: cleanAgNewsText(String(r.title ?? '')),
@@ -45,7 +46,7 @@ export function loadHhRlhf(): PreferencePair[] {
   const file = dataPath('hh_rlhf', 'harmless-base-test.jsonl.gz');
   return readJsonlRows(file).map((r, i) => {
     if (typeof r.chosen !== 'string' || typeof r.rejected !== 'string') {
-      throw new DataFormatError(`${file}: line ${i + 1} lacks string fields "chosen" and "rejected"`);
+      throw new FileFormatError(`${file}: line ${i + 1} lacks string fields "chosen" and "rejected"`);
     }
     return { chosen: r.chosen, rejected: r.rejected };
   });

@@ -1,6 +1,7 @@
 /** Where datasets live: `../shared/data` beside the repository, or `EFFLAB_DATA_DIR` when set. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { NotFoundError, ValueError } from '../errors';
 
 /** Environment variable that overrides the data directory. */
 export const DATA_DIR_ENV = 'EFFLAB_DATA_DIR';
@@ -18,7 +19,7 @@ export function repoRoot(): string {
       }
     }
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`efflab: cannot find the repository root above ${__dirname}`);
+    if (parent === dir) throw new NotFoundError(`efflab: cannot find the repository root above ${__dirname}`);
     dir = parent;
   }
 }
@@ -30,9 +31,13 @@ export function dataDir(): string {
 
 /** Resolve a dataset file below the data directory; throws naming the path and the variable if missing. */
 export function dataPath(...parts: string[]): string {
+  parts.forEach((part, i) => {
+    if (typeof part !== 'string')
+      throw new ValueError(`dataPath: part ${i} must be a string, got ${String(part)}`);
+  });
   const p = path.join(dataDir(), ...parts);
   if (!fs.existsSync(p)) {
-    throw new Error(
+    throw new NotFoundError(
       `efflab: data file not found: ${p} (data directory from ${process.env[DATA_DIR_ENV] ? DATA_DIR_ENV : 'the default ../shared/data'}; set ${DATA_DIR_ENV} to change it)`,
     );
   }

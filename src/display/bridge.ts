@@ -4,10 +4,9 @@
  * Outside a kernel there is no bridge and the library falls back to plain text on stdout.
  */
 
-/** A JSON value. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-/** A JSON object. */
-export type JsonObject = { [key: string]: Json };
+import type { Json, JsonObject } from '../protocol/json';
+
+export type { Json, JsonObject };
 
 /** Representations of one output by MIME type: strings (base64 for binary) or JSON values. */
 export type MimeBundle = { [mime: string]: Json };

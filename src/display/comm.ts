@@ -1,4 +1,5 @@
 /** Comms from cell code: open a channel to a frontend target, or serve targets the frontend opens. */
+import { ConfigError } from '../errors';
 import {
   getKernelBridge,
   type Comm,
@@ -9,7 +10,7 @@ import {
 
 function bridge() {
   const b = getKernelBridge();
-  if (!b) throw new Error('comms need a running efflab kernel');
+  if (!b) throw new ConfigError('comms need a running efflab kernel');
   return b;
 }
 

@@ -2,6 +2,7 @@
  * Displayable objects: HTML, Markdown, images, SVG, JSON, Plotly figures and tables. Each can be
  * a cell's last value or be passed to `display()`.
  */
+import { ValueError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import type { Json, JsonObject, MimeBundle } from './bridge';
 import { DISPLAY, plainText, type Displayable, type Representation } from './mime';
@@ -59,7 +60,7 @@ export function sniffImage(bytes: Uint8Array): ImageOptions['mime'] {
 /** An encoded image (PNG, JPEG, GIF or WebP bytes). */
 export function image(bytes: Uint8Array, options: ImageOptions = {}): RichOutput {
   const mime = options.mime ?? sniffImage(bytes);
-  if (!mime) throw new Error('image(): unknown image format; pass options.mime');
+  if (!mime) throw new ValueError('image(): unknown image format; pass options.mime');
   const size: JsonObject = {};
   if (options.width !== undefined) size.width = options.width;
   if (options.height !== undefined) size.height = options.height;
@@ -128,7 +129,7 @@ export function table(
   options: { maxRows?: number } = {},
 ): RichOutput {
   const frame = isFrameLike(source) ? source : Array.isArray(source) ? rowsToFrame(source) : undefined;
-  if (!frame) throw new Error('table(): expected a danfojs DataFrame/Series or an array of row objects');
+  if (!frame) throw new ValueError('table(): expected a danfojs DataFrame/Series or an array of row objects');
   return new RichOutput({
     'text/html': frameToHtml(frame, options.maxRows),
     'text/plain': frameToText(frame, options.maxRows),

@@ -2,6 +2,7 @@
  * Showing outputs from cell code: `display()` with updatable handles, `clearOutput()`, and
  * `input()`. In a kernel these become iopub messages; elsewhere they print text to stdout.
  */
+import { ConfigError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { getKernelBridge, type JsonObject } from './bridge';
 import { QUIET, represent } from './mime';
@@ -55,6 +56,6 @@ export function clearOutput(options: { wait?: boolean } = {}): void {
 /** Asks the user for a line of text (the frontend shows an input box). */
 export async function input(prompt = '', options: { password?: boolean } = {}): Promise<string> {
   const bridge = getKernelBridge();
-  if (!bridge) throw new Error('input() needs a running efflab kernel');
+  if (!bridge) throw new ConfigError('input() needs a running efflab kernel');
   return bridge.input(prompt, options.password ?? false);
 }

@@ -8,6 +8,8 @@ export type {
   AnnotationResult,
   AnnotatorFunction,
   Decision,
+  MatchExample,
+  MatchPreview,
   RuleCandidate,
   Verdict,
 } from './annotate';
@@ -24,5 +26,5 @@ export {
   type LorcSensitivityRecord,
   type SensitivityOptions,
 } from './sensitivity';
-export { AnnotationState, validateCandidates } from '../../extension/src/state/annotation';
-export type { PlotFigure, PlotTrace } from '../../extension/src/state/protocol';
+export { AnnotationState, validateCandidates, type AnnotationEvent, type Progress } from '../protocol';
+export type { PlotFigure, PlotTrace, LayerSensitivity, LayerSensitivityRow } from '../protocol';

@@ -2,7 +2,8 @@
  * Fleiss' kappa (thesis Eq. B.1): agreement among several annotators beyond chance,
  * κ = (P̄ − P̄e) / (1 − P̄e), as reported for PRBoost's rule annotation (Table 2.3).
  */
-import type { Decision, Verdict } from '../../extension/src/state/annotation';
+import { ShapeError, ValueError } from '../errors';
+import type { Decision, Verdict } from '../protocol';
 
 /** κ with its two ingredients. */
 export interface FleissKappa {
@@ -21,22 +22,22 @@ export interface FleissKappa {
  * every row summing to the same number of raters n ≥ 2 (Eq. B.1).
  */
 export function fleissKappa(counts: readonly (readonly number[])[]): FleissKappa {
-  if (counts.length === 0) throw new RangeError('fleissKappa: no subjects');
+  if (counts.length === 0) throw new ValueError('fleissKappa: no subjects');
   const k = counts[0].length;
-  if (k < 2) throw new RangeError(`fleissKappa: need at least 2 categories, got ${k}`);
+  if (k < 2) throw new ValueError(`fleissKappa: need at least 2 categories, got ${k}`);
   let n = -1;
   counts.forEach((row, i) => {
     if (row.length !== k)
-      throw new RangeError(`fleissKappa: row ${i} has ${row.length} categories, row 0 has ${k}`);
+      throw new ShapeError(`fleissKappa: row ${i} has ${row.length} categories, row 0 has ${k}`);
     for (const c of row) {
       if (!Number.isInteger(c) || c < 0)
-        throw new RangeError(`fleissKappa: row ${i} holds ${c}, not a count`);
+        throw new ValueError(`fleissKappa: row ${i} holds ${c}, not a count`);
     }
     const sum = row.reduce((a, b) => a + b, 0);
     if (n === -1) n = sum;
-    else if (sum !== n) throw new RangeError(`fleissKappa: row ${i} has ${sum} ratings, row 0 has ${n}`);
+    else if (sum !== n) throw new ShapeError(`fleissKappa: row ${i} has ${sum} ratings, row 0 has ${n}`);
   });
-  if (n < 2) throw new RangeError(`fleissKappa: each subject needs at least 2 ratings, got ${n}`);
+  if (n < 2) throw new ValueError(`fleissKappa: each subject needs at least 2 ratings, got ${n}`);
   const N = counts.length;
   const pBar =
     counts.reduce((acc, row) => acc + (row.reduce((a, c) => a + c * c, 0) - n) / (n * (n - 1)), 0) / N;
@@ -68,7 +69,7 @@ export function annotationAgreement(
 ): AnnotationAgreement {
   const names = annotators ? [...annotators] : [...new Set(decisions.map((d) => d.annotator))].sort();
   if (names.length < 2) {
-    throw new RangeError(
+    throw new ValueError(
       `annotationAgreement: need at least 2 annotators, got ${names.length} (${names.join(', ')})`,
     );
   }
@@ -81,7 +82,7 @@ export function annotationAgreement(
   }
   const candidateIds = [...table.keys()].filter((id) => names.every((a) => table.get(id)!.has(a)));
   if (candidateIds.length === 0) {
-    throw new RangeError(
+    throw new ValueError(
       `annotationAgreement: no candidate was accepted or rejected by all of ${names.join(', ')}`,
     );
   }

@@ -5,14 +5,10 @@
  * re-publishes the whole figure (update_display_data → `Plotly.react`). On `close()` the final figure is
  * written into the output, so a saved notebook keeps it.
  */
+import { ShapeError, ValueError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import { getKernelBridge, plotly, type Comm, type Json, type JsonObject, type MimeBundle } from '../display';
-import {
-  PLOTLY_MIME,
-  STREAM_TARGET,
-  type PlotFigure,
-  type StreamMessage,
-} from '../../extension/src/state/protocol';
+import { PLOTLY_MIME, STREAM_TARGET, type PlotFigure, type StreamMessage } from '../protocol';
 
 export interface LivePlotOptions {
   /** Keep at most this many points per trace (older ones scroll out); default unlimited. */
@@ -52,10 +48,12 @@ function ensureTarget(): void {
 }
 
 function finiteArray(values: ArrayLike<number>, what: string): number[] {
+  if (values === null || typeof values !== 'object' || typeof values.length !== 'number')
+    throw new ValueError(`livePlot: ${what} must be an array of numbers, got ${String(values)}`);
   const out = Array.from(values);
   out.forEach((v, i) => {
     if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new RangeError(`${what}[${i}] is ${v}, not a finite number`);
+      throw new ValueError(`${what}[${i}] is ${v}, not a finite number`);
   });
   return out;
 }
@@ -76,13 +74,13 @@ export class LivePlot {
     private readonly options: LivePlotOptions = {},
   ) {
     if (!figure || !Array.isArray(figure.data))
-      throw new TypeError('livePlot: figure.data must be an array of traces');
+      throw new ValueError('livePlot: figure.data must be an array of traces');
     const { maxPoints, intervalMs } = options;
     if (maxPoints !== undefined && !(Number.isInteger(maxPoints) && maxPoints > 0)) {
-      throw new RangeError(`livePlot: maxPoints must be a positive integer, got ${maxPoints}`);
+      throw new ValueError(`livePlot: maxPoints must be a positive integer, got ${maxPoints}`);
     }
     if (intervalMs !== undefined && !(intervalMs >= 0))
-      throw new RangeError(`livePlot: intervalMs must be ≥ 0, got ${intervalMs}`);
+      throw new ValueError(`livePlot: intervalMs must be ≥ 0, got ${intervalMs}`);
     this.figure = JSON.parse(JSON.stringify(figure)) as PlotFigure;
     for (const t of this.figure.data) {
       t.x ??= [];
@@ -115,9 +113,13 @@ export class LivePlot {
 
   /** Appends points to several traces at once (`x[i]`, `y[i]` go to `traces[i]`). */
   extend(traces: readonly number[], x: readonly ArrayLike<number>[], y: readonly ArrayLike<number>[]): void {
-    if (this.closed) throw new Error('livePlot: this figure was closed');
+    if (this.closed) throw new ValueError('livePlot: this figure was closed');
+    if (!Array.isArray(traces) || !Array.isArray(x) || !Array.isArray(y))
+      throw new ValueError(
+        'livePlot.extend: traces, x and y must be arrays (x[i], y[i] hold the points of traces[i])',
+      );
     if (x.length !== traces.length || y.length !== traces.length) {
-      throw new RangeError(
+      throw new ShapeError(
         `livePlot.extend: ${traces.length} traces but ${x.length} x arrays and ${y.length} y arrays`,
       );
     }
@@ -126,7 +128,7 @@ export class LivePlot {
       const xs = finiteArray(x[i], `x[${i}]`);
       const ys = finiteArray(y[i], `y[${i}]`);
       if (xs.length !== ys.length)
-        throw new RangeError(`livePlot.extend: trace ${t} got ${xs.length} x but ${ys.length} y`);
+        throw new ShapeError(`livePlot.extend: trace ${t} got ${xs.length} x but ${ys.length} y`);
       const tr = this.figure.data[t];
       tr.x = (tr.x as number[]).concat(xs);
       tr.y = (tr.y as number[]).concat(ys);
@@ -145,11 +147,11 @@ export class LivePlot {
 
   /** Replaces trace `trace`'s data (e.g. a histogram of the current weights). */
   replace(trace: number, x: ArrayLike<number>, y: ArrayLike<number>): void {
-    if (this.closed) throw new Error('livePlot: this figure was closed');
+    if (this.closed) throw new ValueError('livePlot: this figure was closed');
     this.checkTrace(trace);
     const xs = finiteArray(x, 'x');
     const ys = finiteArray(y, 'y');
-    if (xs.length !== ys.length) throw new RangeError(`livePlot.replace: ${xs.length} x but ${ys.length} y`);
+    if (xs.length !== ys.length) throw new ShapeError(`livePlot.replace: ${xs.length} x but ${ys.length} y`);
     this.flush();
     this.figure.data[trace].x = xs;
     this.figure.data[trace].y = ys;
@@ -201,7 +203,7 @@ export class LivePlot {
 
   private checkTrace(t: number): void {
     if (!Number.isInteger(t) || t < 0 || t >= this.figure.data.length) {
-      throw new RangeError(
+      throw new ValueError(
         `livePlot: trace ${t} does not exist (the figure has ${this.figure.data.length} traces)`,
       );
     }

@@ -5,7 +5,9 @@
  * value of a cell, or `display(...)`), carrying text/plain and text/html tables as fallbacks.
  */
 import { escapeHtml, RichOutput, type Json } from '../display';
-import { SENSITIVITY_MIME, type SensitivityBundle } from '../../extension/src/state/protocol';
+import { ShapeError, ValueError } from '../errors';
+import { logCumulativeKappa } from '../methods/lorc/sensitivity';
+import { SENSITIVITY_MIME, type LayerSensitivity, type SensitivityBundle } from '../protocol';
 
 /** Plain arrays, one entry per layer (the view's own input form). */
 export interface SensitivityColumns {
@@ -34,66 +36,53 @@ export interface SensitivityColumns {
   spectraV?: readonly ArrayLike<number>[];
 }
 
-/** The record `lorc.layerSensitivity(...)` returns (accepted as is). */
-export interface LorcSensitivityRecord {
-  kind: 'lorc-layer-sensitivity';
-  schedule: string;
-  target: number;
-  achieved: number;
-  dMax: number;
-  skipRule: string;
-  layers: readonly {
-    layer: number;
-    kappaK: number;
-    kappaV: number;
-    logCumulativeKappa: number;
-    rank: number;
-    skipped: boolean;
-    keyError: number;
-    valueError: number;
-  }[];
-}
+/** The record `lorc.layerSensitivity(...)` returns (accepted as is; declared once in src/protocol). */
+export type LorcSensitivityRecord = LayerSensitivity;
 
 export type SensitivityInput = SensitivityColumns | LorcSensitivityRecord;
 
 export interface SensitivityOptions {
   title?: string;
-  /** Spectra to add to a LoRC record (which carries none). */
+  /** Spectra to show (default: those the LoRC record carries, if any). */
   spectraK?: readonly ArrayLike<number>[];
   spectraV?: readonly ArrayLike<number>[];
 }
 
 function numbers(values: ArrayLike<number> | undefined, name: string, n: number, positive = false): number[] {
-  if (values === undefined || typeof values.length !== 'number')
-    throw new TypeError(`sensitivityView: "${name}" is missing`);
+  if (values === undefined || values === null || typeof values.length !== 'number')
+    throw new ValueError(`sensitivityView: "${name}" is missing`);
   if (values.length !== n)
-    throw new RangeError(`sensitivityView: "${name}" has ${values.length} entries for ${n} layers`);
+    throw new ShapeError(`sensitivityView: "${name}" has ${values.length} entries for ${n} layers`);
   const out = Array.from(values);
   out.forEach((v, i) => {
     if (typeof v !== 'number' || Number.isNaN(v))
-      throw new TypeError(`sensitivityView: ${name}[${i}] is ${v}, not a number`);
-    if (positive && !(v > 0))
-      throw new RangeError(`sensitivityView: ${name}[${i}] is ${v}; condition numbers are > 0`);
+      throw new ValueError(`sensitivityView: ${name}[${i}] is ${v}, not a number`);
+    if (positive && !(v >= 1))
+      throw new ValueError(`sensitivityView: ${name}[${i}] is ${v}; condition numbers are ≥ 1`);
   });
   return out;
 }
 
-/** ln κ̃_l = Σ_{j ≥ l} ln κ(W_k^j) + ln κ(W_v^j), Eq. 5.12 in log space. */
+/** ln κ̃_l from per-layer κ(W_k), κ(W_v): Eq. 5.12 in log space (`lorc.logCumulativeKappa`, the one implementation). */
 export function logCumulativeFrom(condK: readonly number[], condV: readonly number[]): number[] {
-  const out = new Array<number>(condK.length);
-  let acc = 0;
-  for (let l = condK.length - 1; l >= 0; l--) {
-    acc += Math.log(condK[l]) + Math.log(condV[l]);
-    out[l] = acc;
-  }
-  return out;
+  if (condK.length !== condV.length)
+    throw new ShapeError(`logCumulativeFrom: ${condK.length} κ(W_k) for ${condV.length} κ(W_v)`);
+  return logCumulativeKappa(condK.map((kappaK, l) => ({ kappaK, kappaV: condV[l] })));
 }
 
 function spectra(list: readonly ArrayLike<number>[] | undefined, name: string, n: number): number[][] | null {
   if (list === undefined) return null;
   if (list.length !== n)
-    throw new RangeError(`sensitivityView: "${name}" has ${list.length} spectra for ${n} layers`);
+    throw new ShapeError(`sensitivityView: "${name}" has ${list.length} spectra for ${n} layers`);
   return list.map((s, i) => numbers(s, `${name}[${i}]`, s.length));
+}
+
+/** The spectra a LoRC record carries, when every layer has one. */
+function recordSpectra(
+  rows: LayerSensitivity['layers'],
+  key: 'spectrumK' | 'spectrumV',
+): number[][] | undefined {
+  return rows.every((r) => Array.isArray(r[key])) ? rows.map((r) => r[key] as number[]) : undefined;
 }
 
 /** Normalises either input form to the bundle the extension renders; throws naming a bad field. */
@@ -101,7 +90,7 @@ export function sensitivityBundle(
   input: SensitivityInput,
   options: SensitivityOptions = {},
 ): SensitivityBundle {
-  if (!input || typeof input !== 'object') throw new TypeError('sensitivityView: input must be an object');
+  if (!input || typeof input !== 'object') throw new ValueError('sensitivityView: input must be an object');
   if ('kind' in input && input.kind === 'lorc-layer-sensitivity') {
     const rows = input.layers;
     return sensitivityBundle(
@@ -115,8 +104,8 @@ export function sensitivityBundle(
         error: rows.map((r) => r.keyError),
         errorV: rows.map((r) => r.valueError),
         skipped: rows.map((r) => r.skipped),
-        spectraK: options.spectraK,
-        spectraV: options.spectraV,
+        spectraK: options.spectraK ?? recordSpectra(rows, 'spectrumK'),
+        spectraV: options.spectraV ?? recordSpectra(rows, 'spectrumV'),
       },
       {
         title:
@@ -128,9 +117,9 @@ export function sensitivityBundle(
   }
   const c = input as SensitivityColumns;
   if (!c.condK || typeof c.condK.length !== 'number')
-    throw new TypeError('sensitivityView: "condK" is missing');
+    throw new ValueError('sensitivityView: "condK" is missing');
   const n = c.condK.length;
-  if (n === 0) throw new RangeError('sensitivityView: no layers');
+  if (n === 0) throw new ValueError('sensitivityView: no layers');
   const condK = numbers(c.condK, 'condK', n, true);
   const condV = numbers(c.condV, 'condV', n, true);
   const logCumulative =
@@ -141,9 +130,9 @@ export function sensitivityBundle(
         : logCumulativeFrom(condK, condV);
   const layers = c.layers ? c.layers.map(String) : condK.map((_, i) => `layer ${i}`);
   if (layers.length !== n)
-    throw new RangeError(`sensitivityView: "layers" has ${layers.length} names for ${n} layers`);
+    throw new ShapeError(`sensitivityView: "layers" has ${layers.length} names for ${n} layers`);
   if (c.skipped && c.skipped.length !== n)
-    throw new RangeError(`sensitivityView: "skipped" has ${c.skipped.length} entries for ${n} layers`);
+    throw new ShapeError(`sensitivityView: "skipped" has ${c.skipped.length} entries for ${n} layers`);
   return {
     title: options.title ?? 'Layer sensitivity (LoRC)',
     layers,

@@ -3,16 +3,17 @@
  * candidate id. Each change is written at once (write to a temporary file, then rename), so a page reload,
  * a kernel restart or a crash loses nothing that was decided.
  */
+import { FileFormatError, ValueError } from '../errors';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { validateDecision, type Decision } from '../../extension/src/state/annotation';
+import { validateDecision, type Decision } from '../protocol';
 
 const FORMAT = 'efflab.annotations.v1';
 
 /** Store names are plain file stems, so a name from a frontend message cannot point outside the folder. */
 export function storePath(name: string, dir: string = process.cwd()): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(name)) {
-    throw new RangeError(`annotation store name "${name}" must be letters, digits, '_', '.', '-' (max 100)`);
+    throw new ValueError(`annotation store name "${name}" must be letters, digits, '_', '.', '-' (max 100)`);
   }
   return resolve(join(dir, `${name}.annotations.json`));
 }
@@ -30,17 +31,17 @@ export class AnnotationStore {
     try {
       parsed = JSON.parse(readFileSync(path, 'utf8'));
     } catch (err) {
-      throw new Error(
+      throw new FileFormatError(
         `annotation store ${path} is not valid JSON (${(err as Error).message}); fix or move it`,
       );
     }
     const obj = parsed as { format?: unknown; decisions?: unknown };
     if (obj?.format !== FORMAT || typeof obj.decisions !== 'object' || obj.decisions === null) {
-      throw new Error(`annotation store ${path} is not an ${FORMAT} file`);
+      throw new FileFormatError(`annotation store ${path} is not an ${FORMAT} file`);
     }
     for (const [annotator, byId] of Object.entries(obj.decisions as Record<string, unknown>)) {
       if (typeof byId !== 'object' || byId === null)
-        throw new Error(`annotation store ${path}: bad entry "${annotator}"`);
+        throw new FileFormatError(`annotation store ${path}: bad entry "${annotator}"`);
       for (const [id, raw] of Object.entries(byId as Record<string, unknown>)) {
         store.set(validateDecision(raw, `${path}: decisions["${annotator}"]["${id}"]`));
       }

@@ -3,6 +3,7 @@
  * weight of each data source) against the training step, beside a histogram of the current per-example
  * weights, fed from the training loop with `log(step, groupWeights, exampleWeights)`.
  */
+import { ShapeError, ValueError } from '../errors';
 import { LivePlot, type LivePlotOptions } from './live-plot';
 
 export interface WeightTrackerOptions extends LivePlotOptions {
@@ -16,13 +17,16 @@ export interface WeightTrackerOptions extends LivePlotOptions {
 /** Equal-width histogram of `values` over [min, max]: bin centres and counts. */
 export function histogram(values: ArrayLike<number>, bins: number): { centers: number[]; counts: number[] } {
   if (!Number.isInteger(bins) || bins < 1)
-    throw new RangeError(`histogram: bins must be a positive integer, got ${bins}`);
-  if (values.length === 0) throw new RangeError('histogram: no values');
+    throw new ValueError(`histogram: bins must be a positive integer, got ${bins}`);
+  if (values === null || typeof values !== 'object' || typeof values.length !== 'number')
+    throw new ValueError(`histogram: values must be an array of numbers, got ${String(values)}`);
+  if (values.length === 0) throw new ValueError('histogram: no values');
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isFinite(v)) throw new RangeError(`histogram: value ${i} is ${v}, not a finite number`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new ValueError(`histogram: value ${i} is ${String(v)}, not a finite number`);
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
@@ -43,12 +47,12 @@ export class WeightTracker {
   constructor(options: WeightTrackerOptions) {
     const { groups } = options;
     if (!Array.isArray(groups) || groups.length === 0 || !groups.every((g) => typeof g === 'string')) {
-      throw new TypeError('weightTracker: options.groups must be a non-empty array of group names');
+      throw new ValueError('weightTracker: options.groups must be a non-empty array of group names');
     }
     this.groups = [...groups];
     this.bins = options.bins ?? 30;
     if (!Number.isInteger(this.bins) || this.bins < 1)
-      throw new RangeError(`weightTracker: bins must be a positive integer, got ${this.bins}`);
+      throw new ValueError(`weightTracker: bins must be a positive integer, got ${this.bins}`);
     this.plot = new LivePlot(
       {
         data: [
@@ -92,8 +96,8 @@ export class WeightTracker {
     groupWeights: ArrayLike<number> | Record<string, number>,
     exampleWeights?: ArrayLike<number>,
   ): void {
-    if (!Number.isFinite(step))
-      throw new RangeError(`weightTracker.log: step is ${step}, not a finite number`);
+    if (typeof step !== 'number' || !Number.isFinite(step))
+      throw new ValueError(`weightTracker.log: step is ${step}, not a finite number`);
     const values = this.groupValues(groupWeights);
     this.plot.extend(
       this.groups.map((_, i) => i),
@@ -112,16 +116,20 @@ export class WeightTracker {
   }
 
   private groupValues(w: ArrayLike<number> | Record<string, number>): number[] {
+    if (w === null || typeof w !== 'object')
+      throw new ValueError(
+        `weightTracker.log: group weights must be an array or an object by group, got ${String(w)}`,
+      );
     const isArrayLike = typeof (w as ArrayLike<number>).length === 'number';
     const values = isArrayLike
       ? Array.from(w as ArrayLike<number>)
       : this.groups.map((g) => {
           const v = (w as Record<string, number>)[g];
-          if (v === undefined) throw new RangeError(`weightTracker.log: no weight for group "${g}"`);
+          if (v === undefined) throw new ValueError(`weightTracker.log: no weight for group "${g}"`);
           return v;
         });
     if (values.length !== this.groups.length) {
-      throw new RangeError(
+      throw new ShapeError(
         `weightTracker.log: ${values.length} group weights for ${this.groups.length} groups (${this.groups.join(', ')})`,
       );
     }

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { data } from '../../src';
+import { FileFormatError, NotFoundError, ValueError } from '../../src/errors';
 
 test('AG News test split: 7,600 rows, 1,900 per label, escapes cleaned', () => {
   const rows = data.loadAgNews();
@@ -62,6 +63,15 @@ test('malformed files give errors naming the file and line', () => {
   const gz = path.join(dir, 'broken.gz');
   fs.writeFileSync(gz, Buffer.from([0x1f, 0x8b, 1, 2, 3]));
   assert.throws(() => data.readJsonlRows(gz), /cannot decompress gzip/);
+  // The project's error classes: a malformed file is a FileFormatError (DataFormatError is its old name).
+  assert.throws(() => data.readCsvRows(csv), FileFormatError);
+  assert.throws(() => data.readJsonlRows(gz), data.DataFormatError);
+  assert.throws(() => data.readCsv(path.join(dir, 'missing.csv')), NotFoundError);
+  assert.throws(
+    () => data.readCsv(path.join(dir, 'missing.csv')),
+    /readCsvRows: file not found: .*missing\.csv/,
+  );
+  assert.throws(() => data.readJsonl(42 as unknown as string), ValueError);
 });
 
 test('the data directory follows EFFLAB_DATA_DIR, and a missing file names the variable', () => {
@@ -73,6 +83,7 @@ test('the data directory follows EFFLAB_DATA_DIR, and a missing file names the v
       () => data.loadAgNews(),
       /data file not found: \/nonexistent\/efflab-data\/ag_news\/test\.csv .*EFFLAB_DATA_DIR/,
     );
+    assert.throws(() => data.loadAgNews(), NotFoundError);
   } finally {
     if (saved === undefined) delete process.env.EFFLAB_DATA_DIR;
     else process.env.EFFLAB_DATA_DIR = saved;

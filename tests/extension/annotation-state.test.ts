@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { FileFormatError, NotFoundError, ValueError } from '../../src/errors';
 import {
   AnnotationState,
   validateCandidates,
   validateDecision,
   type Decision,
   type RuleCandidate,
-} from '../../extension/src/state/annotation';
+} from '../../src/protocol';
 
 const candidates: RuleCandidate[] = [
   {
@@ -34,10 +35,12 @@ const candidates: RuleCandidate[] = [
 ];
 const t0 = new Date('2026-01-01T00:00:00Z');
 
-test('decisions record the verdict and the kept words, and advance to the next undecided candidate', () => {
-  const s = new AnnotationState(candidates, 'ann');
+test('decisions record the verdict, the kept words and the time taken, and advance to the next undecided', () => {
+  let now = t0.getTime() - 2500; // r1 comes on screen 2.5 s before the decision
+  const s = new AnnotationState(candidates, 'ann', [], () => now);
   assert.equal(s.current().id, 'r1');
   s.toggleWord(2);
+  now = t0.getTime();
   const e = s.decide('accept', t0);
   assert.deepEqual(e, {
     kind: 'decided',
@@ -47,6 +50,7 @@ test('decisions record the verdict and the kept words, and advance to the next u
       keptWords: ['Market', 'Wall'],
       annotator: 'ann',
       decidedAt: t0.toISOString(),
+      durationMs: 2500,
     },
   });
   assert.equal(s.current().id, 'r2');
@@ -104,6 +108,7 @@ test('next / previous stay within the visible candidates; the label filter narro
   s.decide('accept', t0);
   assert.equal(s.progress().text, '1 / 4', 'progress counts all candidates, not the filtered ones');
   assert.deepEqual(s.labels(), ['Business', 'Sports', 'Tech']);
+  assert.throws(() => s.setFilter('Weather'), NotFoundError);
   assert.throws(() => s.setFilter('Weather'), /no candidate has label "Weather"/);
   s.setFilter(null);
   assert.equal(s.visible().length, 4);
@@ -112,7 +117,7 @@ test('next / previous stay within the visible candidates; the label filter narro
 test('toggling a word by a number outside the candidate fails with the range', () => {
   const s = new AnnotationState(candidates, 'ann');
   assert.throws(() => s.toggleWord(4), /word number 4 is out of range: candidate "r1" has 3 words/);
-  assert.throws(() => s.toggleWord(0), /out of range/);
+  assert.throws(() => s.toggleWord(0), ValueError);
 });
 
 test('resuming from persisted decisions restores this annotator only and starts at the first undecided', () => {
@@ -152,6 +157,9 @@ test('resuming from persisted decisions restores this annotator only and starts 
 
 test('candidate validation names the bad field', () => {
   assert.throws(() => validateCandidates('x'), /candidates must be an array, got string "x"/);
+  assert.throws(() => validateCandidates('x'), ValueError);
+  assert.throws(() => validateCandidates([{ ...candidates[0], words: [] }]), /words \(id "r1"\) is empty/);
+  assert.throws(() => validateCandidates([{ ...candidates[0], label: ' ' }]), /label \(id "r1"\) is empty/);
   assert.throws(() => validateCandidates([]), /candidates is empty/);
   assert.throws(() => validateCandidates([{ id: 1 }]), /candidates\[0\]\.id must be a string, got number 1/);
   assert.throws(
@@ -167,6 +175,7 @@ test('candidate validation names the bad field', () => {
     () => validateDecision({ candidateId: 'r1', verdict: 'maybe' }, 'd'),
     /d\.verdict must be one of accept, reject, skip/,
   );
+  assert.throws(() => validateDecision({ candidateId: 'r1', verdict: 'maybe' }, 'd'), FileFormatError);
   assert.throws(() => new AnnotationState(candidates, ' '), /annotator name is empty/);
 });
 
@@ -177,4 +186,48 @@ test('goTo jumps to a candidate, clearing a filter that hides it', () => {
   assert.equal(s.current().id, 'r3');
   assert.equal(s.filter, null);
   assert.throws(() => s.goTo('nope'), /unknown candidate id "nope"/);
+  assert.throws(() => s.goTo('nope'), NotFoundError);
+});
+
+test('each decision is timed from the moment its candidate came on screen; undo and moves restart the clock', () => {
+  let now = 1000;
+  const s = new AnnotationState(candidates, 'ann', [], () => now);
+  now = 2200;
+  const first = s.decide('accept'); // r1 shown at 1000
+  assert.equal(first.kind === 'decided' && first.decision.durationMs, 1200);
+  now = 2500;
+  s.next(); // r2 → r3 at 2500
+  now = 4000;
+  const second = s.decide('reject'); // r3 after 1.5 s
+  assert.equal(second.kind === 'decided' && second.decision.candidateId, 'r3');
+  assert.equal(second.kind === 'decided' && second.decision.durationMs, 1500);
+  now = 5000;
+  s.undo(); // back on r3 at 5000
+  now = 5300;
+  const again = s.decide('skip');
+  assert.equal(again.kind === 'decided' && again.decision.durationMs, 300);
+});
+
+test('dropping single words: the last kept word cannot go, and previews follow the kept words', () => {
+  const preview = { count: 2, total: 10, examples: [{ text: 'Stocks <b>fell</b>', label: 'Business' }] };
+  const withMatches = [{ ...candidates[0], matches: preview }, ...candidates.slice(1)];
+  const s = new AnnotationState(validateCandidates(withMatches), 'ann');
+  assert.deepEqual(s.preview('r1'), preview, 'the bundled preview is for all words');
+  s.toggleWord(1);
+  assert.equal(s.preview('r1'), undefined, 'no preview yet for ["Finance", "Wall"]');
+  s.setPreview('r1', ['Finance', 'Wall'], { count: 1, examples: [] });
+  assert.equal(s.preview('r1')?.count, 1);
+  s.toggleWord(2);
+  assert.deepEqual(s.keptWords('r1'), ['Wall']);
+  assert.throws(() => s.toggleWord(3), /"Wall" is the last kept word of candidate "r1"/);
+  assert.throws(() => s.toggleWord(3), ValueError);
+  s.toggleWord(1);
+  s.toggleWord(2);
+  assert.deepEqual(s.preview('r1'), preview, 'back to all words: the bundled preview again');
+  const e = s.decide('accept');
+  assert.deepEqual(e.kind === 'decided' && e.decision.keptWords, ['Market', 'Finance', 'Wall']);
+  assert.throws(
+    () => validateCandidates([{ ...candidates[0], matches: { count: -1, examples: [] } }]),
+    /matches \(id "r1"\)\.count must be a whole number ≥ 0, got -1/,
+  );
 });

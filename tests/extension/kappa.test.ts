@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { annotationAgreement, fleissKappa } from '../../src/widgets/kappa';
-import type { Decision } from '../../extension/src/state/annotation';
+import type { Decision } from '../../src/protocol';
 
 // Fleiss (1971)-style worked example as tabulated on Wikipedia's "Fleiss' kappa" page: 10 subjects,
 // 14 raters, 5 categories; published P̄ = 0.378, P̄e = 0.213, κ = 0.210.

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FigureStream, Throttle, type Scheduler } from '../../extension/src/state/stream';
-import { parseStreamMessage } from '../../extension/src/state/protocol';
+import { parseStreamMessage } from '../../src/protocol';
+import { FileFormatError, ValueError } from '../../src/errors';
+
+const stream0 = () => new FigureStream({ data: [{ x: [], y: [] }] });
 
 /** A fake clock: timers fire only when the test advances time. */
 class FakeClock implements Scheduler {
@@ -135,11 +138,13 @@ test('stream messages from the wire are checked', () => {
     () => parseStreamMessage({ type: 'extend', traces: [0], x: [], y: [] }),
     /one array per trace/,
   );
-  assert.throws(() => parseStreamMessage({ type: 'draw' }), /unknown stream message type "draw"/);
+  assert.throws(() => parseStreamMessage({ type: 'draw' }), /unknown stream message type: string "draw"/);
   assert.throws(
     () => parseStreamMessage({ type: 'replace', traces: [0], x: [['a']], y: [[1]] }),
-    /arrays of numbers/,
+    /stream replace: x\[0\]\[0\] must be a number, got string "a"/,
   );
+  assert.throws(() => parseStreamMessage({ type: 'draw' }), FileFormatError);
+  assert.throws(() => stream0().apply({ type: 'extend', traces: [3], x: [[1]], y: [[1]] }), ValueError);
   assert.deepEqual(parseStreamMessage({ type: 'extend', traces: [0], x: [[1]], y: [[2]], maxPoints: 5 }), {
     type: 'extend',
     traces: [0],

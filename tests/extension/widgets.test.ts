@@ -20,9 +20,11 @@ import {
   PLOTLY_MIME,
   SENSITIVITY_MIME,
   STREAM_TARGET,
-} from '../../extension/src/state/protocol';
-import type { RuleCandidate } from '../../extension/src/state/annotation';
+} from '../../src/protocol';
+import type { RuleCandidate } from '../../src/protocol';
 import { FakeBridge } from './fake-bridge';
+import { ConfigError, EfflabError, FileFormatError, ShapeError, ValueError } from '../../src/errors';
+import type { SensitivityInput } from '../../src/widgets';
 
 const candidates: RuleCandidate[] = ['a', 'b', 'c'].map((id, i) => ({
   id,
@@ -243,16 +245,19 @@ test('sensitivityView: plain arrays and the LoRC record; cumulative κ by Eq. 5.
   );
   const lorc = {
     kind: 'lorc-layer-sensitivity' as const,
-    schedule: 'progressive',
+    version: 1 as const,
+    schedule: 'progressive' as const,
     target: 0.5,
     achieved: 0.48,
     dMax: 64,
+    dMin: 8,
     skipRule: 'skip nothing',
     layers: [0, 1].map((l) => ({
       layer: l,
       kappaK: 10 + l,
       kappaV: 20,
       logCumulativeKappa: 5 - l,
+      sensitivity: 1 - l,
       rank: 32,
       skipped: l === 0,
       keyError: 0.01,
@@ -279,4 +284,143 @@ test('sensitivityView: plain arrays and the LoRC record; cumulative κ by Eq. 5.
   assert.match(String(out.data['text/html']), /<table>/);
   const evil = sensitivityView({ layers: ['<img src=x>'], condK: [2], condV: [2], rank: [1], error: [0] });
   assert.doesNotMatch(String(evil.data['text/html']), /<img/);
+});
+
+test('annotateRules: the widget asks which rows a candidate matches with its kept words; a reload probe finds waiting cells', async () => {
+  const withMatches = candidates.map((c, i) =>
+    i === 0 ? { ...c, matches: { count: 2, total: 9, examples: [{ text: '<img src=x onerror=1>' }] } } : c,
+  );
+  const asked: string[][] = [];
+  const pending = annotateRules(withMatches, {
+    dir,
+    store: 'prev',
+    annotator: 'ann',
+    preview: (c) => {
+      asked.push([...c.words]);
+      return {
+        count: c.words.length * 10,
+        total: 100,
+        examples: c.words.map((w) => ({ text: `row with ${w}` })),
+      };
+    },
+  });
+  const shown = bridge.displays[0].bundle;
+  const data = shown[ANNOTATE_MIME] as JsonObject;
+  assert.equal(data.preview, true);
+  const html = String(shown['text/html']);
+  assert.match(html, /2 of 9 rows/);
+  assert.doesNotMatch(html, /<img/, 'example rows are escaped in the fallback');
+  // After a reload the extension probes: the waiting cell's bundle comes back.
+  const probe = bridge.open(ANNOTATE_TARGET, { probe: true });
+  const answer = probe.sent[0] as { type: string; bundles: { session: string }[] };
+  assert.equal(answer.type, 'pending');
+  assert.deepEqual(
+    answer.bundles.map((b) => b.session),
+    [data.session],
+  );
+  const comm = bridge.open(ANNOTATE_TARGET, { session: data.session as string, store: 'prev' });
+  comm.receive({ type: 'preview', candidateId: 'a', keptWords: ['w2'] });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(asked, [['w2']], 'the cell sees the candidate with only the kept word');
+  assert.deepEqual(comm.sent.at(-1), {
+    type: 'preview',
+    candidateId: 'a',
+    keptWords: ['w2'],
+    matches: { count: 10, total: 100, examples: [{ text: 'row with w2' }] },
+  });
+  comm.receive({ type: 'preview', candidateId: 'a', keptWords: ['nope'] });
+  await new Promise((r) => setImmediate(r));
+  assert.match(String(comm.sent.at(-1)?.message), /candidate "a" has no word\(s\) "nope"/);
+  comm.receive({ type: 'decide', decision: { ...decision('a', 'accept', ['w2']), durationMs: 1800 } });
+  comm.receive({ type: 'bogus' });
+  assert.match(String(comm.sent.at(-1)?.message), /unknown annotate message type: string "bogus"/);
+  comm.receive({ type: 'submit', annotator: 'ann' });
+  const res = await pending;
+  assert.equal(res.decisions[0].durationMs, 1800, 'per-decision time is kept');
+  assert.deepEqual(res.accepted, [
+    {
+      id: 'a',
+      prompt: candidates[0].prompt,
+      label: 'World',
+      words: ['w2'],
+      instance: candidates[0].instance,
+    },
+  ]);
+  const none = bridge.open(ANNOTATE_TARGET, { probe: true });
+  assert.deepEqual(none.sent[0], { type: 'pending', bundles: [] }, 'nothing waits after Submit');
+});
+
+test('annotateRules and the widgets raise the project errors on bad input', async () => {
+  await assert.rejects(annotateRules('x' as unknown as RuleCandidate[], { dir }), ValueError);
+  await assert.rejects(
+    annotateRules(candidates, { dir, annotator: 5 as unknown as string }),
+    /must be a name or a function, got number 5/,
+  );
+  await assert.rejects(
+    annotateRules(candidates, { dir, connectTimeoutMs: 'soon' as unknown as number }),
+    ValueError,
+  );
+  await assert.rejects(annotateRules(candidates, { dir, store: '../evil' }), ValueError);
+  await assert.rejects(
+    annotateRules(candidates, { dir, annotator: () => 'maybe' as 'accept', name: 'bad' }),
+    ValueError,
+  );
+  const timed = await annotateRules(candidates, {
+    dir,
+    store: 'timed',
+    annotator: () => 'reject',
+    name: 'fn',
+  });
+  assert.ok(timed.decisions.every((d) => typeof d.durationMs === 'number' && d.durationMs >= 0));
+  await assert.rejects(annotateRules(candidates, { dir, connectTimeoutMs: 50 }), EfflabError);
+  setKernelBridge(undefined);
+  await assert.rejects(annotateRules(candidates, { dir }), ConfigError);
+  writeFileSync(storePath('broken', dir), '{ not json');
+  await assert.rejects(
+    annotateRules(candidates, { dir, store: 'broken', annotator: () => 'skip' }),
+    FileFormatError,
+  );
+  assert.throws(() => histogram(undefined as unknown as number[], 3), ValueError);
+  assert.throws(() => weightTracker({ groups: 'web' as unknown as string[] }), ValueError);
+  assert.throws(
+    () => sensitivityBundle({ condK: [2, 3], condV: [1], rank: [1, 1], error: [0, 0] }),
+    ShapeError,
+  );
+  assert.throws(() => sensitivityBundle(null as unknown as SensitivityInput), ValueError);
+});
+
+test('sensitivityView: a LoRC record carries its spectra, and the view shows them without extra arguments', () => {
+  const rows = [0, 1].map((l) => ({
+    layer: l,
+    kappaK: 3,
+    kappaV: 2,
+    logCumulativeKappa: Math.log(6) * (2 - l),
+    sensitivity: 1 - l,
+    rank: 2,
+    skipped: false,
+    keyError: 0.1,
+    valueError: 0.2,
+    spectrumK: [3, 2, 1],
+    spectrumV: [2, 1.5, 1],
+  }));
+  const record = {
+    kind: 'lorc-layer-sensitivity' as const,
+    version: 1 as const,
+    schedule: 'uniform' as const,
+    target: 0.3,
+    achieved: 0.33,
+    dMax: 3,
+    dMin: null,
+    skipRule: 'no layer skipped',
+    layers: rows,
+  };
+  const b = sensitivityBundle(record);
+  assert.deepEqual(b.spectraK, [
+    [3, 2, 1],
+    [3, 2, 1],
+  ]);
+  assert.deepEqual(b.spectraV?.[1], [2, 1.5, 1]);
+  // Eq. 5.12 has one implementation: the columns form computes ln κ̃ with lorc.logCumulativeKappa.
+  const cols = sensitivityBundle({ condK: [3, 3], condV: [2, 2], rank: [2, 2], error: [0, 0] });
+  cols.logCumulative.forEach((v, i) => assert.ok(Math.abs(v - rows[i].logCumulativeKappa) < 1e-12));
 });

@@ -10,7 +10,10 @@ import {
   progressiveSchedule,
   skippedLayers,
   uniformSchedule,
+  DEFAULT_SKIP,
+  type SkipRule,
 } from '../../src/methods/lorc';
+import { ConfigError, NonFiniteError, ValueError } from '../../src/errors';
 
 const E = Math.E;
 // Hand-made example: per-layer ln(κ_k·κ_v) = [2, 1, 1, 0] → ln κ̃ = [4, 2, 1, 0] (Eq. 5.12).
@@ -89,6 +92,25 @@ test('bad input names the problem', () => {
   );
   assert.throws(() => uniformSchedule(KAPPAS, 100, 0.7, { kind: 'firstLayers', count: 3 }), /unreachable/);
   assert.throws(() => customSchedule(4, 100, new Map([[4, 10]])), /layer 4 outside 0..3/);
+  // The project's error classes, also for wrong-typed arguments that slip past the compiler.
+  assert.throws(() => logCumulativeKappa([{ kappaK: 0.5, kappaV: 2 }]), ValueError);
+  assert.throws(() => logCumulativeKappa([{ kappaK: Infinity, kappaV: 2 }]), NonFiniteError);
+  assert.throws(() => progressiveSchedule(KAPPAS, 100, 1.2), ValueError);
+  assert.throws(
+    () => progressiveSchedule(KAPPAS, 100, '0.5' as unknown as number),
+    /target compression ratio 0.5/,
+  );
+  assert.throws(() => progressiveSchedule(undefined as unknown as [], 100, 0.5), ValueError);
+  assert.throws(() => uniformSchedule(KAPPAS, 12.5, 0.5), /d_max must be a positive integer, got 12.5/);
+  assert.throws(() => skippedLayers(KAPPAS, { kind: 'deepest' } as unknown as SkipRule), ConfigError);
+});
+
+test('a schedule carries the skip rule it was made with', () => {
+  const rule: SkipRule = { kind: 'firstLayers', count: 1 };
+  assert.deepEqual(progressiveSchedule(KAPPAS, 100, 0.5, rule).skipRule, rule);
+  assert.deepEqual(uniformSchedule(KAPPAS, 100, 0.5, rule).skipRule, rule);
+  assert.deepEqual(progressiveSchedule(KAPPAS, 100, 0.5).skipRule, DEFAULT_SKIP);
+  assert.deepEqual(customSchedule(4, 100, new Map([[1, 10]])).skipRule, { kind: 'none' });
 });
 
 test('target 0 keeps everything', () => {

@@ -4,7 +4,8 @@
  * and go to plotly as one `extendTraces` call (or one `react` after a reset / replace), so 10,000 points
  * arriving in a burst cost a handful of redraws, not 10,000. DOM-free, so it is unit-tested under node.
  */
-import type { PlotFigure, PlotTrace, StreamMessage } from './protocol';
+import { ValueError } from '../../../src/errors';
+import type { PlotFigure, PlotTrace, StreamMessage } from '../../../src/protocol';
 
 /** What the renderer must do to bring plotly up to date. */
 export type Flush =
@@ -39,7 +40,7 @@ export class FigureStream {
     }
     for (const t of msg.traces) {
       if (!Number.isInteger(t) || t < 0 || t >= this.figure.data.length) {
-        throw new RangeError(
+        throw new ValueError(
           `stream ${msg.type}: trace ${t} does not exist (figure has ${this.figure.data.length})`,
         );
       }
@@ -129,7 +130,7 @@ export class Throttle {
     private readonly intervalMs: number,
     private readonly scheduler: Scheduler,
   ) {
-    if (!(intervalMs >= 0)) throw new RangeError(`throttle interval must be ≥ 0 ms, got ${intervalMs}`);
+    if (!(intervalMs >= 0)) throw new ValueError(`throttle interval must be ≥ 0 ms, got ${intervalMs}`);
   }
 
   request(): void {

@@ -11,3 +11,4 @@ export * from './view';
 export * from './folded';
 export * from './evaluate';
 export * from './persist';
+export * from './pipeline';

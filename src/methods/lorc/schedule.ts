@@ -17,7 +17,8 @@
  * `{ kind: 'layerKappa', above }` instead skips layers whose own κ(W_k)·κ(W_v) exceeds a value,
  * and `{ kind: 'firstLayers', count }` skips a fixed prefix.
  */
-import { LorcError } from './errors';
+import { ConfigError, ValueError } from '../../errors';
+import type { ScheduleKind } from '../../protocol/sensitivity';
 import { logCumulativeKappa, normalisedSensitivity, type LayerKappa } from './sensitivity';
 
 export type SkipRule =
@@ -30,9 +31,11 @@ export const DEFAULT_SKIP: SkipRule = { kind: 'normalised', above: 0.9 };
 
 export interface RankSchedule {
   /** 'progressive' (Eq. 5.13) or 'uniform' (same rank for every compressed layer) or 'custom'. */
-  kind: 'progressive' | 'uniform' | 'custom';
+  kind: ScheduleKind;
   /** Kept rank per layer (dMax for skipped or untouched layers). */
   ranks: number[];
+  /** The skip rule the schedule was made with (Algorithm 3 line 7); `skipped` is its outcome. */
+  skipRule: SkipRule;
   /** Layers left uncompressed by the skip rule. */
   skipped: boolean[];
   /** Full width of one layer's K (= V) cache. */
@@ -47,24 +50,40 @@ export interface RankSchedule {
   achieved: number;
 }
 
+/** Wrong-typed arguments from a cell (plain objects, `as any`) fail here with the project's errors. */
+function checkInputs(kappas: readonly LayerKappa[], dMax: number): void {
+  if (!Array.isArray(kappas) || kappas.length === 0)
+    throw new ValueError(
+      `rank schedule: kappas must be a non-empty array of { kappaK, kappaV }, got ${String(kappas)}`,
+    );
+  if (typeof dMax !== 'number' || !Number.isInteger(dMax) || dMax < 1)
+    throw new ValueError(`rank schedule: d_max must be a positive integer, got ${String(dMax)}`);
+}
+
 /** Which layers Algorithm 3 (line 7) leaves uncompressed under a skip rule. */
 export function skippedLayers(kappas: readonly LayerKappa[], rule: SkipRule = DEFAULT_SKIP): boolean[] {
+  checkInputs(kappas, 1);
   const L = kappas.length;
+  const kind = (rule as { kind?: unknown } | null)?.kind;
+  if (!['none', 'normalised', 'layerKappa', 'firstLayers'].includes(kind as string))
+    throw new ConfigError(
+      `skip rule ${JSON.stringify(rule)}: kind must be 'none', 'normalised', 'layerKappa' or 'firstLayers'`,
+    );
   switch (rule.kind) {
     case 'none':
       return new Array<boolean>(L).fill(false);
     case 'normalised': {
       if (!(rule.above >= 0 && rule.above <= 1))
-        throw new LorcError(`skip rule 'normalised': threshold ${rule.above} must lie in [0, 1]`);
+        throw new ValueError(`skip rule 'normalised': threshold ${rule.above} must lie in [0, 1]`);
       return normalisedSensitivity(logCumulativeKappa(kappas)).map((s) => s > rule.above);
     }
     case 'layerKappa':
       if (!(rule.above >= 1))
-        throw new LorcError(`skip rule 'layerKappa': threshold ${rule.above} must be ≥ 1`);
+        throw new ValueError(`skip rule 'layerKappa': threshold ${rule.above} must be ≥ 1`);
       return kappas.map((k) => k.kappaK * k.kappaV > rule.above);
     case 'firstLayers':
       if (!Number.isInteger(rule.count) || rule.count < 0 || rule.count > L)
-        throw new LorcError(`skip rule 'firstLayers': count ${rule.count} outside 0..${L}`);
+        throw new ValueError(`skip rule 'firstLayers': count ${rule.count} outside 0..${L}`);
       return kappas.map((_, l) => l < rule.count);
   }
 }
@@ -74,24 +93,24 @@ export function skippedLayers(kappas: readonly LayerKappa[], rule: SkipRule = DE
  * When every layer has the same κ̃ the fraction is taken as 0 (every layer keeps d_max).
  */
 export function progressiveDims(logCum: readonly number[], dMax: number, dMin: number): number[] {
-  if (!(dMax > 0)) throw new LorcError(`progressiveDims: d_max ${dMax} must be positive`);
+  if (!(dMax > 0)) throw new ValueError(`progressiveDims: d_max ${dMax} must be positive`);
   if (!(dMin >= 0 && dMin <= dMax))
-    throw new LorcError(`progressiveDims: d_min ${dMin} outside [0, d_max = ${dMax}]`);
+    throw new ValueError(`progressiveDims: d_min ${dMin} outside [0, d_max = ${dMax}]`);
   const s = normalisedSensitivity(logCum);
   return s.map((sl) => dMax * (1 - (1 - sl) * (1 - dMin / dMax)));
 }
 
 /** Overall compression ratio 1 − Σ ranks / (L·dMax) of a rank list. Eq. 5.4 summed over layers. */
 export function overallCompression(ranks: readonly number[], dMax: number): number {
-  if (ranks.length === 0) throw new LorcError('overallCompression: no layers');
+  if (ranks.length === 0) throw new ValueError('overallCompression: no layers');
   let kept = 0;
   for (const r of ranks) kept += r;
   return 1 - kept / (ranks.length * dMax);
 }
 
 function checkTarget(target: number): void {
-  if (!(target >= 0 && target < 1))
-    throw new LorcError(`target compression ratio ${target} must lie in [0, 1)`);
+  if (typeof target !== 'number' || !(target >= 0 && target < 1))
+    throw new ValueError(`target compression ratio ${target} must lie in [0, 1)`);
 }
 
 function withSkips(dims: readonly number[], skipped: readonly boolean[], dMax: number): number[] {
@@ -120,9 +139,10 @@ export function progressiveSchedule(
   skip: SkipRule = DEFAULT_SKIP,
   minRank: number = Math.ceil(dMax / 16),
 ): RankSchedule {
+  checkInputs(kappas, dMax);
   checkTarget(target);
   if (!(minRank >= 1 && minRank <= dMax))
-    throw new LorcError(`progressiveSchedule: minRank ${minRank} outside 1..${dMax}`);
+    throw new ValueError(`progressiveSchedule: minRank ${minRank} outside 1..${dMax}`);
   const skipped = skippedLayers(kappas, skip);
   const logCum = logCumulativeKappa(kappas);
   const L = kappas.length;
@@ -133,6 +153,7 @@ export function progressiveSchedule(
     return {
       kind: 'progressive',
       ranks,
+      skipRule: skip,
       skipped: new Array<boolean>(L).fill(false),
       dMax,
       dMin: dMax,
@@ -156,6 +177,7 @@ export function progressiveSchedule(
     return {
       kind: 'progressive',
       ranks,
+      skipRule: skip,
       skipped,
       dMax,
       dMin,
@@ -165,7 +187,7 @@ export function progressiveSchedule(
     };
   }
   if (!meets(ranksFor(minRank, minRank))) {
-    throw new LorcError(
+    throw new ValueError(
       `progressiveSchedule: target ${target} unreachable with ${skipped.filter(Boolean).length} skipped layers and ranks ≥ ${minRank} (best ${overallCompression(ranksFor(minRank, minRank), dMax).toFixed(4)})`,
     );
   }
@@ -174,6 +196,7 @@ export function progressiveSchedule(
   return {
     kind: 'progressive',
     ranks,
+    skipRule: skip,
     skipped,
     dMax,
     dMin: minRank,
@@ -194,12 +217,14 @@ export function uniformSchedule(
   target: number,
   skip: SkipRule = DEFAULT_SKIP,
 ): RankSchedule {
+  checkInputs(kappas, dMax);
   checkTarget(target);
   const L = kappas.length;
   if (target === 0) {
     return {
       kind: 'uniform',
       ranks: new Array<number>(L).fill(dMax),
+      skipRule: skip,
       skipped: new Array<boolean>(L).fill(false),
       dMax,
       target,
@@ -208,16 +233,24 @@ export function uniformSchedule(
   }
   const skipped = skippedLayers(kappas, skip);
   const nSkip = skipped.filter(Boolean).length;
-  if (nSkip === L) throw new LorcError('uniformSchedule: every layer is skipped; no budget can be met');
+  if (nSkip === L) throw new ValueError('uniformSchedule: every layer is skipped; no budget can be met');
   // Σ ranks ≤ (1 − target)·L·dMax, with nSkip layers at dMax.
   const r = Math.floor(((1 - target) * L * dMax - nSkip * dMax) / (L - nSkip) + 1e-9);
   if (r < 1) {
-    throw new LorcError(
+    throw new ValueError(
       `uniformSchedule: target ${target} unreachable with ${nSkip} skipped layers (rank would be ${r})`,
     );
   }
   const ranks = skipped.map((s) => (s ? dMax : Math.min(dMax, r)));
-  return { kind: 'uniform', ranks, skipped, dMax, target, achieved: overallCompression(ranks, dMax) };
+  return {
+    kind: 'uniform',
+    ranks,
+    skipRule: skip,
+    skipped,
+    dMax,
+    target,
+    achieved: overallCompression(ranks, dMax),
+  };
 }
 
 /** A hand-made schedule (single-layer profiling, shallow-vs-deep): given ranks, dMax elsewhere. */
@@ -229,15 +262,16 @@ export function customSchedule(
   const ranks = new Array<number>(L).fill(dMax);
   for (const [l, r] of ranksByLayer) {
     if (!Number.isInteger(l) || l < 0 || l >= L)
-      throw new LorcError(`customSchedule: layer ${l} outside 0..${L - 1}`);
+      throw new ValueError(`customSchedule: layer ${l} outside 0..${L - 1}`);
     if (!Number.isInteger(r) || r < 1 || r > dMax)
-      throw new LorcError(`customSchedule: rank ${r} for layer ${l} outside 1..${dMax}`);
+      throw new ValueError(`customSchedule: rank ${r} for layer ${l} outside 1..${dMax}`);
     ranks[l] = r;
   }
   const achieved = overallCompression(ranks, dMax);
   return {
     kind: 'custom',
     ranks,
+    skipRule: { kind: 'none' },
     skipped: new Array<boolean>(L).fill(false),
     dMax,
     target: achieved,

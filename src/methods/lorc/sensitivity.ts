@@ -7,7 +7,7 @@
  * logCumulative[l] = Σ_{j ≥ l} (ln κ_k^j + ln κ_v^j). Eq. 5.13 only uses differences of logs, so the
  * base does not matter; ln is used throughout.
  */
-import { LorcError } from './errors';
+import { NonFiniteError, ValueError } from '../../errors';
 
 export interface LayerKappa {
   /** κ(W_k) of the layer. Eq. 5.10. */
@@ -17,14 +17,15 @@ export interface LayerKappa {
 }
 
 function checkKappas(kappas: readonly LayerKappa[]): void {
-  if (kappas.length === 0) throw new LorcError('sensitivity: no layers given');
+  if (!Array.isArray(kappas) || kappas.length === 0) throw new ValueError('sensitivity: no layers given');
   kappas.forEach((k, l) => {
     for (const [name, v] of [
       ['kappaK', k.kappaK],
       ['kappaV', k.kappaV],
     ] as const) {
-      if (!(v >= 1) || !Number.isFinite(v)) {
-        throw new LorcError(
+      if (typeof v !== 'number' || !(v >= 1) || !Number.isFinite(v)) {
+        const E = typeof v === 'number' && !Number.isFinite(v) ? NonFiniteError : ValueError;
+        throw new E(
           `sensitivity: layer ${l} has ${name} = ${v}; a condition number must be finite and ≥ 1 (rank-deficient W?)`,
         );
       }
@@ -49,7 +50,8 @@ export function logCumulativeKappa(kappas: readonly LayerKappa[]): number[] {
  * Eq. 5.13's range a layer sits at (1 = most sensitive, keeps d_max). All zeros when every layer is equal.
  */
 export function normalisedSensitivity(logCum: readonly number[]): number[] {
-  if (logCum.length === 0) throw new LorcError('normalisedSensitivity: no layers given');
+  if (!Array.isArray(logCum) || logCum.length === 0)
+    throw new ValueError('normalisedSensitivity: no layers given');
   const max = Math.max(...logCum);
   const min = Math.min(...logCum);
   const span = max - min;

@@ -16,37 +16,18 @@
  *     sensitivity: number,                   // normalised ln κ̃_l in [0, 1]
  *     rank: number, skipped: boolean,        // d_c^l (Eq. 5.13) and whether Algorithm 3 skipped it
  *     keyError: number, valueError: number,  // ‖W − W̃‖_F/‖W‖_F at that rank (appendix G.1)
+ *     spectrumK: number[], spectrumV: number[], // singular values of W_k, W_v (descending)
  *   }>
  * }
  */
+import type { LayerSensitivity, LayerSensitivityRow } from '../../protocol/sensitivity';
+import { ValueError } from '../../errors';
 import type { LorcAnalysis } from './model';
 import { reconstructionErrors } from './model';
 import type { RankSchedule, SkipRule } from './schedule';
 import { normalisedSensitivity } from './sensitivity';
 
-export interface LayerSensitivityRow {
-  layer: number;
-  kappaK: number;
-  kappaV: number;
-  logCumulativeKappa: number;
-  sensitivity: number;
-  rank: number;
-  skipped: boolean;
-  keyError: number;
-  valueError: number;
-}
-
-export interface LayerSensitivity {
-  kind: 'lorc-layer-sensitivity';
-  version: 1;
-  schedule: RankSchedule['kind'];
-  target: number;
-  achieved: number;
-  dMax: number;
-  dMin: number | null;
-  skipRule: string;
-  layers: LayerSensitivityRow[];
-}
+export type { LayerSensitivity, LayerSensitivityRow };
 
 /** Describe a skip rule in words (for tables and the extension view). */
 export function describeSkipRule(rule: SkipRule): string {
@@ -62,12 +43,15 @@ export function describeSkipRule(rule: SkipRule): string {
   }
 }
 
-/** The per-layer sensitivity record of a schedule (Eqs. 5.10, 5.12, 5.13; appendix G.1). */
-export function layerSensitivity(
-  analysis: LorcAnalysis,
-  schedule: RankSchedule,
-  skipRule: SkipRule,
-): LayerSensitivity {
+/**
+ * The per-layer sensitivity record of a schedule (Eqs. 5.10, 5.12, 5.13; appendix G.1), with each layer's
+ * singular values so the sensitivity view can show the spectra. The skip rule is the schedule's own.
+ */
+export function layerSensitivity(analysis: LorcAnalysis, schedule: RankSchedule): LayerSensitivity {
+  if (!schedule || !Array.isArray(schedule.ranks) || schedule.ranks.length !== analysis.layers.length)
+    throw new ValueError(
+      `layerSensitivity: the schedule has ${schedule?.ranks?.length ?? 'no'} layers, the analysis ${analysis.layers.length}`,
+    );
   const errs = reconstructionErrors(analysis, schedule.ranks);
   const sens = normalisedSensitivity(analysis.logCumulative);
   return {
@@ -78,7 +62,7 @@ export function layerSensitivity(
     achieved: schedule.achieved,
     dMax: schedule.dMax,
     dMin: schedule.dMin ?? null,
-    skipRule: describeSkipRule(skipRule),
+    skipRule: describeSkipRule(schedule.skipRule),
     layers: analysis.kappas.map((k, l) => ({
       layer: l,
       kappaK: k.kappaK,
@@ -89,6 +73,8 @@ export function layerSensitivity(
       skipped: schedule.skipped[l],
       keyError: errs[l].key,
       valueError: errs[l].value,
+      spectrumK: Array.from(analysis.layers[l].key.S),
+      spectrumV: Array.from(analysis.layers[l].value.S),
     })),
   };
 }
