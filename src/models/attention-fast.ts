@@ -7,7 +7,7 @@
  */
 import type { AttentionOptions } from '../ops/attention';
 import { Tensor } from '../ops/tensor';
-import { ModelInputError } from './errors';
+import { ShapeError, ValueError } from '../errors';
 
 interface AttentionShape {
   B: number;
@@ -23,25 +23,23 @@ interface AttentionShape {
 /** Check q [B, T, Hq, D], k/v [B, S, Hkv, D], the causal range and the key mask; return the sizes. */
 function checkAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): AttentionShape {
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4 || k.shape.join() !== v.shape.join()) {
-    throw new ModelInputError(
+    throw new ShapeError(
       `attention: q [${q.shape.join(', ')}], k [${k.shape.join(', ')}], v [${v.shape.join(', ')}] must be [B, T, Hq, D] and [B, S, Hkv, D]`,
     );
   }
   const [B, T, Hq, D] = q.shape;
   const [Bk, S, Hkv, Dk] = k.shape;
   if (Bk !== B || Dk !== D || Hkv === 0 || Hq % Hkv !== 0) {
-    throw new ModelInputError(
-      `attention: incompatible q [${q.shape.join(', ')}] and k [${k.shape.join(', ')}]`,
-    );
+    throw new ShapeError(`attention: incompatible q [${q.shape.join(', ')}] and k [${k.shape.join(', ')}]`);
   }
   const offset = opts.queryOffset ?? S - T;
   if (opts.causal && (offset < 0 || offset + T > S)) {
-    throw new ModelInputError(
+    throw new ShapeError(
       `attention: causal queries at ${offset}..${offset + T - 1} need keys beyond S = ${S}`,
     );
   }
   const mask = opts.keyMask?.data;
-  if (mask && mask.length !== B * S) throw new ModelInputError(`attention: keyMask must be [${B}, ${S}]`);
+  if (mask && mask.length !== B * S) throw new ShapeError(`attention: keyMask must be [${B}, ${S}]`);
   return { B, T, Hq, D, S, Hkv, offset, mask };
 }
 
@@ -86,7 +84,7 @@ export function attentionFast(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOp
           w[s] = sc;
           if (sc > max) max = sc;
         }
-        if (max === -Infinity) throw new ModelInputError(`attention: every key is masked for batch row ${b}`);
+        if (max === -Infinity) throw new ValueError(`attention: every key is masked for batch row ${b}`);
         let z = 0;
         for (let s = 0; s < limit; s++) {
           const e = Math.exp(w[s] - max);
@@ -182,7 +180,7 @@ export function attentionGemm(
           w[s] = sc;
           if (sc > max) max = sc;
         }
-        if (max === -Infinity) throw new ModelInputError(`attention: every key is masked for batch row ${b}`);
+        if (max === -Infinity) throw new ValueError(`attention: every key is masked for batch row ${b}`);
         let z = 0;
         for (let s = 0; s < limit; s++) {
           const e = Math.exp(w[s] - max);

@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor } from '../ops/tensor';
 import { getEngine, type Engine, type EngineName } from './engine';
-import { ModelConfigError, ModelInputError } from './errors';
 import { configInt, configNumber, readHfConfig } from './hf-config';
 import { readSafetensor, readSafetensorsHeader } from './safetensors';
 import { loadTokenizerJson, type TextTokenizer } from './tokenizer';
 import { allocWeights } from './wasm/linear-wasm';
+import { ConfigError, ShapeError, ValueError } from '../errors';
 
 export interface BertConfig {
   numLayers: number;
@@ -94,23 +94,21 @@ export class BertEncoder {
   hiddenStates(batch: readonly (readonly number[])[]): { hidden: Tensor; mask: Tensor } {
     const c = this.config;
     const e = this.engine;
-    if (batch.length === 0) throw new ModelInputError('BertEncoder: empty batch');
+    if (batch.length === 0) throw new ValueError('BertEncoder: empty batch');
     const B = batch.length;
     const S = Math.max(...batch.map((b) => b.length));
-    if (S === 0) throw new ModelInputError('BertEncoder: every input is empty');
+    if (S === 0) throw new ValueError('BertEncoder: every input is empty');
     if (S > c.maxPositions)
-      throw new ModelInputError(`BertEncoder: ${S} tokens exceed ${c.maxPositions} positions`);
+      throw new ShapeError(`BertEncoder: ${S} tokens exceed ${c.maxPositions} positions`);
     const H = c.hidden;
     const x0 = new Float32Array(B * S * H);
     const mask = new Float32Array(B * S);
     batch.forEach((ids, b) => {
-      if (ids.length === 0) throw new ModelInputError(`BertEncoder: input ${b} is empty`);
+      if (ids.length === 0) throw new ValueError(`BertEncoder: input ${b} is empty`);
       for (let s = 0; s < S; s++) {
         const id = s < ids.length ? ids[s] : 0;
         if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) {
-          throw new ModelInputError(
-            `BertEncoder: token id ${id} (input ${b}, position ${s}) outside vocabulary`,
-          );
+          throw new ValueError(`BertEncoder: token id ${id} (input ${b}, position ${s}) outside vocabulary`);
         }
         mask[b * S + s] = s < ids.length ? 1 : 0;
         const o = (b * S + s) * H;
@@ -139,7 +137,7 @@ export class BertEncoder {
    * Texts are processed in batches of `batchSize` (each padded to its longest member).
    */
   embed(texts: readonly string[], batchSize = 32): Tensor {
-    if (texts.length === 0) throw new ModelInputError('BertEncoder.embed: no texts');
+    if (texts.length === 0) throw new ValueError('BertEncoder.embed: no texts');
     const H = this.config.hidden;
     const out = new Float32Array(texts.length * H);
     // Sort by length so each batch pads little; results go back to the input order.
@@ -175,7 +173,7 @@ export function loadBertEncoder(dir: string, engine?: EngineName): BertEncoder {
   const cfgPath = join(dir, 'config.json');
   const cfg = readHfConfig(cfgPath);
   if (cfg.model_type !== 'bert') {
-    throw new ModelConfigError(`${cfgPath}: model_type '${String(cfg.model_type)}' is not 'bert'`);
+    throw new ConfigError(`${cfgPath}: model_type '${String(cfg.model_type)}' is not 'bert'`);
   }
   const stPath = join(dir, 'sentence_bert_config.json');
   const maxSeq = existsSync(stPath) ? configInt(readHfConfig(stPath), 'max_seq_length', stPath, 512) : 512;
@@ -191,7 +189,7 @@ export function loadBertEncoder(dir: string, engine?: EngineName): BertEncoder {
     maxSeqLength: maxSeq,
   };
   if (cfg.hidden_act !== undefined && cfg.hidden_act !== 'gelu') {
-    throw new ModelConfigError(`${cfgPath}: hidden_act '${String(cfg.hidden_act)}' is not supported (gelu)`);
+    throw new ConfigError(`${cfgPath}: hidden_act '${String(cfg.hidden_act)}' is not supported (gelu)`);
   }
   const wPath = join(dir, 'model.safetensors');
   const f = readSafetensorsHeader(wPath);
@@ -202,7 +200,7 @@ export function loadBertEncoder(dir: string, engine?: EngineName): BertEncoder {
     const n = info ? info.shape.reduce((a, b) => a * b, 1) : 0;
     const r = readSafetensor(f, prefix + name, info && shape.length === 2 ? allocWeights(n) : undefined);
     if (r.shape.join() !== shape.join()) {
-      throw new ModelConfigError(
+      throw new ShapeError(
         `${wPath}: tensor '${prefix + name}' has shape [${r.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`,
       );
     }

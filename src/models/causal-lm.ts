@@ -3,10 +3,10 @@
  * perplexity and mean-pooled hidden-state embeddings, all through a KV cache.
  */
 import { Tensor } from '../ops/tensor';
-import { ModelInputError } from './errors';
 import type { KVCache } from './kv-cache';
 import type { LlamaModel } from './llama';
 import type { TextTokenizer } from './tokenizer';
+import { ShapeError, ValueError } from '../errors';
 
 export interface TokenProb {
   id: number;
@@ -68,10 +68,10 @@ export class CausalLM {
   /** Token ids of a prompt (string → tokenizer; ids are checked), with a clear error when empty. */
   promptIds(prompt: string | readonly number[]): number[] {
     const ids = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : [...prompt];
-    if (ids.length === 0) throw new ModelInputError('prompt is empty: it has no tokens');
+    if (ids.length === 0) throw new ValueError('prompt is empty: it has no tokens');
     const ctx = this.model.config.contextLength;
     if (ids.length > ctx) {
-      throw new ModelInputError(`prompt has ${ids.length} tokens, more than the context length ${ctx}`);
+      throw new ShapeError(`prompt has ${ids.length} tokens, more than the context length ${ctx}`);
     }
     return ids;
   }
@@ -104,7 +104,7 @@ export class CausalLM {
     const promptIds = this.promptIds(prompt);
     const max = opts.maxNewTokens ?? 32;
     const cache = opts.cache ?? this.model.createCache();
-    if (cache.length(0) !== 0) throw new ModelInputError('generate: the cache must start empty');
+    if (cache.length(0) !== 0) throw new ValueError('generate: the cache must start empty');
     const ctx = this.model.config.contextLength;
     const out: number[] = [];
     let r = this.model.forward(promptIds, cache, { logits: 'last' });
@@ -133,11 +133,11 @@ export class CausalLM {
     opts: { window?: number; stride?: number } = {},
   ): PerplexityResult {
     const ids = typeof text === 'string' ? this.tokenizer.encode(text) : [...text];
-    if (ids.length < 2) throw new ModelInputError('perplexity needs at least two tokens');
+    if (ids.length < 2) throw new ValueError('perplexity needs at least two tokens');
     const window = Math.min(opts.window ?? 512, this.model.config.contextLength);
     const stride = opts.stride ?? window;
     if (!(stride >= 1 && stride <= window))
-      throw new ModelInputError(`perplexity: stride ${stride} must be in 1..${window}`);
+      throw new ValueError(`perplexity: stride ${stride} must be in 1..${window}`);
     let nll = 0;
     let count = 0;
     let scoredUpTo = 1; // token 0 is never predicted

@@ -3,8 +3,8 @@
  * `ggml-quants.c`): F32, F16, BF16, Q8_0, Q4_0, Q4_1 (32-element blocks) and the k-quants Q4_K, Q6_K
  * (256-element super-blocks). Each function decodes whole blocks from a byte buffer into float32.
  */
-import { ModelFormatError } from './errors';
 import { bf16ToF32, f16ToF32 } from './half';
+import { FileFormatError, ShapeError } from '../errors';
 
 /** ggml type ids as stored in GGUF tensor infos. */
 export const GGML_TYPE = {
@@ -61,9 +61,9 @@ export function ggmlTypeInfo(type: number): GgmlTypeInfo | undefined {
 /** Bytes that `n` elements of `type` occupy; throws if n is not a whole number of blocks. */
 export function ggmlByteSize(type: number, n: number, what: string): number {
   const info = TYPES[type];
-  if (!info) throw new ModelFormatError(`${what}: unknown ggml type id ${type}`);
+  if (!info) throw new FileFormatError(`${what}: unknown ggml type id ${type}`);
   if (n % info.blockSize !== 0) {
-    throw new ModelFormatError(
+    throw new FileFormatError(
       `${what}: ${n} elements are not a whole number of ${info.name} blocks of ${info.blockSize}`,
     );
   }
@@ -188,17 +188,17 @@ export function dequantize(
   what: string,
 ): void {
   const info = TYPES[type];
-  if (!info) throw new ModelFormatError(`${what}: unknown ggml type id ${type}`);
+  if (!info) throw new FileFormatError(`${what}: unknown ggml type id ${type}`);
   if (!info.supported) {
-    throw new ModelFormatError(
+    throw new FileFormatError(
       `${what}: unsupported quantisation type ${info.name} (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)`,
     );
   }
   const bytes = ggmlByteSize(type, n, what);
   if (src.length < bytes) {
-    throw new ModelFormatError(`${what}: ${src.length} bytes given, ${info.name} × ${n} needs ${bytes}`);
+    throw new ShapeError(`${what}: ${src.length} bytes given, ${info.name} × ${n} needs ${bytes}`);
   }
-  if (off + n > out.length) throw new RangeError(`${what}: output too small`);
+  if (off + n > out.length) throw new ShapeError(`${what}: output too small`);
   const blocks = n / info.blockSize;
   switch (type) {
     case GGML_TYPE.F32: {
@@ -223,6 +223,6 @@ export function dequantize(
     case GGML_TYPE.Q6_K:
       return q6_k(src, out, off, blocks);
     default:
-      throw new ModelFormatError(`${what}: no decoder for ${info.name}`);
+      throw new FileFormatError(`${what}: no decoder for ${info.name}`);
   }
 }

@@ -15,6 +15,7 @@ import { Tensor } from '../ops/tensor';
 import { attentionFast, attentionGemm } from './attention-fast';
 import { linearJs, linearOps } from './linear';
 import { linearWasm, wasmLinearUnavailableReason } from './wasm/linear-wasm';
+import { ConfigError, ShapeError } from '../errors';
 
 export type EngineName = 'wasm' | 'js' | 'ops';
 
@@ -60,7 +61,7 @@ function addSame(a: Tensor, b: Tensor): Tensor {
 /** silu(g) ⊙ u in one plain loop (float64 exp, as activationReference). */
 function swigluJs(g: Tensor, u: Tensor): Tensor {
   if (g.shape.join() !== u.shape.join()) {
-    throw new RangeError(`swiglu: gate [${g.shape.join(', ')}] and up [${u.shape.join(', ')}] differ`);
+    throw new ShapeError(`swiglu: gate [${g.shape.join(', ')}] and up [${u.shape.join(', ')}] differ`);
   }
   const out = new Float32Array(g.size);
   const a = g.data;
@@ -121,5 +122,5 @@ export function getEngine(name: EngineName = defaultEngineName()): Engine {
   if (name === 'ops') return OPS;
   if (name === 'js') return JS;
   if (name === 'wasm') return WASM;
-  throw new RangeError(`unknown engine '${String(name)}' (wasm, js, ops)`);
+  throw new ConfigError(`unknown engine '${String(name)}' (wasm, js, ops)`);
 }

@@ -5,7 +5,8 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { dequantize, ggmlByteSize, ggmlTypeInfo } from './dequant';
-import { ModelConfigError, ModelFormatError } from './errors';
+import { FileFormatError, NotFoundError, ShapeError } from '../errors';
+import { openError } from './errors';
 
 export type GgufValue = number | bigint | boolean | string | GgufValue[];
 
@@ -48,7 +49,7 @@ class Cursor {
 
   private ensure(n: number, what: string): void {
     if (this.pos + n > this.size) {
-      throw new ModelFormatError(
+      throw new FileFormatError(
         `${this.file}: truncated file: reading ${what} needs bytes ${this.pos}..${this.pos + n} but the file has ${this.size}`,
       );
     }
@@ -112,7 +113,7 @@ class Cursor {
   count(what: string, limit: number): number {
     const v = this.u64(what);
     if (v > BigInt(limit)) {
-      throw new ModelFormatError(`${this.file}: implausible ${what} ${v} (limit ${limit}); corrupt file?`);
+      throw new FileFormatError(`${this.file}: implausible ${what} ${v} (limit ${limit}); corrupt file?`);
     }
     return Number(v);
   }
@@ -158,7 +159,7 @@ function readValue(c: Cursor, type: number, key: string, file: string): GgufValu
     case 12:
       return c.f64(what);
     default:
-      throw new ModelFormatError(`${file}: metadata '${key}' has unknown value type ${type}`);
+      throw new FileFormatError(`${file}: metadata '${key}' has unknown value type ${type}`);
   }
 }
 
@@ -168,22 +169,20 @@ export function readGgufHeader(path: string): GgufFile {
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new ModelConfigError(`${path}: cannot open GGUF file (${(e as Error).message})`);
+    throw openError(e, `${path}: cannot open GGUF file (${(e as Error).message})`);
   }
   try {
     const size = fstatSync(fd).size;
     const c = new Cursor(fd, size, path);
     const magic = c.u32('magic');
     if (magic !== MAGIC) {
-      throw new ModelFormatError(
+      throw new FileFormatError(
         `${path}: bad magic 0x${magic.toString(16).padStart(8, '0')}: not a GGUF file (expected "GGUF")`,
       );
     }
     const version = c.u32('version');
     if (version !== 2 && version !== 3) {
-      throw new ModelFormatError(
-        `${path}: unsupported GGUF version ${version} (this reader handles 2 and 3)`,
-      );
+      throw new FileFormatError(`${path}: unsupported GGUF version ${version} (this reader handles 2 and 3)`);
     }
     const nTensors = c.count('tensor count', 1 << 24);
     const nKv = c.count('metadata count', 1 << 24);
@@ -196,13 +195,13 @@ export function readGgufHeader(path: string): GgufFile {
     const alignRaw = metadata.get('general.alignment');
     const alignment = alignRaw === undefined ? 32 : Number(alignRaw);
     if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) {
-      throw new ModelFormatError(`${path}: invalid general.alignment ${String(alignRaw)}`);
+      throw new FileFormatError(`${path}: invalid general.alignment ${String(alignRaw)}`);
     }
     const infos: { name: string; dims: number[]; type: number; rel: number }[] = [];
     for (let i = 0; i < nTensors; i++) {
       const name = c.str(`tensor #${i} name`);
       const nd = c.u32(`dims of tensor '${name}'`);
-      if (nd > 4) throw new ModelFormatError(`${path}: tensor '${name}' has ${nd} dims (max 4)`);
+      if (nd > 4) throw new FileFormatError(`${path}: tensor '${name}' has ${nd} dims (max 4)`);
       const dims: number[] = [];
       for (let d = 0; d < nd; d++) dims.push(c.count(`dim ${d} of tensor '${name}'`, 2 ** 40));
       const type = c.u32(`type of tensor '${name}'`);
@@ -215,14 +214,14 @@ export function readGgufHeader(path: string): GgufFile {
       const elements = t.dims.reduce((a, b) => a * b, 1);
       const info = ggmlTypeInfo(t.type);
       const where = `${path}: tensor '${t.name}'`;
-      if (!info) throw new ModelFormatError(`${where}: unknown ggml type id ${t.type}`);
+      if (!info) throw new FileFormatError(`${where}: unknown ggml type id ${t.type}`);
       const byteSize = ggmlByteSize(t.type, elements, where);
       const fileOffset = dataOffset + t.rel;
       if (t.rel % alignment !== 0) {
-        throw new ModelFormatError(`${where}: data offset ${t.rel} is not aligned to ${alignment}`);
+        throw new FileFormatError(`${where}: data offset ${t.rel} is not aligned to ${alignment}`);
       }
       if (fileOffset + byteSize > size) {
-        throw new ModelFormatError(
+        throw new FileFormatError(
           `${where}: data at bytes ${fileOffset}..${fileOffset + byteSize} lies past the end of the file (${size} bytes)`,
         );
       }
@@ -246,7 +245,7 @@ export function readGgufHeader(path: string): GgufFile {
 /** The tensor info for `name`, or a clear error naming the file and tensor. */
 export function ggufTensorInfo(file: GgufFile, name: string): GgufTensorInfo {
   const t = file.tensors.get(name);
-  if (!t) throw new ModelConfigError(`${file.path}: missing tensor '${name}'`);
+  if (!t) throw new NotFoundError(`${file.path}: missing tensor '${name}'`);
   return t;
 }
 
@@ -259,12 +258,12 @@ export function readGgufTensor(file: GgufFile, name: string, out?: Float32Array)
   const info = ggmlTypeInfo(t.type);
   const what = `${file.path}: tensor '${name}'`;
   if (!info || !info.supported) {
-    throw new ModelFormatError(
+    throw new FileFormatError(
       `${what}: unsupported quantisation type ${info?.name ?? t.type} (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)`,
     );
   }
   const dst = out ?? new Float32Array(t.elements);
-  if (dst.length < t.elements) throw new RangeError(`${what}: output buffer too small`);
+  if (dst.length < t.elements) throw new ShapeError(`${what}: output buffer too small`);
   const blocksPerChunk = Math.max(1, Math.floor((4 << 20) / info.blockBytes));
   const chunkBytes = blocksPerChunk * info.blockBytes;
   const raw = Buffer.alloc(Math.min(chunkBytes, t.byteSize));
@@ -276,7 +275,7 @@ export function readGgufTensor(file: GgufFile, name: string, out?: Float32Array)
       const len = Math.min(chunkBytes, t.byteSize - done);
       const got = readSync(fd, raw, 0, len, t.fileOffset + done);
       if (got !== len) {
-        throw new ModelFormatError(
+        throw new FileFormatError(
           `${what}: truncated file: read ${got} of ${len} bytes at ${t.fileOffset + done}`,
         );
       }
@@ -294,7 +293,7 @@ export function readGgufTensor(file: GgufFile, name: string, out?: Float32Array)
 /** A metadata value, with a clear error if it is missing. */
 export function ggufMeta(file: GgufFile, key: string): GgufValue {
   const v = file.metadata.get(key);
-  if (v === undefined) throw new ModelConfigError(`${file.path}: missing metadata key '${key}'`);
+  if (v === undefined) throw new FileFormatError(`${file.path}: missing metadata key '${key}'`);
   return v;
 }
 
@@ -303,19 +302,19 @@ export function ggufNumber(file: GgufFile, key: string, fallback?: number): numb
   const v = file.metadata.get(key);
   if (v === undefined) {
     if (fallback !== undefined) return fallback;
-    throw new ModelConfigError(`${file.path}: missing metadata key '${key}'`);
+    throw new FileFormatError(`${file.path}: missing metadata key '${key}'`);
   }
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
-  throw new ModelConfigError(`${file.path}: metadata '${key}' is not a number`);
+  throw new FileFormatError(`${file.path}: metadata '${key}' is not a number`);
 }
 
 /** A string-array metadata value. */
 export function ggufStrings(file: GgufFile, key: string): string[] {
   const v = ggufMeta(file, key);
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-    throw new ModelConfigError(`${file.path}: metadata '${key}' is not an array of strings`);
+    throw new FileFormatError(`${file.path}: metadata '${key}' is not an array of strings`);
   }
   return v as string[];
 }

@@ -1,6 +1,7 @@
 /** Hugging Face `config.json`: read and check the fields our architectures need. */
 import { readFileSync } from 'node:fs';
-import { ModelConfigError } from './errors';
+import { FileFormatError } from '../errors';
+import { openError } from './errors';
 
 export type HfConfig = Record<string, unknown>;
 
@@ -10,14 +11,14 @@ export function readHfConfig(path: string): HfConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ModelConfigError(`${path}: cannot read config (${(e as Error).message})`);
+    throw openError(e, `${path}: cannot read config (${(e as Error).message})`);
   }
   try {
     const v = JSON.parse(text) as unknown;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
     return v as HfConfig;
   } catch (e) {
-    throw new ModelConfigError(`${path}: invalid config.json (${(e as Error).message})`);
+    throw new FileFormatError(`${path}: invalid config.json (${(e as Error).message})`);
   }
 }
 
@@ -26,7 +27,7 @@ export function configInt(cfg: HfConfig, key: string, file: string, fallback?: n
   const v = cfg[key];
   if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new ModelConfigError(
+    throw new FileFormatError(
       `${file}: config field '${key}' must be a positive integer (got ${JSON.stringify(v)})`,
     );
   }
@@ -38,7 +39,7 @@ export function configNumber(cfg: HfConfig, key: string, file: string, fallback?
   const v = cfg[key];
   if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ModelConfigError(`${file}: config field '${key}' must be a number (got ${JSON.stringify(v)})`);
+    throw new FileFormatError(`${file}: config field '${key}' must be a number (got ${JSON.stringify(v)})`);
   }
   return v;
 }

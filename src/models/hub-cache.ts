@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ModelConfigError } from './errors';
+import { NotFoundError, ValueError } from '../errors';
 
 /** The hub cache folder from the environment (same precedence as huggingface_hub). */
 export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -31,11 +31,11 @@ export function resolveHubSnapshot(
   repoId: string,
   opts: { cacheDir?: string; revision?: string } = {},
 ): string {
-  if (!isRepoId(repoId)) throw new ModelConfigError(`'${repoId}' is not a Hugging Face repo id (org/name)`);
+  if (!isRepoId(repoId)) throw new ValueError(`'${repoId}' is not a Hugging Face repo id (org/name)`);
   const cache = opts.cacheDir ?? hubCacheDir();
   const repoDir = join(cache, `models--${repoId.replace('/', '--')}`);
   if (!existsSync(repoDir)) {
-    throw new ModelConfigError(
+    throw new NotFoundError(
       `${repoId}: not in the hub cache ${cache} (expected ${repoDir}); download it first`,
     );
   }
@@ -48,14 +48,14 @@ export function resolveHubSnapshot(
   if (commit !== undefined) {
     const p = join(snapDir, commit);
     if (!existsSync(p))
-      throw new ModelConfigError(`${repoId}: refs/${revision} → ${commit}, but ${p} is missing`);
+      throw new NotFoundError(`${repoId}: refs/${revision} → ${commit}, but ${p} is missing`);
     return p;
   }
   const snaps = existsSync(snapDir)
     ? readdirSync(snapDir).filter((d) => statSync(join(snapDir, d)).isDirectory())
     : [];
   if (snaps.length === 1) return join(snapDir, snaps[0]);
-  throw new ModelConfigError(
+  throw new NotFoundError(
     `${repoId}: no refs/${revision} in ${repoDir} and ${snaps.length} snapshots; pass a revision`,
   );
 }
@@ -68,7 +68,7 @@ export function hubFile(
 ): string {
   const snap = resolveHubSnapshot(repoId, opts);
   const p = join(snap, file);
-  if (!existsSync(p)) throw new ModelConfigError(`${repoId}: ${file} is not in the cached snapshot ${snap}`);
+  if (!existsSync(p)) throw new NotFoundError(`${repoId}: ${file} is not in the cached snapshot ${snap}`);
   return p;
 }
 

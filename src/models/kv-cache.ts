@@ -8,6 +8,7 @@
  * value up-projection folded into the output projection (Eq. 5.9).
  */
 import { Tensor } from '../ops/tensor';
+import { ShapeError, ValueError } from '../errors';
 
 /** Applies rotary embedding to x [B, T, H, D] at the given absolute positions (one per t). */
 export type RopeApplier = (x: Tensor, positions: readonly number[]) => Tensor;
@@ -77,7 +78,7 @@ export class FullKVCache implements KVCache {
 
   constructor(numLayers: number, rope: RopeApplier) {
     if (!Number.isInteger(numLayers) || numLayers <= 0) {
-      throw new RangeError(`FullKVCache: numLayers must be a positive integer (got ${numLayers})`);
+      throw new ValueError(`FullKVCache: numLayers must be a positive integer (got ${numLayers})`);
     }
     this.numLayers = numLayers;
     this.rope = rope;
@@ -88,7 +89,7 @@ export class FullKVCache implements KVCache {
 
   private checkLayer(layer: number): void {
     if (!Number.isInteger(layer) || layer < 0 || layer >= this.numLayers) {
-      throw new RangeError(`FullKVCache: layer ${layer} out of range 0..${this.numLayers - 1}`);
+      throw new ValueError(`FullKVCache: layer ${layer} out of range 0..${this.numLayers - 1}`);
     }
   }
 
@@ -101,23 +102,23 @@ export class FullKVCache implements KVCache {
     this.checkLayer(layer);
     const { keysPreRope: k, values: v, positions } = entry;
     if (k.rank !== 4 || v.shape.join() !== k.shape.join()) {
-      throw new RangeError(
+      throw new ShapeError(
         `FullKVCache.append: keys [${k.shape.join(', ')}] and values [${v.shape.join(', ')}] must both be [B, T, Hkv, D]`,
       );
     }
     const [B, T, H, D] = k.shape;
     if (positions.length !== T) {
-      throw new RangeError(`FullKVCache.append: ${positions.length} positions for ${T} new tokens`);
+      throw new ShapeError(`FullKVCache.append: ${positions.length} positions for ${T} new tokens`);
     }
     if (this.geom && (this.geom[0] !== B || this.geom[1] !== H || this.geom[2] !== D)) {
-      throw new RangeError(
+      throw new ShapeError(
         `FullKVCache.append: entries [B=${B}, Hkv=${H}, D=${D}] differ from the held [${this.geom.join(', ')}]`,
       );
     }
     this.geom = [B, H, D];
     const len = this.lens[layer];
     if (positions[0] !== len) {
-      throw new RangeError(
+      throw new ValueError(
         `FullKVCache.append: layer ${layer} holds ${len} positions; new ones start at ${positions[0]}`,
       );
     }
@@ -140,7 +141,7 @@ export class FullKVCache implements KVCache {
   read(layer: number): KVRead {
     this.checkLayer(layer);
     const len = this.lens[layer];
-    if (!this.geom || len === 0) throw new RangeError(`FullKVCache.read: layer ${layer} is empty`);
+    if (!this.geom || len === 0) throw new ValueError(`FullKVCache.read: layer ${layer} is empty`);
     const [B, H, D] = this.geom;
     const row = H * D;
     const capPos = this.keys[layer].length / (B * row);

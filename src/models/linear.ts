@@ -8,20 +8,19 @@
  */
 import { matmul } from '../ops/matmul';
 import { Tensor } from '../ops/tensor';
-import { ModelConfigError } from './errors';
+import { ShapeError } from '../errors';
 
 function check(x: Tensor, w: Tensor, bias: Tensor | undefined, what: string): [number, number, number] {
-  if (w.rank !== 2)
-    throw new ModelConfigError(`${what}: weight must be [out, in], got [${w.shape.join(', ')}]`);
+  if (w.rank !== 2) throw new ShapeError(`${what}: weight must be [out, in], got [${w.shape.join(', ')}]`);
   const [N, K] = w.shape;
   const xk = x.shape[x.rank - 1];
   if (xk !== K) {
-    throw new ModelConfigError(
+    throw new ShapeError(
       `${what}: input [${x.shape.join(', ')}] does not match weight [${w.shape.join(', ')}] (in = ${K})`,
     );
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== N)) {
-    throw new ModelConfigError(`${what}: bias [${bias.shape.join(', ')}] does not match out = ${N}`);
+    throw new ShapeError(`${what}: bias [${bias.shape.join(', ')}] does not match out = ${N}`);
   }
   return [K === 0 ? 0 : x.size / K, K, N];
 }

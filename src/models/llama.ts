@@ -10,12 +10,12 @@
 import { ropeInvFreq, ropeTables, type RopeStyle } from '../ops/rope';
 import { Tensor } from '../ops/tensor';
 import { getEngine, type Engine, type EngineName } from './engine';
-import { ModelConfigError, ModelInputError } from './errors';
 import { readGgufHeader, readGgufTensor, ggufMeta, ggufNumber, type GgufFile } from './gguf';
 import { configInt, configNumber, readHfConfig, type HfConfig } from './hf-config';
 import { FullKVCache, type KVCache, type RopeApplier } from './kv-cache';
 import { readSafetensor, readSafetensorsHeader, type SafetensorsFile } from './safetensors';
 import { allocWeights } from './wasm/linear-wasm';
+import { ConfigError, NotFoundError, ShapeError, ValueError } from '../errors';
 
 export interface RopeScaling {
   /** 'linear': positions divided by factor; 'llama3': Llama-3.1 frequency-dependent scaling. */
@@ -97,7 +97,7 @@ export function scaledInvFreq(cfg: LlamaConfig, freqFactors?: Float32Array): Flo
   const inv = ropeInvFreq(cfg.headDim, cfg.ropeBase);
   if (freqFactors) {
     if (freqFactors.length !== inv.length) {
-      throw new ModelConfigError(`rope_freqs has ${freqFactors.length} entries, expected ${inv.length}`);
+      throw new ShapeError(`rope_freqs has ${freqFactors.length} entries, expected ${inv.length}`);
     }
     for (let i = 0; i < inv.length; i++) inv[i] /= freqFactors[i];
     return inv;
@@ -165,7 +165,7 @@ export class LlamaModel {
 
   /** Rotary embedding for x [B, T, H, D] at absolute positions (what caches call at read time). */
   readonly rope: RopeApplier = (x: Tensor, positions: readonly number[]): Tensor => {
-    if (x.rank !== 4) throw new ModelInputError(`rope: expected [B, T, H, D], got [${x.shape.join(', ')}]`);
+    if (x.rank !== 4) throw new ShapeError(`rope: expected [B, T, H, D], got [${x.shape.join(', ')}]`);
     const [B, T, H, D] = x.shape;
     const tables = ropeTables(positions, this.invFreq);
     if (B === 1)
@@ -187,7 +187,7 @@ export class LlamaModel {
   attentionWeights(layer: number): { wq: Tensor; wk: Tensor; wv: Tensor; wo: Tensor } {
     const l = this.weights.layers[layer];
     if (!l)
-      throw new RangeError(`attentionWeights: layer ${layer} out of range 0..${this.config.numLayers - 1}`);
+      throw new ValueError(`attentionWeights: layer ${layer} out of range 0..${this.config.numLayers - 1}`);
     return { wq: l.wq, wk: l.wk, wv: l.wv, wo: l.wo };
   }
 
@@ -197,7 +197,7 @@ export class LlamaModel {
     const out = new Float32Array(ids.length * H);
     ids.forEach((id, t) => {
       if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
-        throw new ModelInputError(
+        throw new ValueError(
           `token id ${id} at position ${t} is outside the vocabulary (${this.config.vocabSize})`,
         );
       }
@@ -215,7 +215,7 @@ export class LlamaModel {
     const c = this.config;
     const e = this.engine;
     if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= c.numLayers)) {
-      throw new RangeError(`runLayers: layers [${from}, ${to}) outside 0..${c.numLayers}`);
+      throw new ValueError(`runLayers: layers [${from}, ${to}) outside 0..${c.numLayers}`);
     }
     const T = x.shape[0];
     const D = c.headDim;
@@ -283,14 +283,14 @@ export class LlamaModel {
     opts: ForwardOptions = {},
   ): ForwardResult {
     const c = this.config;
-    if (ids.length === 0) throw new ModelInputError(`${this.source}: forward needs at least one token`);
+    if (ids.length === 0) throw new ValueError(`${this.source}: forward needs at least one token`);
     if (cache.numLayers !== c.numLayers) {
-      throw new ModelConfigError(`cache serves ${cache.numLayers} layers, the model has ${c.numLayers}`);
+      throw new ConfigError(`cache serves ${cache.numLayers} layers, the model has ${c.numLayers}`);
     }
     const T = ids.length;
     const start = cache.length(0);
     if (start + T > c.contextLength) {
-      throw new ModelInputError(
+      throw new ShapeError(
         `${this.source}: ${start} cached + ${T} new tokens exceed the context length ${c.contextLength}`,
       );
     }
@@ -338,7 +338,7 @@ function splitColumns(y: Tensor, widths: number[]): Tensor[] {
 
 function expectShape(t: Tensor, shape: number[], what: string, source: string): void {
   if (t.shape.join() !== shape.join()) {
-    throw new ModelConfigError(
+    throw new ShapeError(
       `${source}: tensor '${what}' has shape [${t.shape.join(', ')}] but the config implies [${shape.join(', ')}]`,
     );
   }
@@ -346,15 +346,13 @@ function expectShape(t: Tensor, shape: number[], what: string, source: string): 
 
 function checkShapes(c: LlamaConfig, w: LlamaWeights, source: string): void {
   if (c.numHeads % c.numKvHeads !== 0) {
-    throw new ModelConfigError(
-      `${source}: ${c.numHeads} heads are not a multiple of ${c.numKvHeads} KV heads`,
-    );
+    throw new ConfigError(`${source}: ${c.numHeads} heads are not a multiple of ${c.numKvHeads} KV heads`);
   }
   expectShape(w.embed, [c.vocabSize, c.hidden], 'token embedding', source);
   expectShape(w.output, [c.vocabSize, c.hidden], 'output', source);
   expectShape(w.outNorm, [c.hidden], 'output norm', source);
   if (w.layers.length !== c.numLayers) {
-    throw new ModelConfigError(`${source}: ${w.layers.length} layers loaded, config says ${c.numLayers}`);
+    throw new ShapeError(`${source}: ${w.layers.length} layers loaded, config says ${c.numLayers}`);
   }
   const qd = c.numHeads * c.headDim;
   const kd = c.numKvHeads * c.headDim;
@@ -375,7 +373,7 @@ function checkShapes(c: LlamaConfig, w: LlamaWeights, source: string): void {
 export function llamaConfigFromGguf(f: GgufFile): LlamaConfig {
   const arch = String(ggufMeta(f, 'general.architecture'));
   if (!['llama', 'qwen2', 'mistral'].includes(arch)) {
-    throw new ModelConfigError(
+    throw new ConfigError(
       `${f.path}: architecture '${arch}' is not a LLaMA-family decoder this loader supports`,
     );
   }
@@ -389,9 +387,7 @@ export function llamaConfigFromGguf(f: GgufFile): LlamaConfig {
   let ropeScaling: RopeScaling | undefined;
   if (scaleType !== undefined && scaleType !== 'none') {
     if (scaleType !== 'linear') {
-      throw new ModelConfigError(
-        `${f.path}: rope scaling '${String(scaleType)}' is not supported (linear only)`,
-      );
+      throw new ConfigError(`${f.path}: rope scaling '${String(scaleType)}' is not supported (linear only)`);
     }
     ropeScaling = { type: 'linear', factor: n('rope.scaling.factor') };
   }
@@ -419,9 +415,9 @@ export function loadLlamaGguf(path: string, engine?: EngineName): LlamaModel {
   const c = llamaConfigFromGguf(f);
   const t = (name: string, shape: number[], into?: Float32Array): Tensor => {
     const info = f.tensors.get(name);
-    if (!info) throw new ModelConfigError(`${path}: missing tensor '${name}'`);
+    if (!info) throw new NotFoundError(`${path}: missing tensor '${name}'`);
     if (info.shape.join() !== shape.join()) {
-      throw new ModelConfigError(
+      throw new ShapeError(
         `${path}: tensor '${name}' has shape [${info.shape.join(', ')}] but the config implies [${shape.join(', ')}]`,
       );
     }
@@ -488,7 +484,7 @@ export function llamaConfigFromHf(cfg: HfConfig, file: string): LlamaConfig {
   if (rs) {
     const type = String(rs.rope_type ?? rs.type);
     if (type !== 'linear' && type !== 'llama3') {
-      throw new ModelConfigError(`${file}: rope_scaling type '${type}' is not supported (linear, llama3)`);
+      throw new ConfigError(`${file}: rope_scaling type '${type}' is not supported (linear, llama3)`);
     }
     ropeScaling = {
       type,

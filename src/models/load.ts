@@ -1,15 +1,15 @@
 /** One entry point per model kind: a registry id, a local path, or a Hugging Face repo id in the hub cache. */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { BertEncoder, loadBertEncoder } from './bert';
 import { CausalLM } from './causal-lm';
 import type { EngineName } from './engine';
-import { ModelConfigError } from './errors';
 import { readGgufHeader } from './gguf';
 import { hubCacheDir, isRepoId, resolveHubSnapshot } from './hub-cache';
 import { loadLlamaGguf, loadLlamaSafetensors } from './llama';
 import { MODEL_REGISTRY, registryEntry, resolveModelPath } from './registry';
 import { loadTokenizerJson, tokenizerFromGguf } from './tokenizer';
+import { ConfigError, NotFoundError } from '../errors';
 
 export interface LoadOptions {
   engine?: EngineName;
@@ -21,13 +21,29 @@ export interface LoadOptions {
 function localPath(ref: string, kind: 'llama-gguf' | 'bert', opts: LoadOptions): string {
   if (MODEL_REGISTRY.some((m) => m.id === ref)) {
     const e = registryEntry(ref);
-    if (e.kind !== kind) throw new ModelConfigError(`model '${ref}' is a ${e.kind} model, not ${kind}`);
+    if (e.kind !== kind) throw new ConfigError(`model '${ref}' is a ${e.kind} model, not ${kind}`);
     return resolveModelPath(ref);
   }
   if (existsSync(ref)) return ref;
+  if (looksLikePath(ref)) {
+    throw new NotFoundError(
+      `model file not found: '${ref}' (resolved to ${resolve(ref)}); pass an existing .gguf file or model folder, a registry id (${MODEL_REGISTRY.map((m) => m.id).join(', ')}) or a cached Hugging Face repo id`,
+    );
+  }
   if (isRepoId(ref))
     return resolveHubSnapshot(ref, { cacheDir: opts.cacheDir ?? hubCacheDir(), revision: opts.revision });
-  return registryEntry(ref) && ref; // throws "unknown model id" listing the known ids
+  return registryEntry(ref) && ref; // throws NotFoundError "unknown model id" listing the known ids
+}
+
+/** A reference written as a file path (absolute, ./ or ../, a backslash, or a weight-file extension). */
+function looksLikePath(ref: string): boolean {
+  return (
+    isAbsolute(ref) ||
+    /^\.{1,2}[\\/]/.test(ref) ||
+    ref.includes('\\') ||
+    /\.(gguf|safetensors|bin|json)$/i.test(ref) ||
+    ref.split('/').length > 2
+  );
 }
 
 /**

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../data/paths';
-import { ModelConfigError } from './errors';
+import { NotFoundError } from '../errors';
 
 export const SITE_PACKAGES_ENV = 'EFFLAB_SITE_PACKAGES';
 
@@ -52,7 +52,7 @@ export function sitePackagesDirs(): string[] {
 export function registryEntry(id: string): RegistryEntry {
   const e = MODEL_REGISTRY.find((m) => m.id === id);
   if (!e) {
-    throw new ModelConfigError(
+    throw new NotFoundError(
       `unknown model id '${id}' (known: ${MODEL_REGISTRY.map((m) => m.id).join(', ')}; or pass a file path / Hugging Face repo id)`,
     );
   }
@@ -67,7 +67,7 @@ export function resolveModelPath(id: string): string {
     const p = join(d, e.relPath);
     if (existsSync(p)) return p;
   }
-  throw new ModelConfigError(
+  throw new NotFoundError(
     `model '${id}': ${e.relPath} not found in ${dirs.length ? dirs.join(', ') : '.venv (no site-packages)'}; ` +
       `run \`npm run setup\` (installs the PyPI package ${e.pypi})`,
   );

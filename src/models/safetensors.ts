@@ -4,8 +4,9 @@
  * tensor at a time read straight from the file.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ModelConfigError, ModelFormatError } from './errors';
 import { bf16ToF32, f16ToF32 } from './half';
+import { FileFormatError, NotFoundError, ShapeError } from '../errors';
+import { openError } from './errors';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
@@ -44,16 +45,16 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    throw new ModelConfigError(`${path}: cannot open safetensors file (${(e as Error).message})`);
+    throw openError(e, `${path}: cannot open safetensors file (${(e as Error).message})`);
   }
   try {
     const size = fstatSync(fd).size;
-    if (size < 8) throw new ModelFormatError(`${path}: truncated file: ${size} bytes, no safetensors header`);
+    if (size < 8) throw new FileFormatError(`${path}: truncated file: ${size} bytes, no safetensors header`);
     const lenBuf = Buffer.alloc(8);
     readSync(fd, lenBuf, 0, 8, 0);
     const n = lenBuf.readBigUInt64LE(0);
     if (n > BigInt(Math.min(size - 8, 100 << 20))) {
-      throw new ModelFormatError(
+      throw new FileFormatError(
         `${path}: header length ${n} exceeds the file (${size} bytes): not a safetensors file, or truncated`,
       );
     }
@@ -63,10 +64,10 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
     try {
       json = JSON.parse(hdr.toString('utf8'));
     } catch (e) {
-      throw new ModelFormatError(`${path}: header is not valid JSON (${(e as Error).message})`);
+      throw new FileFormatError(`${path}: header is not valid JSON (${(e as Error).message})`);
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      throw new ModelFormatError(`${path}: header is not a JSON object`);
+      throw new FileFormatError(`${path}: header is not a JSON object`);
     }
     const dataStart = 8 + hdr.length;
     const tensors = new Map<string, SafetensorsTensorInfo>();
@@ -84,19 +85,19 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
         !Array.isArray(e.data_offsets) ||
         e.data_offsets.length !== 2
       ) {
-        throw new ModelFormatError(`${where}: malformed header entry`);
+        throw new FileFormatError(`${where}: malformed header entry`);
       }
       const shape = (e.shape as unknown[]).map(Number);
       const [b, en] = (e.data_offsets as unknown[]).map(Number);
       const elems = shape.reduce((a, x) => a * x, 1);
       const per = BYTES[e.dtype];
       if (per !== undefined && en - b !== elems * per) {
-        throw new ModelFormatError(
+        throw new FileFormatError(
           `${where}: ${en - b} bytes for ${e.dtype} [${shape.join(', ')}] (expected ${elems * per})`,
         );
       }
       if (dataStart + en > size || b < 0 || en < b) {
-        throw new ModelFormatError(
+        throw new FileFormatError(
           `${where}: data at bytes ${dataStart + b}..${dataStart + en} lies past the end of the file (${size} bytes)`,
         );
       }
@@ -115,9 +116,9 @@ export function readSafetensor(
   out?: Float32Array,
 ): { data: Float32Array; shape: number[] } {
   const t = file.tensors.get(name);
-  if (!t) throw new ModelConfigError(`${file.path}: missing tensor '${name}'`);
+  if (!t) throw new NotFoundError(`${file.path}: missing tensor '${name}'`);
   if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
-    throw new ModelFormatError(
+    throw new FileFormatError(
       `${file.path}: tensor '${name}' has unsupported dtype ${t.dtype} (supported: F32, F16, BF16)`,
     );
   }
@@ -125,13 +126,13 @@ export function readSafetensor(
   const fd = openSync(file.path, 'r');
   try {
     const got = readSync(fd, raw, 0, raw.length, t.begin);
-    if (got !== raw.length) throw new ModelFormatError(`${file.path}: tensor '${name}': truncated read`);
+    if (got !== raw.length) throw new FileFormatError(`${file.path}: tensor '${name}': truncated read`);
   } finally {
     closeSync(fd);
   }
   const n = t.shape.reduce((a, x) => a * x, 1);
   if (out && out.length !== n)
-    throw new RangeError(`${file.path}: tensor '${name}': output has ${out.length} elements, need ${n}`);
+    throw new ShapeError(`${file.path}: tensor '${name}': output has ${out.length} elements, need ${n}`);
   out ??= new Float32Array(n);
   if (t.dtype === 'F32') for (let i = 0; i < n; i++) out[i] = raw.readFloatLE(4 * i);
   else if (t.dtype === 'F16') for (let i = 0; i < n; i++) out[i] = f16ToF32(raw.readUInt16LE(2 * i));

@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ModelConfigError, ModelInputError } from './errors';
 import type { GgufFile } from './gguf';
 import { ggufMeta, ggufNumber, ggufStrings } from './gguf';
+import { ConfigError, ValueError } from '../errors';
+import { openError } from './errors';
 
 export interface EncodeOptions {
   /** Add the model's special tokens (BERT: [CLS] … [SEP]; GPT-style BPE: BOS only if the model asks). */
@@ -40,7 +41,7 @@ export class TextTokenizer {
     const model = (json.model ?? {}) as { type?: string; vocab?: Record<string, number> | unknown[] };
     this.kind = model.type === 'WordPiece' ? 'wordpiece' : 'bpe';
     if (model.type !== 'WordPiece' && model.type !== 'BPE') {
-      throw new ModelConfigError(
+      throw new ConfigError(
         `${opts.source}: unsupported tokenizer model '${String(model.type)}' (BPE or WordPiece)`,
       );
     }
@@ -62,7 +63,7 @@ export class TextTokenizer {
 
   /** Token ids of `text`. */
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    if (typeof text !== 'string') throw new ModelInputError('encode: text must be a string');
+    if (typeof text !== 'string') throw new ValueError('encode: text must be a string');
     const add = opts.addSpecialTokens ?? true;
     const ids = this.tok.encode(text, { add_special_tokens: this.kind === 'wordpiece' ? add : false }).ids;
     if (this.kind === 'bpe' && add && this.addBos && this.bosId !== undefined) return [this.bosId, ...ids];
@@ -78,9 +79,7 @@ export class TextTokenizer {
   decode(ids: readonly number[], opts: DecodeOptions = {}): string {
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new ModelInputError(
-          `decode: token id ${id} is outside the vocabulary (size ${this.vocabSize})`,
-        );
+        throw new ValueError(`decode: token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
       }
     }
     return this.tok.decode([...ids], {
@@ -104,7 +103,7 @@ function readJson(path: string): Record<string, unknown> {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (e) {
-    throw new ModelConfigError(`${path}: cannot read tokenizer JSON (${(e as Error).message})`);
+    throw openError(e, `${path}: cannot read tokenizer JSON (${(e as Error).message})`);
   }
 }
 
@@ -162,7 +161,7 @@ function preTokenizerFor(pre: string, source: string): Record<string, unknown> {
     case 'qwen2':
       return { type: 'Sequence', pretokenizers: [split(QWEN2_SPLIT), byteLevel(false)] };
     default:
-      throw new ModelConfigError(
+      throw new ConfigError(
         `${source}: unsupported tokenizer.ggml.pre '${pre}' (supported: smollm, gpt-2, default, llama-bpe, qwen2)`,
       );
   }
@@ -193,7 +192,7 @@ export function tokenizerFromGguf(file: GgufFile): TextTokenizer {
 export function ggufTokenizerJson(file: GgufFile): Record<string, unknown> {
   const model = ggufMeta(file, 'tokenizer.ggml.model');
   if (model !== 'gpt2') {
-    throw new ModelConfigError(
+    throw new ConfigError(
       `${file.path}: tokenizer.ggml.model '${String(model)}' is not supported (only byte-level BPE 'gpt2')`,
     );
   }

@@ -5,12 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, attentionReference, getBackend } from '../../src/ops';
+import { ShapeError, Tensor, attentionReference, getBackend } from '../../src/ops';
+import { EfflabError, ValueError } from '../../src/errors';
 import {
   analyse,
   buildCache,
   cacheBytesByLayer,
   customSchedule,
+  LorcError,
+  meanNll,
   reconstruct,
   type AttentionShape,
   type LowRankKVCache,
@@ -200,19 +203,40 @@ test('misuse is reported clearly', () => {
   const cache = buildCache(an, customSchedule(1, an.dMax, new Map([[0, 4]])));
   const k = Tensor.zeros([1, 2, 2, 8]);
   const h = Tensor.zeros([1, 2, 48]);
+  // One error class per fault (src/errors.ts): bad values are ValueError, operands that do not fit ShapeError.
+  const is =
+    (cls: new (...a: never[]) => Error, re: RegExp) =>
+    (e: unknown): boolean =>
+      e instanceof cls && e instanceof EfflabError && re.test((e as Error).message);
   assert.throws(
     () => cache.append(0, { keysPreRope: k, values: k, positions: [1, 2], hidden: h }),
-    /position 1 at step 0, expected 0/,
+    is(ValueError, /position 1 at step 0, expected 0/),
   );
   assert.throws(
     () =>
       cache.append(0, { keysPreRope: Tensor.zeros([1, 2, 3, 8]), values: k, positions: [0, 1], hidden: h }),
-    /must both be \[B, T, 2, 8\]/,
+    is(ShapeError, /must both be \[B, T, 2, 8\]/),
   );
   cache.append(0, { keysPreRope: k, values: k, positions: [0, 1], hidden: h });
-  assert.throws(() => cache.attend(0, Tensor.zeros([1, 1, 6, 8]), [2]), /append before attend/);
-  assert.throws(() => cache.attend(0, Tensor.zeros([1, 1, 5, 8]), [1]), /must be \[1, T, 6, 8\]/);
-  assert.throws(() => cache.length(3), /layer 3 outside 0..0/);
+  assert.throws(
+    () => cache.attend(0, Tensor.zeros([1, 1, 6, 8]), [2]),
+    is(ValueError, /append before attend/),
+  );
+  assert.throws(
+    () => cache.attend(0, Tensor.zeros([1, 1, 5, 8]), [1]),
+    is(ShapeError, /must be \[1, T, 6, 8\]/),
+  );
+  assert.throws(() => cache.length(3), is(ValueError, /layer 3 outside 0..0/));
+  assert.throws(
+    () => buildCache(an, customSchedule(2, an.dMax, new Map())),
+    is(ShapeError, /schedule has 2 layers, model has 1/),
+  );
+  assert.throws(() => cacheBytesByLayer(1, -1, [4]), is(ValueError, /positions = -1/));
+  assert.throws(() => meanNll(Tensor.zeros([3, 5]), [1, 2]), is(ShapeError, /3 logit rows for 2 tokens/));
+  // The deprecated LorcError still matches what replaced it, and constructs a ValueError.
+  assert.ok(new ValueError('x') instanceof LorcError && new ShapeError('x') instanceof LorcError);
+  assert.ok(new LorcError('x') instanceof ValueError);
+  assert.ok(!(new Error('x') instanceof LorcError));
   assert.throws(
     () => analyse(shapeOf(L), [{ wk: L.wv, wv: L.wv, wo: L.wk }]),
     /layer 0 W_o has shape \[48, 16\], expected \[48, 48\]/,

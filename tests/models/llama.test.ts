@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   FullKVCache,
+  ModelConfigError,
+  ModelFormatError,
   ModelInputError,
+  linearJs,
+  readGgufHeader,
   llamaConfigFromHf,
   loadCausalLM,
   scaledInvFreq,
@@ -22,7 +26,16 @@ import {
 } from '../../src/models';
 import { attentionReference } from '../../src/ops/attention';
 import { Tensor } from '../../src/ops/tensor';
+import {
+  ConfigError,
+  EfflabError,
+  FileFormatError,
+  NotFoundError,
+  ShapeError,
+  ValueError,
+} from '../../src/errors';
 import { linearReference } from '../../src/models/linear';
+import { attentionFast } from '../../src/models/attention-fast';
 import { FIXTURES } from './helpers';
 import { tinyLlama } from './tiny-model';
 
@@ -107,7 +120,7 @@ test('SmolLM2: top-k, embeddings, empty and over-long prompts', () => {
   assert.ok(e.every((v) => Number.isFinite(v)));
   assert.throws(
     () => lm().generate(''),
-    (err: Error) => err instanceof ModelInputError && /prompt is empty/.test(err.message),
+    (err: Error) => err instanceof ValueError && /prompt is empty/.test(err.message),
   );
   const tooLong = new Array<number>(8193).fill(28);
   assert.throws(() => lm().logits(tooLong), /8193 tokens, more than the context length 8192/);
@@ -289,5 +302,51 @@ test('RoPE frequencies with llama3 and linear scaling match transformers (rope.j
         'cfg.json',
       ),
     /cfg\.json: rope_scaling type 'yarn' is not supported/,
+  );
+});
+
+test('model faults raise the project error classes (src/errors.ts); the old names still match', () => {
+  const is =
+    (cls: new (...a: never[]) => Error, re: RegExp) =>
+    (e: unknown): boolean =>
+      e instanceof cls && e instanceof EfflabError && re.test((e as Error).message);
+  // A path that does not exist says so (not "unknown model id").
+  assert.throws(
+    () => loadCausalLM('/no/such/dir/model.gguf'),
+    is(NotFoundError, /model file not found: '\/no\/such\/dir\/model\.gguf'/),
+  );
+  assert.throws(
+    () => loadCausalLM('./missing.gguf'),
+    (e: Error) => !/unknown model id/.test(e.message),
+  );
+  assert.throws(() => loadCausalLM('gpt-9000'), is(NotFoundError, /unknown model id 'gpt-9000'/));
+  assert.throws(() => readGgufHeader('/no/such.gguf'), is(NotFoundError, /cannot open GGUF file/));
+  assert.throws(() => readGgufHeader(join(FIXTURES, 'rope.json')), is(FileFormatError, /rope\.json/));
+  assert.throws(() => lm().logits([49152]), is(ValueError, /token id 49152/));
+  assert.throws(() => lm().logits(new Array<number>(8193).fill(28)), is(ShapeError, /context length 8192/));
+  const m = tinyLlama();
+  assert.throws(() => m.runLayers(m.embedTokens([1]), 1, 3, m.createCache()), is(ValueError, /\[1, 3\)/));
+  assert.throws(() => m.forward([1], new FullKVCache(3, m.rope)), is(ConfigError, /serves 3 layers/));
+  const cache = m.createCache();
+  const k = Tensor.zeros([1, 2, 2, 8]);
+  const hidden = Tensor.zeros([1, 2, 32]);
+  assert.throws(
+    () => cache.append(0, { keysPreRope: k, values: Tensor.zeros([1, 2, 2, 4]), positions: [0, 1], hidden }),
+    is(ShapeError, /must both be \[B, T, Hkv, D\]/),
+  );
+  assert.throws(() => cache.read(0), is(ValueError, /layer 0 is empty/));
+  assert.throws(() => linearJs(Tensor.zeros([2, 3]), Tensor.zeros([4, 5])), is(ShapeError, /in = 5/));
+  assert.throws(
+    () => attentionFast(Tensor.zeros([1, 2, 4, 8]), Tensor.zeros([1, 2, 3, 8]), Tensor.zeros([1, 2, 3, 8])),
+    is(ShapeError, /incompatible/),
+  );
+  // Deprecated aliases: instanceof still matches the classes that replaced them.
+  assert.ok(new ValueError('x') instanceof ModelInputError && new ShapeError('x') instanceof ModelInputError);
+  assert.ok(
+    new NotFoundError('x') instanceof ModelConfigError && new ConfigError('x') instanceof ModelConfigError,
+  );
+  assert.ok(
+    new FileFormatError('x') instanceof ModelFormatError &&
+      !(new ValueError('x') instanceof ModelFormatError),
   );
 });

@@ -29,10 +29,10 @@ import {
   type RopeTables,
 } from '../../ops';
 import type { KVAppend, KVAttendResult, KVCache, KVRead } from '../../models/kv-cache';
-import { LorcError } from './errors';
 import { allocWeights, linearWasm } from '../../models';
 import { foldedAttentionFast } from './folded';
 import { reconstructRope, reconstructRopeJs } from './kernels';
+import { ConfigError, ValueError } from '../../errors';
 
 export interface LowRankLayer {
   /** V_k,c [Hkv·D, d_c^k], or null to hold this layer's keys uncompressed. */
@@ -167,15 +167,15 @@ export class LowRankKVCache implements KVCache {
       ['headDim', D],
     ] as const) {
       if (!Number.isInteger(v) || v <= 0)
-        throw new LorcError(`LowRankKVCache: ${name} = ${v} must be a positive integer`);
+        throw new ValueError(`LowRankKVCache: ${name} = ${v} must be a positive integer`);
     }
     if (Hq % Hkv !== 0)
-      throw new LorcError(`LowRankKVCache: ${Hq} query heads are not a multiple of ${Hkv} K/V heads`);
+      throw new ConfigError(`LowRankKVCache: ${Hq} query heads are not a multiple of ${Hkv} K/V heads`);
     if (D % 2 !== 0 || opts.invFreq.length !== D / 2)
-      throw new LorcError(
+      throw new ShapeError(
         `LowRankKVCache: invFreq has ${opts.invFreq.length} entries, head dimension ${D} needs ${D / 2}`,
       );
-    if (opts.layers.length === 0) throw new LorcError('LowRankKVCache: no layers');
+    if (opts.layers.length === 0) throw new ValueError('LowRankKVCache: no layers');
     this.opts = opts;
     this.width = Hkv * D;
     this.valueMode = opts.valueMode ?? 'fold';
@@ -238,7 +238,7 @@ export class LowRankKVCache implements KVCache {
 
   private state(layer: number): LayerState {
     if (!Number.isInteger(layer) || layer < 0 || layer >= this.numLayers)
-      throw new RangeError(`LowRankKVCache: layer ${layer} outside 0..${this.numLayers - 1}`);
+      throw new ValueError(`LowRankKVCache: layer ${layer} outside 0..${this.numLayers - 1}`);
     return this.layers[layer];
   }
 
@@ -249,11 +249,11 @@ export class LowRankKVCache implements KVCache {
   /** Allocate every layer for `batch` rows and `positions` tokens exactly (bytes() then equals Eq. 5.4). */
   reserve(batch: number, positions: number): void {
     if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(positions) || positions < 0)
-      throw new LorcError(
+      throw new ValueError(
         `LowRankKVCache.reserve: batch ${batch} and positions ${positions} must be positive integers`,
       );
     if (this.batch !== 0 && this.batch !== batch)
-      throw new LorcError(
+      throw new ShapeError(
         `LowRankKVCache.reserve: cache holds batch ${this.batch}; clear() before using batch ${batch}`,
       );
     this.setBatch(batch);
@@ -307,13 +307,13 @@ export class LowRankKVCache implements KVCache {
       );
     if (this.batch === 0) this.setBatch(B);
     if (B !== this.batch)
-      throw new LorcError(
+      throw new ShapeError(
         `LowRankKVCache.append(layer ${layer}): batch ${B}, but the cache holds batch ${this.batch}`,
       );
     const st = this.state(layer);
     for (let t = 0; t < T; t++) {
       if (positions[t] !== st.length + t) {
-        throw new LorcError(
+        throw new ValueError(
           `LowRankKVCache.append(layer ${layer}): position ${positions[t]} at step ${t}, expected ${st.length + t} (positions must continue the held sequence from 0)`,
         );
       }
@@ -395,7 +395,7 @@ export class LowRankKVCache implements KVCache {
 
   read(layer: number): KVRead {
     const st = this.state(layer);
-    if (st.length === 0) throw new LorcError(`LowRankKVCache.read(layer ${layer}): nothing held`);
+    if (st.length === 0) throw new ValueError(`LowRankKVCache.read(layer ${layer}): nothing held`);
     return { keys: this.keysOf(layer, st, st.length), values: this.valuesOf(layer, st, st.length) };
   }
 
@@ -421,7 +421,7 @@ export class LowRankKVCache implements KVCache {
     const offset = T > 0 ? positions[0] : 0;
     for (let t = 0; t < T; t++) {
       if (positions[t] !== offset + t || positions[t] >= st.length) {
-        throw new LorcError(
+        throw new ValueError(
           `LowRankKVCache.attend(layer ${layer}): query positions must be consecutive and held (got ${positions[t]} at ${t}, ${st.length} held); append before attend`,
         );
       }

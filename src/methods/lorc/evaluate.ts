@@ -11,9 +11,9 @@ import { ropeInvFreq, Tensor } from '../../ops';
 import type { KVCache } from '../../models/kv-cache';
 import type { LlamaModel } from '../../models/llama';
 import { scaledInvFreq } from '../../models/llama';
-import { LorcError } from './errors';
 import { thesisLayout } from './decompose';
 import type { AttentionShape, AttentionWeights } from './model';
+import { ShapeError, ValueError } from '../../errors';
 
 /** LoRC's view of a model: attention shape and every layer's W_k, W_v, W_o in thesis layout. */
 export function modelAttention(model: LlamaModel): { shape: AttentionShape; weights: AttentionWeights[] } {
@@ -46,7 +46,7 @@ export function headLogits(model: LlamaModel, x: Tensor): Tensor {
 export function meanNll(logits: Tensor, ids: readonly number[]): number {
   const [T, V] = logits.shape;
   if (T !== ids.length || T < 2)
-    throw new LorcError(`meanNll: ${T} logit rows for ${ids.length} tokens (need ≥ 2)`);
+    throw new ShapeError(`meanNll: ${T} logit rows for ${ids.length} tokens (need ≥ 2)`);
   let nll = 0;
   for (let t = 0; t + 1 < T; t++) {
     const row = logits.data.subarray(t * V, (t + 1) * V);
@@ -91,7 +91,7 @@ export function perplexityWith(
   from = 0,
 ): { perplexity: number; nll: number } {
   if (cache.length(Math.min(from, cache.numLayers - 1)) !== 0)
-    throw new LorcError('perplexityWith: the cache must start empty');
+    throw new ValueError('perplexityWith: the cache must start empty');
   const x = model.runLayers(trace.residuals[from], from, model.config.numLayers, cache);
   const nll = meanNll(headLogits(model, x), trace.ids);
   return { perplexity: Math.exp(nll), nll };

@@ -1,5 +1,5 @@
 /** KV-cache size accounting (Eq. 5.4): C_{k,v} = b × N × h × d per layer, here with d_c in place of h·d. */
-import { LorcError } from './errors';
+import { ValueError } from '../../errors';
 
 /** Bytes of one layer's K and V caches for batch b, length N and width (h·d, or d_c). Eq. 5.4 ×2 (K and V). */
 export function layerCacheBytes(
@@ -14,7 +14,7 @@ export function layerCacheBytes(
     ['width', width],
   ] as const)
     if (!Number.isInteger(v) || v < 0)
-      throw new LorcError(`layerCacheBytes: ${n} = ${v} must be a non-negative integer`);
+      throw new ValueError(`layerCacheBytes: ${n} = ${v} must be a non-negative integer`);
   return 2 * batch * positions * width * bytesPerElement;
 }
 

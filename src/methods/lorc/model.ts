@@ -13,9 +13,9 @@ import {
   rightBasis,
   type ProjectionDecomposition,
 } from './decompose';
-import { LorcError } from './errors';
 import type { RankSchedule } from './schedule';
 import { logCumulativeKappa, type LayerKappa } from './sensitivity';
+import { ValueError } from '../../errors';
 
 /** One layer's attention weights in thesis layout (K = X·W_k; output = A·W_o). */
 export interface AttentionWeights {
@@ -68,7 +68,7 @@ export function analyse(
   opts: AnalyseOptions = {},
 ): LorcAnalysis {
   const width = shape.numKvHeads * shape.headDim;
-  if (weights.length === 0) throw new LorcError('analyse: no layers');
+  if (weights.length === 0) throw new ValueError('analyse: no layers');
   const t0 = performance.now();
   const file = opts.cacheDir
     ? path.join(opts.cacheDir, `lorc-svd-${fingerprint(weights.flatMap((w) => [w.wk, w.wv]))}.bin`)
@@ -170,11 +170,11 @@ export function buildCache(
 ): LowRankKVCache {
   const { shape } = analysis;
   if (schedule.ranks.length !== analysis.layers.length)
-    throw new LorcError(
+    throw new ShapeError(
       `buildCache: schedule has ${schedule.ranks.length} layers, model has ${analysis.layers.length}`,
     );
   if (schedule.dMax !== analysis.dMax)
-    throw new LorcError(
+    throw new ShapeError(
       `buildCache: schedule d_max ${schedule.dMax} differs from the model's K/V width ${analysis.dMax}`,
     );
   const valueMode = opts.valueMode ?? 'fold';
