@@ -12,12 +12,12 @@
 export interface GemmShape {
   mr: number;
   nrv: number;
-  /** k-loop unroll factor (1 or 2). */
+  /** k-loop unroll factor (1, 2, 4). */
   ku?: number;
 }
 
 /** Chosen by measurement (bench/README.md, "Choice of the CPU path"). */
-export const DEFAULT_SHAPE: GemmShape = { mr: 4, nrv: 2, ku: 4 };
+export const DEFAULT_SHAPE: GemmShape = { mr: 6, nrv: 2, ku: 4 };
 export const MUL_ADD_SHAPE: GemmShape = { mr: 4, nrv: 2, ku: 2 };
 
 const g = (n: string): string => `(local.get $${n})`;
@@ -36,7 +36,7 @@ function madd(fma: boolean, a: string, b: string, acc: string): string {
  * nr contiguous floats ldb bytes apart (a packed panel or B itself). Columns ≥ ncols are computed into
  * `tile` and dropped. `acc` = 0: C = result; 1: C += result.
  */
-function kernel(s: GemmShape, fma: boolean): string {
+function kernel(s: GemmShape, fma: boolean, packed = false): string {
   const { mr, nrv } = s;
   const nr = 4 * nrv;
   const L: string[] = [];
@@ -46,10 +46,10 @@ function kernel(s: GemmShape, fma: boolean): string {
   for (let v = 0; v < nrv; v++) locals.push(`(local $b${v} v128)`);
   locals.push('(local $av v128) (local $cr i32) (local $i i32) (local $j i32)');
   L.push(
-    `  (func $kern (param $a i32) (param $rsa i32) (param $csa i32) (param $mrows i32) (param $b i32) (param $ldb i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $alpha f32) (param $ncols i32) (param $tile i32) (param $acc i32)`,
+    `  (func $kern${packed ? 'P' : ''} (param $a i32) (param $rsa i32) (param $csa i32) (param $mrows i32) (param $b i32) (param $ldb i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $alpha f32) (param $ncols i32) (param $tile i32) (param $acc i32)`,
   );
   L.push('    ' + locals.join(' '));
-  for (let r = 1; r < mr; r++) {
+  for (let r = 1; r < (packed ? 1 : mr); r++) {
     // o_r = min(r, mrows - 1) · rsa
     L.push(
       '    ' +
@@ -65,12 +65,12 @@ function kernel(s: GemmShape, fma: boolean): string {
   const step: string[] = [];
   for (let v = 0; v < nrv; v++) step.push(set(`b${v}`, `(v128.load offset=${16 * v} ${g('b')})`));
   for (let r = 0; r < mr; r++) {
-    const addr = r === 0 ? g('a') : add(g('a'), g(`o${r}`));
-    step.push(set('av', `(v128.load32_splat ${addr})`));
+    const addr = r === 0 || packed ? g('a') : add(g('a'), g(`o${r}`));
+    step.push(set('av', `(v128.load32_splat${packed ? ` offset=${4 * r}` : ''} ${addr})`));
     for (let v = 0; v < nrv; v++)
       step.push(set(`c${r}_${v}`, madd(fma, g('av'), g(`b${v}`), g(`c${r}_${v}`))));
   }
-  step.push(set('a', add(g('a'), g('csa'))));
+  step.push(set('a', packed ? add(g('a'), i32(4 * mr)) : add(g('a'), g('csa'))));
   step.push(set('b', add(g('b'), g('ldb'))));
   const ku = s.ku ?? 1;
   if (ku > 1) {
@@ -200,39 +200,109 @@ function packB(s: GemmShape): string {
 }
 
 /**
+ * Packs A[m × k] (element (i, p) at src + i·rs + p·cs) into panels of MR rows: panel q holds, for each
+ * p, rows q·MR .. q·MR+MR-1 as MR contiguous floats (rows past m repeat the last row; they are never
+ * stored). Fast path for rows contiguous (cs = 4, MR = 4): 4 × 4 transposes.
+ */
+function packA(s: GemmShape): string {
+  const { mr } = s;
+  const L: string[] = [];
+  L.push(
+    '  (func $packA (param $src i32) (param $rs i32) (param $cs i32) (param $m i32) (param $k i32) (param $dst i32)',
+  );
+  L.push(
+    '    (local $q i32) (local $p i32) (local $r i32) (local $sp i32) (local $dp i32) (local $full i32)',
+  );
+  L.push(
+    '    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)',
+  );
+  L.push(`    (block $qd (loop $ql (br_if $qd (i32.ge_u ${g('q')} ${g('m')}))`);
+  L.push(`      ${set('full', `(i32.le_u ${add(g('q'), i32(mr))} ${g('m')})`)} ${set('p', i32(0))}`);
+  if (mr === 4) {
+    L.push(`      (if (i32.and ${g('full')} (i32.eq ${g('cs')} ${i32(4)})) (then`);
+    L.push(`        (block $pd (loop $pl (br_if $pd (i32.gt_u ${add(g('p'), i32(4))} ${g('k')}))`);
+    L.push(
+      `          ${set('sp', add(add(g('src'), mul(g('q'), g('rs'))), `(i32.shl ${g('p')} ${i32(2)})`))}`,
+    );
+    L.push(`          ${set('dp', add(g('dst'), mul(g('p'), i32(4 * mr))))}`);
+    for (let i = 0; i < 4; i++)
+      L.push(
+        `          ${set(`v${i}`, `(v128.load ${i === 0 ? g('sp') : add(g('sp'), mul(i32(i), g('rs')))})`)}`,
+      );
+    L.push(
+      `          ${set('t0', shuf(g('v0'), g('v1'), [0, 4, 1, 5]))} ${set('t1', shuf(g('v0'), g('v1'), [2, 6, 3, 7]))}`,
+    );
+    L.push(
+      `          ${set('t2', shuf(g('v2'), g('v3'), [0, 4, 1, 5]))} ${set('t3', shuf(g('v2'), g('v3'), [2, 6, 3, 7]))}`,
+    );
+    const outs = [
+      shuf(g('t0'), g('t2'), [0, 1, 4, 5]),
+      shuf(g('t0'), g('t2'), [2, 3, 6, 7]),
+      shuf(g('t1'), g('t3'), [0, 1, 4, 5]),
+      shuf(g('t1'), g('t3'), [2, 3, 6, 7]),
+    ];
+    for (let t = 0; t < 4; t++) L.push(`          (v128.store offset=${16 * t} ${g('dp')} ${outs[t]})`);
+    L.push(`          ${set('p', add(g('p'), i32(4)))} (br $pl)))))`);
+  }
+  L.push(`      (block $pd (loop $pl (br_if $pd (i32.ge_u ${g('p')} ${g('k')}))`);
+  L.push(`        ${set('dp', add(g('dst'), mul(g('p'), i32(4 * mr))))} ${set('r', i32(0))}`);
+  L.push(`        (block $rd (loop $rl (br_if $rd (i32.ge_u ${g('r')} ${i32(mr)}))`);
+  const row = `(select ${add(g('q'), g('r'))} (i32.sub ${g('m')} ${i32(1)}) (i32.lt_u ${add(g('q'), g('r'))} ${g('m')}))`;
+  L.push(
+    `          (f32.store ${add(g('dp'), `(i32.shl ${g('r')} ${i32(2)})`)} (f32.load ${add(add(g('src'), mul(row, g('rs'))), mul(g('p'), g('cs')))}))`,
+  );
+  L.push(`          ${set('r', add(g('r'), i32(1)))} (br $rl)))`);
+  L.push(`        ${set('p', add(g('p'), i32(1)))} (br $pl)))`);
+  L.push(`      ${set('dst', add(g('dst'), mul(g('k'), i32(4 * mr))))}`);
+  L.push(`      ${set('q', add(g('q'), i32(mr)))} (br $ql))))`);
+  return L.join('\n');
+}
+
+/**
  * gemm: C[M × N] (+)= alpha · A[M × K] · B[K × N] for one thread's share, blocked for the caches:
  * K in blocks of kcMax (a packed B block of kcMax × N sits in L2), M in blocks of mcMax (the A rows
  * stay in L1/L2 while the B panels stream past), the micro-kernel over MR × NR tiles. `pack` is this
- * thread's scratch: the packed B block, then one tile. packMode 0: B rows are read in place (cs = 4,
- * only the last partial column panel is packed); 1: B is packed per K block. The first K block
- * stores C (acc = 0), later ones add, unless accumulate = 1 (C += …).
+ * thread's scratch: the packed B block, one tile, then the packed A block (MC × KC). packMode bit 0:
+ * pack B per K block (else B rows are read in place, cs = 4, and only a partial last column panel is
+ * packed); bit 1: pack A per (K, M) block into MR-row panels (immediate-offset splats; worth it when
+ * many column panels reuse it). The first K block stores C (acc = 0), later ones add, unless
+ * accumulate = 1 (C += …).
  */
 function gemm(s: GemmShape): string {
   const { mr } = s;
+  const kargs = `(local.get $rsa) (local.get $csa)
+                (select (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr}) (i32.lt_u (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr})))
+                (local.get $bp) (local.get $ldb) (local.get $kb)
+                (i32.add (i32.add (local.get $C) (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))) (i32.shl (local.get $jr) (i32.const 2)))
+                (local.get $ldc) (local.get $alpha) (local.get $nb) (local.get $tile) (local.get $acc)`;
   const nr = 4 * s.nrv;
   return `  (func $gemm1 (param $A i32) (param $rsa i32) (param $csa i32) (param $B i32) (param $rsb i32) (param $csb i32)
       (param $C i32) (param $ldc i32) (param $M i32) (param $N i32) (param $K i32) (param $alpha f32)
       (param $pack i32) (param $packMode i32) (param $kcMax i32) (param $mcMax i32) (param $accumulate i32)
     (local $pc i32) (local $kb i32) (local $ic i32) (local $mb i32) (local $jr i32) (local $nb i32) (local $ir i32)
-    (local $bp i32) (local $ldb i32) (local $tile i32) (local $acc i32) (local $edge i32)
+    (local $bp i32) (local $ldb i32) (local $tile i32) (local $acc i32) (local $apk i32)
     (local.set $tile (i32.add (local.get $pack) (i32.mul (i32.mul (local.get $kcMax) (i32.const 4))
       (i32.mul (i32.div_u (i32.add (local.get $N) (i32.const ${nr - 1})) (i32.const ${nr})) (i32.const ${nr})))))
     (local.set $acc (local.get $accumulate))
+    (local.set $apk (i32.add (local.get $tile) (i32.const ${4 * mr * nr})))
     (block $pd (loop $pl (br_if $pd (i32.ge_u (local.get $pc) (local.get $K)))
       (local.set $kb (select (i32.sub (local.get $K) (local.get $pc)) (local.get $kcMax)
         (i32.lt_u (i32.sub (local.get $K) (local.get $pc)) (local.get $kcMax))))
-      (if (local.get $packMode) (then
+      (if (i32.and (local.get $packMode) (i32.const 1)) (then
         (call $packB (i32.add (local.get $B) (i32.mul (local.get $pc) (local.get $rsb))) (local.get $rsb) (local.get $csb)
           (local.get $kb) (local.get $N) (local.get $pack))))
       (local.set $ic (i32.const 0))
       (block $icd (loop $icl (br_if $icd (i32.ge_u (local.get $ic) (local.get $M)))
         (local.set $mb (select (i32.sub (local.get $M) (local.get $ic)) (local.get $mcMax)
           (i32.lt_u (i32.sub (local.get $M) (local.get $ic)) (local.get $mcMax))))
+        (if (i32.and (local.get $packMode) (i32.const 2)) (then
+          (call $packA (i32.add (i32.add (local.get $A) (i32.mul (local.get $ic) (local.get $rsa))) (i32.mul (local.get $pc) (local.get $csa)))
+            (local.get $rsa) (local.get $csa) (local.get $mb) (local.get $kb) (local.get $apk))))
         (local.set $jr (i32.const 0))
         (block $jd (loop $jl (br_if $jd (i32.ge_u (local.get $jr) (local.get $N)))
           (local.set $nb (select (i32.sub (local.get $N) (local.get $jr)) (i32.const ${nr})
             (i32.lt_u (i32.sub (local.get $N) (local.get $jr)) (i32.const ${nr}))))
-          (if (local.get $packMode)
+          (if (i32.and (local.get $packMode) (i32.const 1))
             (then
               (local.set $bp (i32.add (local.get $pack) (i32.mul (local.get $jr) (i32.mul (local.get $kb) (i32.const 4)))))
               (local.set $ldb (i32.const ${4 * nr})))
@@ -247,13 +317,13 @@ function gemm(s: GemmShape): string {
                 (local.set $ldb (i32.const ${4 * nr}))))))
           (local.set $ir (i32.const 0))
           (block $ird (loop $irl (br_if $ird (i32.ge_u (local.get $ir) (local.get $mb)))
-            (call $kern
-              (i32.add (i32.add (local.get $A) (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $rsa))) (i32.mul (local.get $pc) (local.get $csa)))
-              (local.get $rsa) (local.get $csa)
-              (select (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr}) (i32.lt_u (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr})))
-              (local.get $bp) (local.get $ldb) (local.get $kb)
-              (i32.add (i32.add (local.get $C) (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))) (i32.shl (local.get $jr) (i32.const 2)))
-              (local.get $ldc) (local.get $alpha) (local.get $nb) (local.get $tile) (local.get $acc))
+            (if (i32.and (local.get $packMode) (i32.const 2))
+              (then (call $kernP
+                (i32.add (local.get $apk) (i32.mul (local.get $ir) (i32.shl (local.get $kb) (i32.const 2))))
+                ${kargs}))
+              (else (call $kern
+                (i32.add (i32.add (local.get $A) (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $rsa))) (i32.mul (local.get $pc) (local.get $csa)))
+                ${kargs})))
             (local.set $ir (i32.add (local.get $ir) (i32.const ${mr})))
             (br $irl)))
           (local.set $jr (i32.add (local.get $jr) (i32.const ${nr})))
@@ -496,6 +566,8 @@ export function gemmWat(fma: boolean, shape: GemmShape = fma ? DEFAULT_SHAPE : M
     `  (global (export "MR") i32 (i32.const ${shape.mr}))`,
     `  (global (export "NR") i32 (i32.const ${4 * shape.nrv}))`,
     kernel(shape, fma),
+    kernel(shape, fma, true),
+    packA(shape),
     packB(shape),
     gemm(shape),
     dotNT(fma),

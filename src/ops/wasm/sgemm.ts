@@ -32,6 +32,8 @@ export interface SgemmOptions {
 /** K block: a packed B block of KC × N floats stays in L2; MC rows of A stay in L1/L2. */
 const KC = 256;
 const MC = 96;
+/** Columns from which A is packed (each packed A block then feeds ≥ 8 column panels). */
+const PACK_A_MIN_N = 64;
 /** Below this many multiply-adds a call runs on one thread (hand-over costs ~10 µs). */
 const SPLIT_MIN = 1 << 18;
 /** Rows of A up to which a product with B transposed uses the dot-product kernel. */
@@ -158,10 +160,12 @@ export function sgemm(
         k.pool.run(jobs);
       }
     } else {
-      const packMode = transB || M > 16 ? 1 : 0;
+      // bit 0: pack B (needed when its rows are not contiguous; pays when many row panels reuse it);
+      // bit 1: pack A (pays when many column panels reuse it).
+      const packMode = (transB || M > 16 ? 1 : 0) | (N >= PACK_A_MIN_N ? 2 : 0);
       const jobs: Job[] = [];
       const job = (aP: number, bP: number, cP: number, m: number, n: number, nb: number): void => {
-        const packBytes = 4 * KC * Math.ceil(n / k.nr) * k.nr + 4 * k.mr * k.nr + 64;
+        const packBytes = 4 * KC * Math.ceil(n / k.nr) * k.nr + 4 * k.mr * k.nr + 4 * MC * KC + 64;
         const s = arena.scratch(packBytes);
         scratches.push(s);
         jobs.push({
