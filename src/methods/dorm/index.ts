@@ -11,3 +11,6 @@ export * from './solver';
 export * from './metrics';
 export * from './features';
 export * from './projection';
+export * from './experiment';
+export * from './track';
+export * from './export';
