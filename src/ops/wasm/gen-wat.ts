@@ -202,7 +202,7 @@ function packB(s: GemmShape): string {
 /**
  * Packs A[m × k] (element (i, p) at src + i·rs + p·cs) into panels of MR rows: panel q holds, for each
  * p, rows q·MR .. q·MR+MR-1 as MR contiguous floats (rows past m repeat the last row; they are never
- * stored). Fast path for rows contiguous (cs = 4, MR = 4): 4 × 4 transposes.
+ * stored). Fast path for rows contiguous (cs = 4, MR = 4 or 6): 4 × 4 transposes (+ pair interleaves).
  */
 function packA(s: GemmShape): string {
   const { mr } = s;
@@ -218,7 +218,7 @@ function packA(s: GemmShape): string {
   );
   L.push(`    (block $qd (loop $ql (br_if $qd (i32.ge_u ${g('q')} ${g('m')}))`);
   L.push(`      ${set('full', `(i32.le_u ${add(g('q'), i32(mr))} ${g('m')})`)} ${set('p', i32(0))}`);
-  if (mr === 4) {
+  if (mr === 4 || mr === 6) {
     L.push(`      (if (i32.and ${g('full')} (i32.eq ${g('cs')} ${i32(4)})) (then`);
     L.push(`        (block $pd (loop $pl (br_if $pd (i32.gt_u ${add(g('p'), i32(4))} ${g('k')}))`);
     L.push(
@@ -241,7 +241,19 @@ function packA(s: GemmShape): string {
       shuf(g('t1'), g('t3'), [0, 1, 4, 5]),
       shuf(g('t1'), g('t3'), [2, 3, 6, 7]),
     ];
-    for (let t = 0; t < 4; t++) L.push(`          (v128.store offset=${16 * t} ${g('dp')} ${outs[t]})`);
+    for (let t = 0; t < 4; t++) L.push(`          (v128.store offset=${4 * mr * t} ${g('dp')} ${outs[t]})`);
+    if (mr === 6) {
+      // rows 4 and 5: interleave their 4 k-values into (row 4, row 5) pairs, one 8-byte store per k
+      for (let i = 4; i < 6; i++)
+        L.push(`          ${set(`v${i - 4}`, `(v128.load ${add(g('sp'), mul(i32(i), g('rs')))})`)}`);
+      L.push(
+        `          ${set('t0', shuf(g('v0'), g('v1'), [0, 4, 1, 5]))} ${set('t1', shuf(g('v0'), g('v1'), [2, 6, 3, 7]))}`,
+      );
+      for (let t = 0; t < 4; t++)
+        L.push(
+          `          (v128.store64_lane offset=${4 * mr * t + 16} ${t % 2} ${g('dp')} ${g(t < 2 ? 't0' : 't1')})`,
+        );
+    }
     L.push(`          ${set('p', add(g('p'), i32(4)))} (br $pl)))))`);
   }
   L.push(`      (block $pd (loop $pl (br_if $pd (i32.ge_u ${g('p')} ${g('k')}))`);

@@ -162,7 +162,7 @@ export function sgemm(
     } else {
       // bit 0: pack B (needed when its rows are not contiguous; pays when many row panels reuse it);
       // bit 1: pack A (pays when many column panels reuse it).
-      const packMode = (transB || M > 16 ? 1 : 0) | (N >= PACK_A_MIN_N ? 2 : 0);
+      const packB = transB || M > 16 ? 1 : 0;
       const jobs: Job[] = [];
       const job = (aP: number, bP: number, cP: number, m: number, n: number, nb: number): void => {
         const packBytes = 4 * KC * Math.ceil(n / k.nr) * k.nr + 4 * k.mr * k.nr + 4 * MC * KC + 64;
@@ -184,7 +184,7 @@ export function sgemm(
             K,
             alpha,
             s.ptr,
-            packMode,
+            packB | (n >= PACK_A_MIN_N ? 2 : 0),
             KC,
             MC,
             acc,
@@ -201,13 +201,14 @@ export function sgemm(
         for (let b0 = 0; b0 < batch; b0 += per) {
           job(a.ptr + 4 * b0 * sA, b.ptr + 4 * b0 * sB, c.ptr + 4 * b0 * sC, M, N, Math.min(per, batch - b0));
         }
-      } else if (parts > 1 && N >= 2 * parts * k.nr) {
-        // split the columns (each thread packs its own part of B)
+      } else if (parts > 1 && N >= 2 * parts * k.nr && (M <= N || M < 2 * parts * k.mr)) {
+        // split the columns (each thread packs its own part of B, and all of A: so when A is the smaller)
         const per = Math.ceil(N / parts / k.nr) * k.nr;
         for (let j0 = 0; j0 < N; j0 += per) {
           job(a.ptr, b.ptr + j0 * csb, c.ptr + 4 * j0, M, Math.min(per, N - j0), batch);
         }
       } else if (parts > 1 && M >= 2 * parts * k.mr) {
+        // split the rows (each thread packs its own part of A, and all of B)
         const per = Math.ceil(M / parts / k.mr) * k.mr;
         for (let i0 = 0; i0 < M; i0 += per) {
           job(a.ptr + i0 * rsa, b.ptr, c.ptr + 4 * i0 * ldc, Math.min(per, M - i0), N, batch);
