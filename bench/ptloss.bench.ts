@@ -90,15 +90,13 @@ function main(): void {
   const runs: Timed[] = [];
   runs.push(
     timeSearch('reference (plain TS, float64)', () =>
-      scoreCandidates(teacher, labels, draws, { engine: 'reference', keepProxies: true }),
+      withBackend('reference', () => scoreCandidates(teacher, labels, draws, { keepProxies: true })),
     ),
   );
-  for (const b of availableBackends()) {
+  for (const b of availableBackends().filter((x) => x !== 'reference')) {
     runs.push(
-      timeSearch(`kernel on ${b} (+ float64 polish)`, () =>
-        withBackend(b as BackendName, () =>
-          scoreCandidates(teacher, labels, draws, { engine: 'kernel', keepProxies: true }),
-        ),
+      timeSearch(`fused proxySolve on ${b}${b === 'gl' ? ' (float32 + float64 polish)' : ''}`, () =>
+        withBackend(b as BackendName, () => scoreCandidates(teacher, labels, draws, { keepProxies: true })),
       ),
     );
   }

@@ -42,3 +42,6 @@ export * from './random';
 export * from './reduce';
 export * from './linalg';
 export * from './lowrank';
+export * from './proxy-solve';
+export { solveProxyExample, type ExampleSolve } from './js/proxy-solve';
+export { PROXY_NEAR_TOLERANCE } from './gl/proxy-solve';

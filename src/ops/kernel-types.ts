@@ -10,6 +10,7 @@ import type { BinaryOp, BroadcastPlan, UnaryOp } from './elementwise';
 import type { FoldedDims, FusedDims } from './lowrank';
 import type { LinearPlan, MatmulPlan } from './matmul';
 import type { NormPlan } from './norm';
+import type { ProxyProblem, RawSolve } from './proxy-solve';
 import type { RngConsts } from './random';
 import type { ReducePlan, Reduction } from './reduce';
 import type { RopePlan, RopeTables } from './rope';
@@ -36,6 +37,7 @@ export interface OpKernels {
   random(shape: number[], k: RngConsts): Tensor;
   reconstructRope(c: Tensor, basis: Tensor, tables: RopeTables, g: FusedDims): Tensor;
   foldedAttention(q: Tensor, keys: Tensor, cv: Tensor, folded: Tensor, g: FoldedDims): Tensor;
+  proxySolve(problem: ProxyProblem): RawSolve;
 }
 
 export type OpName = keyof OpKernels;
@@ -60,4 +62,5 @@ export const OP_NAMES: readonly OpName[] = [
   'random',
   'reconstructRope',
   'foldedAttention',
+  'proxySolve',
 ];

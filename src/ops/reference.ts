@@ -3,6 +3,7 @@ import { activationReference, swigluRef } from './activations';
 import { attentionProbsRef, attentionRef } from './attention';
 import { cosineRef } from './cosine';
 import { binaryRef, unaryReference } from './elementwise';
+import { proxySolveJs } from './js/proxy-solve';
 import type { OpKernels } from './kernel-types';
 import { foldedAttentionRef, reconstructRopeRef } from './lowrank';
 import { linearRef, matmulRef } from './matmul';
@@ -32,4 +33,7 @@ export const REFERENCE_KERNELS: OpKernels = {
   random: randomRef,
   reconstructRope: reconstructRopeRef,
   foldedAttention: foldedAttentionRef,
+  // The float64 closed-form iteration is both the CPU kernel and the oracle (PTLoss tests it against
+  // the general Cholesky solver).
+  proxySolve: proxySolveJs,
 };

@@ -442,6 +442,46 @@ add({
   });
 }
 
+// The PTLoss proxy-teacher solve (Eqs. 4.17-4.19), C = 3, orders ≤ 3: reduced logits of 40 examples × 4
+// coefficient sets. gl solves in float32 to a relative residual of 1e-5 (its logits agree to ~1e-5).
+{
+  const n = 40;
+  const teacher = new Float64Array(n * 3);
+  const logits = new Float64Array(n * 3);
+  const u = lcgTensor([n, 3], 81, 1.5).data;
+  for (let i = 0; i < n; i++) {
+    const e = [0, 1, 2].map((j) => Math.exp(u[i * 3 + j]));
+    const z = e[0] + e[1] + e[2];
+    for (let j = 0; j < 3; j++) {
+      teacher[i * 3 + j] = e[j] / z;
+      logits[i * 3 + j] = Math.log(e[j] / z);
+    }
+  }
+  const eps = Float64Array.from(lcgTensor([4, 3, 3], 82, 1).data, (x) => 1 + x);
+  add({
+    op: 'proxySolve',
+    name: 'PTLoss proxy solve (C = 3, M = 3)',
+    run: () => {
+      const r = o.proxySolve({
+        teacher,
+        teacherLogits: logits,
+        eps,
+        examples: n,
+        classes: 3,
+        order: 3,
+        trials: 4,
+        settings: { ...o.DEFAULT_SOLVER, tolerance: 1e-5 },
+      });
+      assert.ok(
+        r.converged.every((c) => c === 1),
+        'every example converged',
+      );
+      return new o.Tensor(Float32Array.from(r.logits), [4 * n, 2]);
+    },
+    factor: 10,
+  });
+}
+
 function compare(got: Result, want: Result, backend: o.BackendName, what: string, factor: number): void {
   if (want instanceof Int32Array) {
     assert.ok(got instanceof Int32Array, `${what}: expected indices`);

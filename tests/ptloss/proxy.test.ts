@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { withBackend } from '../../src/ops';
+import { proxySolve, resolveKernelBackend, withBackend } from '../../src/ops';
 import {
   evaluateStationarity,
   ptLoss,
@@ -81,7 +81,7 @@ test('reference solver agrees with scipy.optimize.fsolve on random cases (C = 2,
     [4, 23],
   ]) {
     const [t, eps] = cases(seed, 60, c, 6, 5);
-    const ours = solveProxyBatch(t, eps, { engine: 'reference' });
+    const ours = solveProxyBatch(t, eps);
     assert.equal(ours.failures.length, 0, `C=${c}: our solver left examples unsolved`);
     const ref = fsolveReference(t, eps);
     let both = 0;
@@ -109,7 +109,7 @@ test('reference solver agrees with scipy.optimize.fsolve on random cases (C = 2,
 
 test('proxy is a stationary point and a local minimum of ℓ_PT-M', () => {
   const [t, eps] = cases(31, 40, 3, 3, 3);
-  const res = solveProxyBatch(t, eps, { engine: 'reference' });
+  const res = solveProxyBatch(t, eps);
   for (let tr = 0; tr < 3; tr++) {
     for (let n = 0; n < 40; n++) {
       const row = { data: t.data.slice(n * 3, n * 3 + 3), shape: [1, 3] };
@@ -143,14 +143,21 @@ test('general (Cholesky) path and closed-form small path give the same proxies',
   assert.deepEqual(Array.from(a.converged), Array.from(b.converged));
 });
 
-test('gpu.js kernel (gl backend) agrees with the float64 reference', () => {
+test('the fused solve on every backend agrees with the float64 reference (gl in float32, then polished)', () => {
   const [t, eps] = cases(51, 200, 3, 10, 5);
   const [t2, eps2] = cases(52, 100, 2, 5, 5);
-  const ref = solveProxyBatch(t, eps, { engine: 'reference' });
-  const ref2 = solveProxyBatch(t2, eps2, { engine: 'reference' });
+  const ref = solveProxyBatch(t, eps);
+  const ref2 = solveProxyBatch(t2, eps2);
+  for (const b of ['js', 'wasm'] as const) {
+    // The CPU backends solve in float64: the same answers as the reference, backend reported.
+    const cpu = withBackend(b, () => solveProxyBatch(t, eps));
+    assert.equal(cpu.backend, resolveKernelBackend(b, 'proxySolve'));
+    assert.equal(cpu.failures.length, 0);
+    assert.ok(maxAbsDiff(cpu.probs.data, ref.probs.data) < 1e-12, `${b} vs reference`);
+  }
   for (const b of ['gl'] as const) {
     withBackend(b, () => {
-      const raw = solveProxyBatch(t, eps, { engine: 'kernel', refine: false });
+      const raw = solveProxyBatch(t, eps, { refine: false });
       assert.equal(raw.backend, b);
       // Without the float64 polish a few examples stall at float32 resolution and are reported as such.
       assert.ok(raw.failures.length <= 0.01 * 2000, `${b}: ${raw.failures.length} float32 failures`);
@@ -164,11 +171,11 @@ test('gpu.js kernel (gl backend) agrees with the float64 reference', () => {
         );
       }
       assert.ok(d32 < 1e-4, `${b}: float32 kernel max|Δp| ${d32}`);
-      const fine = solveProxyBatch(t, eps, { engine: 'kernel' });
+      const fine = solveProxyBatch(t, eps);
       assert.equal(fine.failures.length, 0, `${b}: polished kernel left examples unsolved`);
       const d64 = maxAbsDiff(fine.probs.data, ref.probs.data);
       assert.ok(d64 < 1e-9, `${b}: refined kernel max|Δp| ${d64}`);
-      const bin = solveProxyBatch(t2, eps2, { engine: 'kernel' });
+      const bin = solveProxyBatch(t2, eps2);
       assert.ok(maxAbsDiff(bin.probs.data, ref2.probs.data) < 1e-9, `${b}: binary case`);
       console.log(
         `# ${b}: float32 max|Δp| ${d32.toExponential(2)} (${raw.failures.length} stalled), polished ${d64.toExponential(2)} (${fine.rescuedByPolish} rescued)`,
@@ -179,9 +186,9 @@ test('gpu.js kernel (gl backend) agrees with the float64 reference', () => {
 
 test('examples that do not converge are counted and kept, not replaced', () => {
   const [t, eps] = cases(61, 30, 3, 2, 5);
-  for (const engine of ['reference', 'kernel'] as const) {
-    const good = solveProxyBatch(t, eps, { engine });
-    const cut = solveProxyBatch(t, eps, { engine, settings: { maxIterations: 1 } });
+  for (const engine of ['js', 'gl'] as const) {
+    const good = withBackend(engine, () => solveProxyBatch(t, eps));
+    const cut = withBackend(engine, () => solveProxyBatch(t, eps, { settings: { maxIterations: 1 } }));
     assert.ok(cut.failures.length > 0, `${engine}: expected failures with one iteration`);
     let unsolved = 0;
     for (let i = 0; i < 60; i++) if (!cut.converged[i]) unsolved++;
@@ -205,17 +212,44 @@ test('proxy solver rejects bad input with a clear message', () => {
     () => solveProxy(t, eps),
     /teacher\[0\]\[1\] = 0; the proxy teacher needs every teacher probability > 0/,
   );
-  const t4 = randomTeacher(new Rng(1), 2, 4);
   const e4 = randomCoefficients(new Rng(2), 4, 2);
-  assert.throws(
-    () => solveProxy(t4, e4, { engine: 'kernel' }),
-    /kernel handles 2..3 classes and orders ≤ 5, got C = 4, M = 2/,
-  );
   const t3 = randomTeacher(new Rng(1), 2, 3);
   assert.throws(() => solveProxy(t3, e4), /coefficient set 0 is for 4 classes, teacher has 3/);
+  // C > 3 or M > 5 runs the general float64 solver whatever the backend.
+  const t4 = randomTeacher(new Rng(1), 2, 4);
+  assert.equal(withBackend('gl', () => solveProxy(t4, e4)).solver, 'general');
+  assert.equal(
+    withBackend('gl', () => solveProxy(t3, randomCoefficients(new Rng(3), 3, 6))).solver,
+    'general',
+  );
+  // The fused op itself names its limits with a ShapeError.
   assert.throws(
-    () => solveProxy(t3, randomCoefficients(new Rng(3), 3, 6), { engine: 'kernel' }),
-    /got C = 3, M = 6/,
+    () =>
+      proxySolve({
+        teacher: [0.5, 0.5],
+        teacherLogits: [0, 0],
+        eps: [1, 1],
+        examples: 1,
+        classes: 2,
+        order: 1,
+        trials: 1,
+        settings: { maxIterations: 0, tolerance: 1e-10, maxStep: 4 },
+      }),
+    /invalid solver settings/,
+  );
+  assert.throws(
+    () =>
+      proxySolve({
+        teacher: [1],
+        teacherLogits: [0],
+        eps: [1],
+        examples: 1,
+        classes: 1,
+        order: 1,
+        trials: 1,
+        settings: DEFAULT_SOLVER,
+      }),
+    { name: 'ShapeError', message: /handles 2..3 classes and orders 1..5, got C = 1, M = 1/ },
   );
 });
 
@@ -223,8 +257,8 @@ test('random logits: solving from a non-teacher start reaches the same proxy', (
   const rng = new Rng(71);
   const t = randomTeacher(rng, 20, 3);
   const eps = randomCoefficients(rng, 3, 2, 0, 3);
-  const a = solveProxy(t, eps, { engine: 'reference' });
-  const b = solveProxy(t, eps, { engine: 'reference', teacherLogits: randomLogits(rng, 20, 3, 0.5) });
+  const a = solveProxy(t, eps);
+  const b = solveProxy(t, eps, { teacherLogits: randomLogits(rng, 20, 3, 0.5) });
   assert.equal(b.failures.length, 0);
   // With ε ≥ 0 on orders ≤ 2 and these teachers the loss has one minimum per example.
   assert.ok(maxAbsDiff(a.probs.data, b.probs.data) < 1e-9);

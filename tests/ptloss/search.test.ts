@@ -67,7 +67,7 @@ test('Algorithm 2: trace order, box, best = first minimum, reproducible from the
   assert.equal(res.best.index, qs.indexOf(min));
   for (let i = 1; i < 21; i++) assert.ok(res.trace[i].bestSoFar <= res.trace[i - 1].bestSoFar);
   // The winner's Q̂ recomputed independently with the float64 reference solver.
-  const again = solveProxy(t, res.best.coefficients, { engine: 'reference' });
+  const again = solveProxy(t, res.best.coefficients);
   const q = qualityScore(again.probs, labels);
   assert.ok(Math.abs(q.quality - res.best.quality) < 1e-9);
   // Same seed, same draws and scores; batching does not change the result.
@@ -76,7 +76,6 @@ test('Algorithm 2: trace order, box, best = first minimum, reproducible from the
     trialsPerOrder: 7,
     seed: 5,
     batchSize: 4,
-    engine: 'reference',
   });
   res2.trace.forEach((r, i) => {
     assert.deepEqual(Array.from(r.coefficients.values), Array.from(res.trace[i].coefficients.values));

@@ -6,7 +6,7 @@
  */
 import { coefficientRows, type Coefficients } from './coefficients';
 import { accuracy, lossName, predictProbs, trainStudent, type DistillLoss } from './distill';
-import { PtlossError } from './errors';
+import { ValueError } from '../../errors';
 import { makeGaussianData, meanL2Distance, type GaussianData } from './gaussian';
 import type { Matrix64 } from './matrix';
 import { solveProxy } from './proxy';
@@ -174,11 +174,11 @@ export function runSeed(seed: number, s: ExperimentSettings, progress: Progress 
   const nTrain = data.train.y.length;
   for (const size of s.teacherSizes) {
     if (!Number.isInteger(size) || size < 1 || size > nTrain) {
-      throw new PtlossError(`runSeed: teacher size ${size} must be an integer in [1, ${nTrain}]`);
+      throw new ValueError(`runSeed: teacher size ${size} must be an integer in [1, ${nTrain}]`);
     }
   }
   if (s.proxyTeacher < 0 || s.proxyTeacher >= s.teacherSizes.length) {
-    throw new PtlossError(
+    throw new ValueError(
       `runSeed: proxyTeacher ${s.proxyTeacher} is not one of the ${s.teacherSizes.length} teachers`,
     );
   }
@@ -221,7 +221,7 @@ export function runSeed(seed: number, s: ExperimentSettings, progress: Progress 
       seed: seed * 1000 + 200 + ti,
     });
     if (!search.best)
-      throw new PtlossError(
+      throw new ValueError(
         `runSeed: no eligible coefficients for teacher ${ti} (every trial had unsolved examples)`,
       );
     const eps = search.best.coefficients;

@@ -3,7 +3,7 @@
  * x | y = k ~ N(μ_k, σ² I), μ_k with entries drawn from {−1, 0, 1}. Because the mixture is known,
  * the Bayes posterior p*(y | x) ∝ exp(−‖x − μ_k‖² / (2σ²)) is exact.
  */
-import { PtlossError } from './errors';
+import { ShapeError, ValueError } from '../../errors';
 import type { Matrix64 } from './matrix';
 import { Rng } from './rng';
 
@@ -45,7 +45,7 @@ export interface GaussianData {
 export function bayesPosterior(x: Matrix64, means: Matrix64, sigma: number): Matrix64 {
   const [n, d] = x.shape;
   const [c, dm] = means.shape;
-  if (d !== dm) throw new PtlossError(`bayesPosterior: x has ${d} features but the means have ${dm}`);
+  if (d !== dm) throw new ShapeError(`bayesPosterior: x has ${d} features but the means have ${dm}`);
   const out = new Float64Array(n * c);
   const logit = new Float64Array(c);
   for (let i = 0; i < n; i++) {
@@ -70,10 +70,10 @@ export function bayesPosterior(x: Matrix64, means: Matrix64, sigma: number): Mat
 export function makeGaussianData(seed: number, spec: GaussianSpec = THESIS_GAUSSIAN): GaussianData {
   const { classes: c, dim: d, sigma, points: n, split } = spec;
   if (!(sigma > 0) || !Number.isInteger(n) || n < 3 || c < 2 || d < 1) {
-    throw new PtlossError(`makeGaussianData: invalid spec ${JSON.stringify(spec)}`);
+    throw new ValueError(`makeGaussianData: invalid spec ${JSON.stringify(spec)}`);
   }
   if (Math.abs(split[0] + split[1] + split[2] - 1) > 1e-9 || split.some((f) => f <= 0)) {
-    throw new PtlossError(`makeGaussianData: split ${split.join('/')} must be positive and sum to 1`);
+    throw new ValueError(`makeGaussianData: split ${split.join('/')} must be positive and sum to 1`);
   }
   const rng = new Rng(seed);
   const means = new Float64Array(c * d);
@@ -104,7 +104,7 @@ export function makeGaussianData(seed: number, spec: GaussianSpec = THESIS_GAUSS
 /** Mean over rows of ‖p − q‖₂ (the teacher-to-p* distance of Theorem 1 and Fig. 4.3). */
 export function meanL2Distance(p: Matrix64, q: Matrix64): number {
   const [n, c] = p.shape;
-  if (q.shape[0] !== n || q.shape[1] !== c) throw new PtlossError('meanL2Distance: shapes differ');
+  if (q.shape[0] !== n || q.shape[1] !== c) throw new ShapeError('meanL2Distance: shapes differ');
   let s = 0;
   for (let i = 0; i < n; i++) {
     let d2 = 0;

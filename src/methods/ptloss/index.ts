@@ -2,7 +2,6 @@
  * PTLoss (thesis chapter 4): the perturbed distillation loss, its links to other losses, the proxy
  * teacher, the coefficient search, and the distillation experiment on synthetic Gaussian data.
  */
-export * from './errors';
 export * from './coefficients';
 export * from './matrix';
 export * from './loss';
@@ -15,7 +14,6 @@ export {
   type SolverSettings,
   type RawSolve,
 } from './proxy-reference';
-export { proxyKernel, solveProxyKernel, KERNEL_MAX_CLASSES, KERNEL_MAX_ORDER } from './proxy-kernel';
 export * from './proxy';
 export * from './quality';
 export * from './search';

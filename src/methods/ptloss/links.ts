@@ -6,7 +6,7 @@
  * All three choices make ε depend on the example (on pᵗ, on pˢ, or on both logits), so they are
  * returned as per-example coefficients for `ptLoss`.
  */
-import { PtlossError } from './errors';
+import { ShapeError, ValueError } from '../../errors';
 import type { PerExampleCoefficients } from './loss';
 import { assertDistributions, dims, softmaxRows, type Matrix, type Matrix64 } from './matrix';
 
@@ -18,7 +18,7 @@ export interface LossAndGrad {
 
 function checkOrder(order: number, fn: string): void {
   if (!Number.isInteger(order) || order < 1)
-    throw new PtlossError(`${fn}: order ${order} must be an integer ≥ 1`);
+    throw new ValueError(`${fn}: order ${order} must be an integer ≥ 1`);
 }
 
 /** Eq. 4.10: ε_{c,m} = ((1 − pˢ_c)^γ − 1)/m, per example, for orders 1..M. */
@@ -29,7 +29,7 @@ export function focalCoefficients(
 ): PerExampleCoefficients {
   const [n, c] = assertDistributions(studentProbs, 'focalCoefficients', 'studentProbs');
   checkOrder(order, 'focalCoefficients');
-  if (!(gamma >= 0)) throw new PtlossError(`focalCoefficients: gamma ${gamma} must be ≥ 0`);
+  if (!(gamma >= 0)) throw new ValueError(`focalCoefficients: gamma ${gamma} must be ≥ 0`);
   const values = new Float64Array(n * c * order);
   for (let i = 0; i < n * c; i++) {
     const f = Math.pow(1 - studentProbs.data[i], gamma) - 1;
@@ -50,12 +50,12 @@ export function labelSmoothingCoefficients(
   const [n, c] = assertDistributions(teacher, 'labelSmoothingCoefficients', 'teacher');
   checkOrder(order, 'labelSmoothingCoefficients');
   if (!(delta >= 0 && delta <= 1))
-    throw new PtlossError(`labelSmoothingCoefficients: delta ${delta} must be in [0, 1]`);
+    throw new ValueError(`labelSmoothingCoefficients: delta ${delta} must be in [0, 1]`);
   const values = new Float64Array(n * c * order);
   for (let i = 0; i < n * c; i++) {
     const t = teacher.data[i];
     if (!(t > 0)) {
-      throw new PtlossError(
+      throw new ValueError(
         `labelSmoothingCoefficients: teacher[${Math.floor(i / c)}][${i % c}] = ${t}; Eq. 4.16 divides by pᵗ_c, which must be > 0`,
       );
     }
@@ -79,12 +79,12 @@ export function temperatureCoefficients(
   const [n, c] = dims(teacherLogits, fn, 'teacherLogits');
   const [ns, cs] = dims(studentLogits, fn, 'studentLogits');
   if (c !== 2 || cs !== 2 || ns !== n) {
-    throw new PtlossError(
+    throw new ShapeError(
       `${fn}: Eq. 4.13 is binary: need [N, 2] logits, got [${n}, ${c}] and [${ns}, ${cs}]`,
     );
   }
   checkOrder(order, fn);
-  if (!(tau > 0)) throw new PtlossError(`${fn}: tau ${tau} must be > 0`);
+  if (!(tau > 0)) throw new ValueError(`${fn}: tau ${tau} must be > 0`);
   const ps = softmaxRows(studentLogits);
   const values = new Float64Array(n * 2 * order);
   for (let i = 0; i < n; i++) {
@@ -116,7 +116,7 @@ export function focalKdLoss(teacher: Matrix, studentLogits: Matrix, gamma: numbe
   const [n, c] = assertDistributions(teacher, 'focalKdLoss', 'teacher');
   const p = softmaxRows(studentLogits);
   if (p.shape[0] !== n || p.shape[1] !== c)
-    throw new PtlossError('focalKdLoss: teacher and studentLogits shapes differ');
+    throw new ShapeError('focalKdLoss: teacher and studentLogits shapes differ');
   const perExample = new Float64Array(n);
   const grad = new Float64Array(n * c);
   const u = new Float64Array(c);
@@ -143,7 +143,7 @@ export function focalKdLoss(teacher: Matrix, studentLogits: Matrix, gamma: numbe
 /** Smoothed teacher (Eq. 4.14, δ/C for C classes): (1 − δ) pᵗ + δ/C. */
 export function smoothTeacher(teacher: Matrix, delta: number): Matrix64 {
   const [n, c] = assertDistributions(teacher, 'smoothTeacher', 'teacher');
-  if (!(delta >= 0 && delta <= 1)) throw new PtlossError(`smoothTeacher: delta ${delta} must be in [0, 1]`);
+  if (!(delta >= 0 && delta <= 1)) throw new ValueError(`smoothTeacher: delta ${delta} must be in [0, 1]`);
   const out = new Float64Array(n * c);
   for (let i = 0; i < n * c; i++) out[i] = (1 - delta) * teacher.data[i] + delta / c;
   return { data: out, shape: [n, c] };
@@ -173,7 +173,7 @@ function crossEntropyPlus(t: Matrix64, p: Matrix64): LossAndGrad {
 /** Softmax of logits / τ. */
 export function temperatureSoftmax(logits: Matrix, tau: number): Matrix64 {
   const [n, c] = dims(logits, 'temperatureSoftmax', 'logits');
-  if (!(tau > 0)) throw new PtlossError(`temperatureSoftmax: tau ${tau} must be > 0`);
+  if (!(tau > 0)) throw new ValueError(`temperatureSoftmax: tau ${tau} must be > 0`);
   const scaled = new Float64Array(n * c);
   for (let i = 0; i < n * c; i++) scaled[i] = logits.data[i] / tau;
   return softmaxRows({ data: scaled, shape: [n, c] });
@@ -195,7 +195,7 @@ export function temperatureApproxLoss(
   tau: number,
 ): Float64Array {
   const [n, c] = dims(teacherLogits, 'temperatureApproxLoss', 'teacherLogits');
-  if (c !== 2) throw new PtlossError(`temperatureApproxLoss: binary only, got ${c} classes`);
+  if (c !== 2) throw new ShapeError(`temperatureApproxLoss: binary only, got ${c} classes`);
   const pt = softmaxRows(teacherLogits);
   const ps = softmaxRows(studentLogits);
   const ptTau = temperatureSoftmax(teacherLogits, tau);

@@ -10,7 +10,7 @@
  * which is pˢ − pᵗ when ε = 0.
  */
 import type { Coefficients } from './coefficients';
-import { PtlossError } from './errors';
+import { NonFiniteError, ShapeError } from '../../errors';
 import { assertDistributions, dims, type Matrix, type Matrix64 } from './matrix';
 
 /** Coefficients shared by all examples, or one set per example (`values` of length N·C·M). */
@@ -35,21 +35,21 @@ export interface PtLossResult {
 /** Offset of example n's coefficient block, checking shapes once. */
 function coefficientStride(eps: CoefficientInput, n: number, c: number, fn: string): number {
   if (eps.classes !== c) {
-    throw new PtlossError(`${fn}: coefficients are for ${eps.classes} classes but the batch has ${c}`);
+    throw new ShapeError(`${fn}: coefficients are for ${eps.classes} classes but the batch has ${c}`);
   }
   if ('examples' in eps) {
     if (eps.examples !== n) {
-      throw new PtlossError(`${fn}: per-example coefficients cover ${eps.examples} examples, batch has ${n}`);
+      throw new ShapeError(`${fn}: per-example coefficients cover ${eps.examples} examples, batch has ${n}`);
     }
     if (eps.values.length !== n * c * eps.order) {
-      throw new PtlossError(
+      throw new ShapeError(
         `${fn}: per-example coefficients need ${n * c * eps.order} values, got ${eps.values.length}`,
       );
     }
     return c * eps.order;
   }
   if (eps.values.length !== c * eps.order) {
-    throw new PtlossError(`${fn}: coefficients need ${c * eps.order} values, got ${eps.values.length}`);
+    throw new ShapeError(`${fn}: coefficients need ${c * eps.order} values, got ${eps.values.length}`);
   }
   return 0;
 }
@@ -63,7 +63,7 @@ export function ptLoss(teacher: Matrix, studentLogits: Matrix, eps: CoefficientI
   const [n, c] = assertDistributions(teacher, fn, 'teacher');
   const [ns, cs] = dims(studentLogits, fn, 'studentLogits');
   if (ns !== n || cs !== c) {
-    throw new PtlossError(`${fn}: teacher is [${n}, ${c}] but studentLogits is [${ns}, ${cs}]`);
+    throw new ShapeError(`${fn}: teacher is [${n}, ${c}] but studentLogits is [${ns}, ${cs}]`);
   }
   const stride = coefficientStride(eps, n, c, fn);
   const M = eps.order;
@@ -78,7 +78,8 @@ export function ptLoss(teacher: Matrix, studentLogits: Matrix, eps: CoefficientI
     let mx = -Infinity;
     for (let j = 0; j < c; j++) {
       const z = studentLogits.data[row + j];
-      if (!Number.isFinite(z)) throw new PtlossError(`${fn}: studentLogits[${i}][${j}] = ${z} is not finite`);
+      if (!Number.isFinite(z))
+        throw new NonFiniteError(`${fn}: studentLogits[${i}][${j}] = ${z} is not finite`);
       mx = Math.max(mx, z);
     }
     let s = 0;

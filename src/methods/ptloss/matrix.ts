@@ -1,5 +1,5 @@
 /** Row-major [rows, cols] numeric views shared by the PTLoss functions (an ops `Tensor` fits). */
-import { PtlossError } from './errors';
+import { ShapeError, ValueError } from '../../errors';
 
 export interface Matrix {
   readonly data: ArrayLike<number>;
@@ -15,7 +15,7 @@ export interface Matrix64 extends Matrix {
 /** Wrap a flat buffer as a [rows, cols] matrix. */
 export function matrix64(data: Float64Array, rows: number, cols: number): Matrix64 {
   if (data.length !== rows * cols) {
-    throw new PtlossError(`matrix64: ${data.length} values do not fill [${rows}, ${cols}]`);
+    throw new ShapeError(`matrix64: ${data.length} values do not fill [${rows}, ${cols}]`);
   }
   return { data, shape: [rows, cols] };
 }
@@ -26,8 +26,7 @@ export function fromRows(rows: readonly (readonly number[])[]): Matrix64 {
   const c = r === 0 ? 0 : rows[0].length;
   const data = new Float64Array(r * c);
   rows.forEach((row, i) => {
-    if (row.length !== c)
-      throw new PtlossError(`fromRows: row ${i} has ${row.length} columns, expected ${c}`);
+    if (row.length !== c) throw new ShapeError(`fromRows: row ${i} has ${row.length} columns, expected ${c}`);
     row.forEach((v, j) => (data[i * c + j] = v));
   });
   return { data, shape: [r, c] };
@@ -44,13 +43,13 @@ export function toRows(m: Matrix): number[][] {
 /** [rows, cols] of a rank-2 matrix, with a clear error otherwise. */
 export function dims(m: Matrix, fn: string, name: string): [number, number] {
   if (m.shape.length !== 2) {
-    throw new PtlossError(
+    throw new ShapeError(
       `${fn}: ${name} must be rank 2 [examples, classes], got shape [${m.shape.join(', ')}]`,
     );
   }
   const [r, c] = m.shape;
   if (m.data.length !== r * c) {
-    throw new PtlossError(`${fn}: ${name} has ${m.data.length} values but shape [${r}, ${c}]`);
+    throw new ShapeError(`${fn}: ${name} has ${m.data.length} values but shape [${r}, ${c}]`);
   }
   return [r, c];
 }
@@ -66,12 +65,12 @@ export function assertDistributions(p: Matrix, fn: string, name: string, tol = 1
     for (let j = 0; j < c; j++) {
       const v = p.data[i * c + j];
       if (!(v >= 0 && v <= 1)) {
-        throw new PtlossError(`${fn}: ${name}[${i}][${j}] = ${v} is not a probability in [0, 1]`);
+        throw new ValueError(`${fn}: ${name}[${i}][${j}] = ${v} is not a probability in [0, 1]`);
       }
       s += v;
     }
     if (Math.abs(s - 1) > tol) {
-      throw new PtlossError(`${fn}: row ${i} of ${name} sums to ${s}, not 1 (tolerance ${tol})`);
+      throw new ValueError(`${fn}: row ${i} of ${name} sums to ${s}, not 1 (tolerance ${tol})`);
     }
   }
   return [r, c];

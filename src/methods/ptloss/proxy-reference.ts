@@ -1,33 +1,21 @@
 /**
- * Plain-TS (float64) batched proxy-teacher solver: Newton steps on the stationarity equations,
- * Levenberg–Marquardt-damped so each accepted step lowers ℓ_PT-M, one example at a time, any number of classes and orders.
- * It is the reference twin of the gpu.js kernel in proxy-kernel.ts and follows the same steps.
+ * Float64 proxy-teacher solvers (Eqs. 4.17-4.19): `solveProxyGeneral`, Newton steps on the stationarity
+ * equations, Levenberg–Marquardt-damped (Cholesky) so each accepted step lowers ℓ_PT-M, for any number of
+ * classes and orders; and `solveProxyReference`, which sends C ≤ 3, M ≤ 5 to the ops layer's float64
+ * reference of the fused `proxySolve` and everything else to the general solver.
  */
-import { solveSmallExample, type SmallSolve } from './proxy-small';
+import {
+  DEFAULT_SOLVER,
+  PROXY_MAX_CLASSES,
+  PROXY_MAX_ORDER,
+  proxySolve,
+  withBackend,
+  type RawSolve,
+  type SolverSettings,
+} from '../../ops';
 import { evaluateStationarity, meritValue, stationarityBuffers } from './stationarity';
 
-export interface SolverSettings {
-  /** Iteration cap per example. */
-  maxIterations: number;
-  /** Converged when every |F_j| ≤ tolerance · (|w_j| + p_j |S|) (see `relativeResidual`). */
-  tolerance: number;
-  /** Largest change of any logit in one step (keeps early steps from overflowing exp). */
-  maxStep: number;
-}
-
-export const DEFAULT_SOLVER: SolverSettings = { maxIterations: 60, tolerance: 1e-10, maxStep: 4 };
-
-/** Raw per-example solver output (reduced logits, last logit 0). */
-export interface RawSolve {
-  /** [examples, C−1] reduced logits. */
-  logits: Float64Array;
-  /** Iterations (Jacobian evaluations with a step) per example. */
-  iterations: Int32Array;
-  /** 1 converged, 0 not (the kernel also uses 2: stalled near a solution at float32 resolution). */
-  converged: Uint8Array;
-  /** Float64 relative residual at the returned logits, where the solver computed it (NaN otherwise). */
-  residual?: Float64Array;
-}
+export { DEFAULT_SOLVER, type RawSolve, type SolverSettings };
 
 /**
  * Solve every (trial, example) pair. `teacher`: [N, C] probabilities (all > 0); `teacherLogits`:
@@ -43,17 +31,11 @@ export function solveProxyReference(
   trials: number,
   settings: SolverSettings = DEFAULT_SOLVER,
 ): RawSolve {
-  const small = classes <= 3 && order <= 5;
-  return (small ? solveSmallBatch : solveProxyGeneral)(
-    teacher,
-    teacherLogits,
-    eps,
-    examples,
-    classes,
-    order,
-    trials,
-    settings,
-  );
+  if (classes <= PROXY_MAX_CLASSES && order <= PROXY_MAX_ORDER) {
+    const problem = { teacher, teacherLogits, eps, examples, classes, order, trials, settings };
+    return withBackend('reference', () => proxySolve(problem));
+  }
+  return solveProxyGeneral(teacher, teacherLogits, eps, examples, classes, order, trials, settings);
 }
 
 /** The general-C path of `solveProxyReference` (Cholesky-damped Newton), exported for tests. */
@@ -160,58 +142,4 @@ export function solveSpd(A: Float64Array, b: Float64Array, k: number): boolean {
   }
   for (let i = 0; i < k; i++) if (!Number.isFinite(b[i])) return false;
   return true;
-}
-
-/** C ≤ 3, M ≤ 5: the kernel's closed-form iteration in float64 (proxy-small.ts). */
-function solveSmallBatch(
-  teacher: ArrayLike<number>,
-  teacherLogits: ArrayLike<number>,
-  eps: ArrayLike<number>,
-  examples: number,
-  classes: number,
-  order: number,
-  trials: number,
-  settings: SolverSettings,
-): RawSolve {
-  const k = classes - 1;
-  const three = classes === 3;
-  const total = trials * examples;
-  const logits = new Float64Array(total * k);
-  const iterations = new Int32Array(total);
-  const converged = new Uint8Array(total);
-  const a = new Float64Array(trials * 15);
-  for (let tr = 0; tr < trials; tr++) {
-    for (let c = 0; c < classes; c++) {
-      for (let m = 0; m < order; m++) a[tr * 15 + c * 5 + m] = eps[(tr * classes + c) * order + m];
-    }
-  }
-  const residual = new Float64Array(total);
-  const out: SmallSolve = { z0: 0, z1: 0, iterations: 0, converged: false, residual: NaN };
-  for (let tr = 0; tr < trials; tr++) {
-    for (let n = 0; n < examples; n++) {
-      const o = n * classes;
-      const last = teacherLogits[o + k];
-      solveSmallExample(
-        teacher[o],
-        teacher[o + 1],
-        three ? teacher[o + 2] : 0,
-        a,
-        tr * 15,
-        teacherLogits[o] - last,
-        three ? teacherLogits[o + 1] - last : 0,
-        three,
-        settings.maxIterations,
-        settings.tolerance,
-        settings.maxStep,
-        out,
-      );
-      const idx = tr * examples + n;
-      logits[idx * k] = out.z0;
-      if (three) logits[idx * k + 1] = out.z1;
-      iterations[idx] = out.iterations;
-      converged[idx] = out.converged ? 1 : 0;
-      residual[idx] = out.residual;
-    }
-  }
-  return { logits, iterations, converged, residual };
 }

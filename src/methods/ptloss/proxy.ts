@@ -4,44 +4,54 @@
  * by Newton steps with a Levenberg–Marquardt fallback and the analytic Jacobian, starting from the
  * teacher's logits. Batched over examples and over several coefficient sets at once.
  *
- * Engines: 'kernel' runs the gpu.js kernel (C ≤ 3, M ≤ 5) on the current ops backend in float32 and
- * polishes its answers with float64 Newton steps; 'reference' (default) runs the plain-TS float64 solver. Both report, per example, whether it converged,
- * the iterations used and the float64 residual of the returned logits; examples that did not
- * converge keep the solver's last iterate and are listed in `failures`, never replaced.
+ * Problems with C ≤ 3 classes and orders M ≤ 5 run the ops layer's fused `proxySolve` on the selected
+ * backend (one switch: `setBackend` / `withBackend` / `EFFLAB_BACKEND`): js and wasm solve in float64;
+ * gl solves in float32 on the GPU and its answers are polished here with float64 Newton steps. Larger
+ * problems run the general float64 Cholesky solver (proxy-reference.ts). Every path reports, per example,
+ * whether it converged, the iterations used and the float64 residual of the returned logits; examples
+ * that did not converge keep the solver's last iterate and are listed in `failures`, never replaced.
  */
-import type { BackendName } from '../../ops';
+import {
+  DEFAULT_SOLVER,
+  PROXY_MAX_CLASSES,
+  PROXY_MAX_ORDER,
+  getBackend,
+  lastBackendRan,
+  padCoefficients,
+  proxySolve,
+  resolveKernelBackend,
+  solveProxyExample,
+  type BackendName,
+  type ExampleSolve,
+  type ProxyProblem,
+  type RawSolve,
+  type SolverSettings,
+} from '../../ops';
 import { padOrder, type Coefficients } from './coefficients';
-import { PtlossError } from './errors';
+import { NonFiniteError, ShapeError, ValueError } from '../../errors';
 import { assertDistributions, type Matrix, type Matrix64 } from './matrix';
-import { solveProxyKernel, KERNEL_MAX_CLASSES, KERNEL_MAX_ORDER } from './proxy-kernel';
-import { DEFAULT_SOLVER, solveProxyReference, type RawSolve, type SolverSettings } from './proxy-reference';
-import { solveSmallExample, type SmallSolve } from './proxy-small';
+import { solveProxyGeneral } from './proxy-reference';
 import { evaluateStationarity, reducedSoftmax, stationarityBuffers } from './stationarity';
 
-export type ProxyEngine = 'kernel' | 'reference';
+/** Which solver produced a batch: the ops layer's fused solve (C ≤ 3, M ≤ 5) or the general one. */
+export type ProxySolver = 'fused' | 'general';
 
-/** Float32 arithmetic cannot reach the float64 tolerance; the kernel's default relative tolerance. */
+/** Float32 arithmetic cannot reach the float64 tolerance: the GL solve's default relative tolerance. */
 export const KERNEL_TOLERANCE = 1e-5;
 
 /** Float64 polishing steps allowed after the kernel (Newton converges quadratically from ~1e-6). */
 export const REFINE_STEPS = 5;
 
 export interface ProxyOptions {
-  /**
-   * 'reference' (default) or 'kernel'. On the 2-core CI machine the float64 plain-TS solver is both
-   * faster than the gpu.js kernel on every backend (bench/results/ptloss-proxy-search.json) and more
-   * robust for teachers within ~1e-6 of a one-hot vector, where float32 cannot resolve the proxy.
-   */
-  engine?: ProxyEngine;
   /** Initial logits [N, C]; default log pᵗ. */
   teacherLogits?: Matrix;
   /**
-   * Kernel engine only: polish each example the float32 kernel solved with float64 Newton steps on
-   * the host (at most REFINE_STEPS; default true). An example the polish cannot bring to the float64
-   * tolerance is reported as not converged.
+   * GL (float32) solve only: polish each example the GPU solved with float64 Newton steps on the host
+   * (at most REFINE_STEPS; default true). An example the polish cannot bring to the float64 tolerance
+   * is reported as not converged.
    */
   refine?: boolean;
-  /** Solver settings; tolerance defaults to 1e-10 (reference) or KERNEL_TOLERANCE (kernel). */
+  /** Solver settings; tolerance defaults to 1e-10 (float64 solves) or KERNEL_TOLERANCE (GL, float32). */
   settings?: Partial<SolverSettings>;
 }
 
@@ -67,12 +77,12 @@ export interface ProxyBatch {
   residual: Float64Array;
   /** Non-converged (trial, example) pairs, in order. */
   failures: ProxyFailure[];
-  engine: ProxyEngine;
-  /** Kernel engine: examples the kernel left stalled near a solution that the float64 polish then solved. */
+  solver: ProxySolver;
+  /** GL solve: examples the GPU left stalled near a solution that the float64 polish then solved. */
   rescuedByPolish: number;
-  /** Float64 Newton steps spent polishing kernel solutions (0 for the reference engine). */
+  /** Float64 Newton steps spent polishing GL solutions (0 for float64 solves). */
   refinedSteps: number;
-  /** Backend that ran the kernel (engine 'kernel' only). */
+  /** Backend that ran the fused solve (undefined for the general solver). */
   backend?: BackendName;
   settings: SolverSettings;
 }
@@ -82,13 +92,13 @@ function initialLogits(teacher: Matrix, n: number, c: number, given?: Matrix): F
   const z = new Float64Array(n * c);
   if (given) {
     if (given.shape.length !== 2 || given.shape[0] !== n || given.shape[1] !== c) {
-      throw new PtlossError(
+      throw new ShapeError(
         `solveProxy: teacherLogits shape [${given.shape.join(', ')}] must be [${n}, ${c}]`,
       );
     }
     for (let i = 0; i < n * c; i++) {
       if (!Number.isFinite(given.data[i]))
-        throw new PtlossError(`solveProxy: teacherLogits value ${i} is not finite`);
+        throw new NonFiniteError(`solveProxy: teacherLogits value ${i} is not finite`);
       z[i] = given.data[i];
     }
     return z;
@@ -108,11 +118,11 @@ export function solveProxyBatch(
 ): ProxyBatch {
   const fn = 'solveProxy';
   const [n, c] = assertDistributions(teacher, fn, 'teacher');
-  if (c < 2) throw new PtlossError(`${fn}: need at least 2 classes, got ${c}`);
-  if (eps.length === 0) throw new PtlossError(`${fn}: no coefficient sets given`);
+  if (c < 2) throw new ValueError(`${fn}: need at least 2 classes, got ${c}`);
+  if (eps.length === 0) throw new ValueError(`${fn}: no coefficient sets given`);
   for (let i = 0; i < n * c; i++) {
     if (!(teacher.data[i] > 0)) {
-      throw new PtlossError(
+      throw new ValueError(
         `${fn}: teacher[${Math.floor(i / c)}][${i % c}] = ${teacher.data[i]}; the proxy teacher needs every teacher probability > 0 (its logit would be −∞)`,
       );
     }
@@ -121,34 +131,42 @@ export function solveProxyBatch(
   const flat = new Float64Array(eps.length * c * order);
   eps.forEach((e, t) => {
     if (e.classes !== c)
-      throw new PtlossError(`${fn}: coefficient set ${t} is for ${e.classes} classes, teacher has ${c}`);
+      throw new ShapeError(`${fn}: coefficient set ${t} is for ${e.classes} classes, teacher has ${c}`);
     flat.set(padOrder(e, order).values, t * c * order);
   });
   const z0 = initialLogits(teacher, n, c, opts.teacherLogits);
-  const engine: ProxyEngine = opts.engine ?? 'reference';
-  if (engine === 'kernel' && (c > KERNEL_MAX_CLASSES || order > KERNEL_MAX_ORDER))
-    raiseKernelLimits(c, order);
+  const solver: ProxySolver = c <= PROXY_MAX_CLASSES && order <= PROXY_MAX_ORDER ? 'fused' : 'general';
+  const float32 = solver === 'fused' && resolveKernelBackend(getBackend(), 'proxySolve') === 'gl';
   const settings: SolverSettings = {
     ...DEFAULT_SOLVER,
-    tolerance: engine === 'kernel' ? KERNEL_TOLERANCE : DEFAULT_SOLVER.tolerance,
+    tolerance: float32 ? KERNEL_TOLERANCE : DEFAULT_SOLVER.tolerance,
     ...opts.settings,
   };
   if (!(settings.maxIterations >= 1) || !(settings.tolerance > 0) || !(settings.maxStep > 0)) {
-    throw new PtlossError(`${fn}: invalid solver settings ${JSON.stringify(settings)}`);
+    throw new ValueError(`${fn}: invalid solver settings ${JSON.stringify(settings)}`);
   }
   let raw: RawSolve;
   let backend: BackendName | undefined;
   let refinedSteps = 0;
   let rescued = 0;
-  if (engine === 'kernel') {
-    raw = solveProxyKernel(teacher.data, z0, flat, n, c, order, eps.length, settings);
-    backend = 'gl';
-    if (opts.refine ?? true)
-      [refinedSteps, rescued] = refineInFloat64(teacher.data, flat, raw, n, c, order, eps.length);
+  if (solver === 'fused') {
+    const problem: ProxyProblem = {
+      teacher: teacher.data,
+      teacherLogits: z0,
+      eps: flat,
+      examples: n,
+      classes: c,
+      order,
+      trials: eps.length,
+      settings,
+    };
+    raw = proxySolve(problem);
+    backend = lastBackendRan('proxySolve');
+    if (float32 && (opts.refine ?? true)) [refinedSteps, rescued] = refineInFloat64(problem, raw);
   } else {
-    raw = solveProxyReference(teacher.data, z0, flat, n, c, order, eps.length, settings);
+    raw = solveProxyGeneral(teacher.data, z0, flat, n, c, order, eps.length, settings);
   }
-  const batch = finish(teacher, flat, raw, n, c, order, eps.length, engine, backend, settings);
+  const batch = finish(teacher, flat, raw, n, c, order, eps.length, solver, backend, settings);
   batch.refinedSteps = refinedSteps;
   batch.rescuedByPolish = rescued;
   return batch;
@@ -167,7 +185,7 @@ function finish(
   c: number,
   order: number,
   trials: number,
-  engine: ProxyEngine,
+  solver: ProxySolver,
   backend: BackendName | undefined,
   settings: SolverSettings,
 ): ProxyBatch {
@@ -205,7 +223,7 @@ function finish(
     iterations: raw.iterations,
     residual,
     failures,
-    engine,
+    solver,
     rescuedByPolish: 0,
     refinedSteps: 0,
     backend,
@@ -216,34 +234,22 @@ function finish(
 /** Probabilities of one trial as an [N, C] matrix (a copy). */
 export function trialProbs(batch: ProxyBatch, trial: number): Matrix64 {
   if (!(trial >= 0 && trial < batch.trials))
-    throw new PtlossError(`trialProbs: trial ${trial} out of range 0..${batch.trials - 1}`);
+    throw new ValueError(`trialProbs: trial ${trial} out of range 0..${batch.trials - 1}`);
   const { examples: n, classes: c } = batch;
   return { data: batch.probs.data.slice(trial * n * c, (trial + 1) * n * c), shape: [n, c] };
 }
 
 /**
- * Float64 polish of the kernel's float32 solutions (mixed-precision refinement): for each example
- * the kernel marked converged, run the reference iteration from its logits with at most
- * REFINE_STEPS steps and the float64 tolerance; examples that do not meet it become non-converged.
+ * Float64 polish of the GL solve's float32 solutions (mixed-precision refinement): for each example
+ * the GPU marked converged, run the float64 iteration from its logits with at most REFINE_STEPS steps
+ * and the float64 tolerance; examples that do not meet it become non-converged.
  */
-function refineInFloat64(
-  teacher: ArrayLike<number>,
-  eps: Float64Array,
-  raw: RawSolve,
-  n: number,
-  c: number,
-  order: number,
-  trials: number,
-): [number, number] {
+function refineInFloat64(problem: ProxyProblem, raw: RawSolve): [number, number] {
+  const { teacher, examples: n, classes: c, trials } = problem;
   const k = c - 1;
   const three = c === 3;
-  const a = new Float64Array(trials * 15);
-  for (let tr = 0; tr < trials; tr++) {
-    for (let cl = 0; cl < c; cl++) {
-      for (let m = 0; m < order; m++) a[tr * 15 + cl * 5 + m] = eps[(tr * c + cl) * order + m];
-    }
-  }
-  const out: SmallSolve = { z0: 0, z1: 0, iterations: 0, converged: false, residual: NaN };
+  const a = padCoefficients(problem);
+  const out: ExampleSolve = { z0: 0, z1: 0, iterations: 0, converged: false, residual: NaN };
   const residual = new Float64Array(trials * n).fill(NaN);
   raw.residual = residual;
   let steps = 0;
@@ -252,7 +258,7 @@ function refineInFloat64(
     if (!raw.converged[i]) continue;
     const tr = Math.floor(i / n);
     const o = (i - tr * n) * c;
-    solveSmallExample(
+    solveProxyExample(
       teacher[o],
       teacher[o + 1],
       three ? teacher[o + 2] : 0,
@@ -261,7 +267,7 @@ function refineInFloat64(
       raw.logits[i * k],
       three ? raw.logits[i * k + 1] : 0,
       three,
-      REFINE_STEPS + 1,
+      REFINE_STEPS,
       DEFAULT_SOLVER.tolerance,
       DEFAULT_SOLVER.maxStep,
       out,
@@ -274,10 +280,4 @@ function refineInFloat64(
     residual[i] = out.residual;
   }
   return [steps, rescued];
-}
-
-function raiseKernelLimits(c: number, order: number): never {
-  throw new PtlossError(
-    `solveProxy: the gpu.js kernel handles 2..${KERNEL_MAX_CLASSES} classes and orders ≤ ${KERNEL_MAX_ORDER}, got C = ${c}, M = ${order} (use engine 'reference')`,
-  );
 }

@@ -3,7 +3,7 @@
  *   Q̂ = ( (1/N_v) Σ_n ‖p_n − y_n‖₂ )² + (1/N_v) Σ_n (p_nᵀ log p_n)²,
  * with y_n the one-hot label (an unbiased stand-in for p*(x_n)); 0·log 0 is taken as 0.
  */
-import { PtlossError } from './errors';
+import { ShapeError, ValueError } from '../../errors';
 import { dims, type Matrix } from './matrix';
 
 export interface QualityScore {
@@ -19,11 +19,11 @@ export interface QualityScore {
 
 /** Check labels are integers in [0, C) and match the row count. */
 export function checkLabels(labels: ArrayLike<number>, rows: number, classes: number, fn: string): void {
-  if (labels.length !== rows) throw new PtlossError(`${fn}: ${labels.length} labels for ${rows} examples`);
+  if (labels.length !== rows) throw new ShapeError(`${fn}: ${labels.length} labels for ${rows} examples`);
   for (let i = 0; i < rows; i++) {
     const y = labels[i];
     if (!Number.isInteger(y) || y < 0 || y >= classes) {
-      throw new PtlossError(`${fn}: label ${i} = ${y} is not a class index in [0, ${classes})`);
+      throw new ValueError(`${fn}: label ${i} = ${y} is not a class index in [0, ${classes})`);
     }
   }
 }
@@ -41,13 +41,13 @@ export function qualityScore(
   const [rows, c] = dims(p, 'qualityScore', 'p');
   const n = labels.length;
   if (rowOffset < 0 || rowOffset + n > rows) {
-    throw new PtlossError(
+    throw new ValueError(
       `qualityScore: rows ${rowOffset}..${rowOffset + n - 1} exceed the ${rows} rows of p`,
     );
   }
   checkLabels(labels, n, c, 'qualityScore');
   if (include && include.length !== n)
-    throw new PtlossError(`qualityScore: include has ${include.length} entries for ${n} labels`);
+    throw new ShapeError(`qualityScore: include has ${include.length} entries for ${n} labels`);
   let dist = 0;
   let ent = 0;
   let count = 0;

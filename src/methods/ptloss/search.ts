@@ -7,10 +7,10 @@
  */
 import type { BackendName } from '../../ops';
 import type { Coefficients } from './coefficients';
-import { PtlossError } from './errors';
+import { ValueError } from '../../errors';
 import { assertDistributions, type Matrix } from './matrix';
-import { solveProxyBatch, type ProxyEngine, type ProxyFailure } from './proxy';
-import type { SolverSettings } from './proxy-reference';
+import { solveProxyBatch, type ProxyFailure, type ProxySolver } from './proxy';
+import type { SolverSettings } from '../../ops';
 import { checkLabels, qualityScore } from './quality';
 import { Rng } from './rng';
 
@@ -23,8 +23,6 @@ export interface SearchOptions {
   box?: readonly [number, number];
   /** Seed of the coefficient draws. */
   seed?: number;
-  /** Proxy solver engine (default 'reference'; 'kernel' for the gpu.js kernel). */
-  engine?: ProxyEngine;
   /** Trials per solver launch (default: all of them in one launch). */
   batchSize?: number;
   /** Solver settings passed to the proxy solve. */
@@ -66,7 +64,9 @@ export interface SearchResult {
   trace: TrialRecord[];
   /** Every unsolved (trial, example) pair; trial is the trace index. */
   failures: ProxyFailure[];
-  engine: ProxyEngine;
+  /** The proxy solver used (the ops layer's fused solve, or the general one for C > 3 or M > 5). */
+  solver: ProxySolver;
+  /** Backend that ran the fused solve (chosen by `setBackend` / `withBackend` / `EFFLAB_BACKEND`). */
   backend?: BackendName;
   /** Wall time of the proxy solves and of the scoring, ms. */
   solveMs: number;
@@ -83,12 +83,12 @@ export function drawCoefficients(
 ): Coefficients[] {
   const [lo, hi] = box;
   if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo <= hi)) {
-    throw new PtlossError(`drawCoefficients: box [${lo}, ${hi}] must be finite with lo ≤ hi`);
+    throw new ValueError(`drawCoefficients: box [${lo}, ${hi}] must be finite with lo ≤ hi`);
   }
   if (!Number.isInteger(maxOrder) || maxOrder < 1)
-    throw new PtlossError(`drawCoefficients: maxOrder ${maxOrder} must be an integer ≥ 1`);
+    throw new ValueError(`drawCoefficients: maxOrder ${maxOrder} must be an integer ≥ 1`);
   if (!Number.isInteger(trialsPerOrder) || trialsPerOrder < 1) {
-    throw new PtlossError(`drawCoefficients: trialsPerOrder ${trialsPerOrder} must be an integer ≥ 1`);
+    throw new ValueError(`drawCoefficients: trialsPerOrder ${trialsPerOrder} must be an integer ≥ 1`);
   }
   const rng = new Rng(seed);
   const out: Coefficients[] = [];
@@ -130,23 +130,23 @@ export function scoreCandidates(
   checkLabels(labels, n, c, 'scoreCandidates');
   const batchSize = opts.batchSize ?? draws.length;
   if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new PtlossError(`searchCoefficients: batchSize ${batchSize} must be an integer ≥ 1`);
+    throw new ValueError(`searchCoefficients: batchSize ${batchSize} must be an integer ≥ 1`);
   const policy = opts.failurePolicy ?? 'exclude';
   const trace: TrialRecord[] = [];
   const failures: ProxyFailure[] = [];
   let best: TrialRecord | undefined;
   let solveMs = 0;
   let scoreMs = 0;
-  let engine: ProxyEngine = 'reference';
+  let solver: ProxySolver = 'fused';
   let backend: BackendName | undefined;
   const include = new Uint8Array(n);
   for (let start = 0; start < draws.length; start += batchSize) {
     const chunk = draws.slice(start, start + batchSize);
     const t0 = performance.now();
-    const batch = solveProxyBatch(teacher, chunk, { engine: opts.engine, settings: opts.settings });
+    const batch = solveProxyBatch(teacher, chunk, { settings: opts.settings });
     const t1 = performance.now();
     solveMs += t1 - t0;
-    engine = batch.engine;
+    solver = batch.solver;
     backend = batch.backend;
     for (const f of batch.failures) failures.push({ ...f, trial: f.trial + start });
     for (let j = 0; j < chunk.length; j++) {
@@ -177,5 +177,5 @@ export function scoreCandidates(
     }
     scoreMs += performance.now() - t1;
   }
-  return { best, trace, failures, engine, backend, solveMs, scoreMs };
+  return { best, trace, failures, solver, backend, solveMs, scoreMs };
 }

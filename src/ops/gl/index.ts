@@ -1,4 +1,5 @@
 /** The `gl` backend's kernel table: gpu.js kernels on headless-gl (results resident as textures). */
+import { proxySolveGl } from './proxy-solve';
 import type { OpKernels } from '../kernel-types';
 import { activationGl, swigluGl } from './activations';
 import { attentionGl, attentionProbsGl } from './attention';
@@ -32,4 +33,5 @@ export const GL_KERNELS: Partial<OpKernels> = {
   cosine: cosineGl,
   random: randomGl,
   reconstructRope: reconstructRopeGl,
+  proxySolve: proxySolveGl,
 };

@@ -1,4 +1,5 @@
 /** The `js` backend's kernel table: plain TypeScript, contiguous inner loops. */
+import { proxySolveJs } from './proxy-solve';
 import type { OpKernels } from '../kernel-types';
 import { randomRef } from '../random';
 import { activationJs, swigluJs } from './activations';
@@ -33,4 +34,5 @@ export const JS_KERNELS: OpKernels = {
   random: randomRef,
   reconstructRope: reconstructRopeJs,
   foldedAttention: foldedAttentionJs,
+  proxySolve: proxySolveJs,
 };

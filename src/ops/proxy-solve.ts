@@ -1,0 +1,86 @@
+/**
+ * The PTLoss proxy-teacher solve as an op (Eqs. 4.17-4.19, chapter 4): for each (coefficient set,
+ * example) pair, the student logits at which ℓ_PT-M with teacher pᵗ and coefficients ε is stationary,
+ * by damped Newton (Levenberg–Marquardt) steps on the closed-form 2×2 system, for C ≤ 3 classes and
+ * orders M ≤ 5. Kernels: gl (float32, one thread per output slot; the caller polishes in float64) and
+ * js (float64, one example at a time; also the reference). Larger problems use PTLoss's general
+ * Cholesky solver (src/methods/ptloss/proxy-reference.ts).
+ */
+import { ShapeError, ValueError } from './errors';
+import { dispatch } from './registry';
+
+/** Largest class count and order of the fused solve. */
+export const PROXY_MAX_CLASSES = 3;
+export const PROXY_MAX_ORDER = 5;
+
+export interface SolverSettings {
+  /** Newton steps allowed per example. */
+  maxIterations: number;
+  /** Converged when every |F_j| ≤ tolerance · (|w_j| + p_j |S|). */
+  tolerance: number;
+  /** Largest change of any logit in one step (keeps early steps from overflowing exp). */
+  maxStep: number;
+}
+
+export const DEFAULT_SOLVER: SolverSettings = { maxIterations: 60, tolerance: 1e-10, maxStep: 4 };
+
+/** Raw per-example solver output (reduced logits, last logit 0). Index: trial · examples + example. */
+export interface RawSolve {
+  /** [examples·trials, C−1] reduced logits. */
+  logits: Float64Array;
+  /** Newton steps taken per example. */
+  iterations: Int32Array;
+  /** 1 converged, 0 not, 2 stalled within float32 resolution near a solution (gl; the float64 polish decides). */
+  converged: Uint8Array;
+  /** Float64 relative residual at the returned logits, where the solver computed it (NaN otherwise). */
+  residual?: Float64Array;
+}
+
+/** A checked proxy problem: teacher [N, C] probabilities and initial logits, ε [T, C, M]. */
+export interface ProxyProblem {
+  teacher: ArrayLike<number>;
+  teacherLogits: ArrayLike<number>;
+  eps: ArrayLike<number>;
+  examples: number;
+  classes: number;
+  order: number;
+  trials: number;
+  settings: SolverSettings;
+}
+
+/**
+ * Solve the proxy teacher of every (trial, example) pair on the selected backend (Eq. 4.19).
+ * `teacher`, `teacherLogits`: [N, C] flat; `eps`: [T, C, M] flat.
+ */
+export function proxySolve(problem: ProxyProblem): RawSolve {
+  const { examples: n, classes: c, order: m, trials: t, settings } = problem;
+  if (!(c >= 2 && c <= PROXY_MAX_CLASSES) || !(m >= 1 && m <= PROXY_MAX_ORDER)) {
+    throw new ShapeError(
+      `proxySolve: the fused solve handles 2..${PROXY_MAX_CLASSES} classes and orders 1..${PROXY_MAX_ORDER}, got C = ${c}, M = ${m}`,
+    );
+  }
+  for (const [name, arr, len] of [
+    ['teacher', problem.teacher, n * c],
+    ['teacherLogits', problem.teacherLogits, n * c],
+    ['eps', problem.eps, t * c * m],
+  ] as const) {
+    if (arr.length !== len)
+      throw new ShapeError(`proxySolve: ${name} has ${arr.length} values, expected ${len}`);
+  }
+  if (!(settings.maxIterations >= 1) || !(settings.tolerance > 0) || !(settings.maxStep > 0)) {
+    throw new ValueError(`proxySolve: invalid solver settings ${JSON.stringify(settings)}`);
+  }
+  if (n * t === 0) {
+    return { logits: new Float64Array(0), iterations: new Int32Array(0), converged: new Uint8Array(0) };
+  }
+  return dispatch('proxySolve', problem);
+}
+
+/** Coefficients [T, C, M] zero-padded to [T, 3, 5] (the fused solve's fixed layout). */
+export function padCoefficients(p: ProxyProblem): Float64Array {
+  const a = new Float64Array(p.trials * 15);
+  for (let tr = 0; tr < p.trials; tr++)
+    for (let c = 0; c < p.classes; c++)
+      for (let m = 0; m < p.order; m++) a[tr * 15 + c * 5 + m] = p.eps[(tr * p.classes + c) * p.order + m];
+  return a;
+}
