@@ -204,3 +204,23 @@ test('sgemm: bad sizes and options raise ShapeError / ValueError naming the oper
   assert.throws(() => sgemm(false, false, -1, 3, 4, z(8), z(12), z(6)), /M = -1 is not a size/);
   assert.throws(() => sgemm(false, false, 2, 3, 4, z(8), z(12), z(6), { alpha: NaN }), ValueError);
 });
+
+test('a kernel that traps (here: an address past the memory) is a BackendError, on either thread', () => {
+  const k = createKernels({ threads: 2, steal: false });
+  variants.push(k);
+  const bad = 0xffffff00;
+  // dotNT args: A, lda, B, ldb, C, ldc, M, N, K, alpha, accumulate
+  const job = (a: number): { name: 'dotNT'; args: number[] } => ({
+    name: 'dotNT',
+    args: [a, 16, 64, 16, 128, 16, 1, 1, 4, 1, 0],
+  });
+  assert.throws(() => k.pool.run([job(bad)]), { name: 'BackendError', message: /dotNT' trapped/ });
+  assert.throws(() => k.pool.run([job(64), job(bad)]), {
+    name: 'BackendError',
+    message: /trapped in a helper thread/,
+  });
+  // the pool still works afterwards
+  const C = new Float32Array(4);
+  sgemm(false, false, 2, 2, 1, Float32Array.from([1, 2]), Float32Array.from([3, 4]), C, { kernels: k });
+  assert.deepEqual([...C], [3, 4, 6, 8]);
+});

@@ -126,12 +126,24 @@ export class KernelPool {
       Atomics.store(h.ctrl, 0, seq);
       Atomics.notify(h.ctrl, 0);
     }
-    if (jobs.length > 0) this.local[jobs[0].name](...jobs[0].args);
+    // A trap here must not return before the helpers are done with the shared scratch memory.
+    let trapped: unknown;
+    try {
+      if (jobs.length > 0) this.local[jobs[0].name](...jobs[0].args);
+    } catch (e) {
+      trapped = e;
+    }
     let failed = false;
     for (let i = 1; i < jobs.length; i++) {
       const h = this.helpers[i - 1];
       if (this.steal && Atomics.compareExchange(h.ctrl, 6, 0, 2) === 0) {
-        this.local[jobs[i].name](...jobs[i].args);
+        if (trapped === undefined) {
+          try {
+            this.local[jobs[i].name](...jobs[i].args);
+          } catch (e) {
+            trapped = e;
+          }
+        }
         continue;
       }
       const deadline = Date.now() + 60000;
@@ -148,6 +160,11 @@ export class KernelPool {
         }
       }
       if (h.ctrl[5] === 1) failed = true;
+    }
+    if (trapped !== undefined) {
+      throw new BackendError(
+        `wasm kernel '${jobs[0].name}' trapped: ${(trapped as Error).message ?? String(trapped)}`,
+      );
     }
     if (failed) throw new BackendError(`wasm kernel '${jobs[1].name}' trapped in a helper thread`);
   }
