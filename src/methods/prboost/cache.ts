@@ -51,6 +51,9 @@ export class RowCache<T> {
     const f = file ?? path.join(cacheDir(), cacheFileName(header));
     const cache = new RowCache<T>(f, header);
     fs.mkdirSync(path.dirname(f), { recursive: true });
+    // Keep cache files out of git when they live inside the repository.
+    const ignore = path.join(path.dirname(f), '.gitignore');
+    if (f.startsWith(repoRoot() + path.sep) && !fs.existsSync(ignore)) fs.writeFileSync(ignore, '*\n');
     if (!fs.existsSync(f)) {
       fs.writeFileSync(f, `${JSON.stringify({ header })}\n`);
       return cache;

@@ -1,0 +1,101 @@
+/**
+ * PRBoost settings and the presets the walkthrough offers. `quick` is for CI (a subset of D_u and of the
+ * test set, the thesis's 0.5 % D_l, three iterations); `default` is the method on the whole file with
+ * 2 % D_l (what a user gets); `thesis` is `default` with the thesis's 0.5 % D_l.
+ */
+import { ConfigError } from '../../errors';
+import type { TiePolicy } from './label-matrix';
+import type { RuleEmbedding } from './matching';
+import type { EnsembleWeighting, WeakModelOptions } from './weak-model';
+
+/** Everything a run depends on. */
+export interface PrboostConfig {
+  preset: string;
+  seed: number;
+  /** D_l share of all rows (D_v gets as many). */
+  labelledShare: number;
+  /** Use at most this many D_u / test rows (stratified by taking the first of the shuffled split); 0 = all. */
+  unlabelledLimit: number;
+  testLimit: number;
+  iterations: number;
+  /** Large-error instances per iteration (top-n). */
+  topN: number;
+  /** Candidate words per prompt (k). */
+  k: number;
+  /** Template names; the first is also the one whose vocabulary V_u soft matching uses. */
+  templates: string[];
+  /** α of Eq. 2.7. */
+  alpha: number;
+  ruleEmbedding: RuleEmbedding;
+  tiePolicy: TiePolicy;
+  /** Which predictions drive the boosting weights: the running ensemble (thesis text) or the latest model. */
+  errorDriver: 'ensemble' | 'latest';
+  ensembleWeighting: EnsembleWeighting;
+  /** Propose new rules (false = the "w/o rule" ablation). */
+  newRules: boolean;
+  /** Iterate and ensemble (false = the "w/o ensemble" ablation: one iteration with the whole budget). */
+  ensemble: boolean;
+  weakModel: WeakModelOptions;
+  /** Simulated annotators: the stated rule and one error rate per annotator. */
+  annotator: { minPrecision: number; minMatches: number; errorRates: number[] };
+  lmModel: string;
+  encoder: string;
+}
+
+const BASE: PrboostConfig = {
+  preset: 'default',
+  seed: 0,
+  labelledShare: 0.02,
+  unlabelledLimit: 0,
+  testLimit: 0,
+  iterations: 10,
+  topN: 10,
+  k: 10,
+  templates: ['category'],
+  alpha: 0.25,
+  ruleEmbedding: 'mix',
+  tiePolicy: 'majority-first',
+  errorDriver: 'ensemble',
+  ensembleWeighting: 'equal',
+  newRules: true,
+  ensemble: true,
+  weakModel: {},
+  annotator: { minPrecision: 0.8, minMatches: 3, errorRates: [0.05, 0.1, 0.2] },
+  lmModel: 'smollm2-135m-instruct',
+  encoder: 'all-minilm-l6-v2',
+};
+
+export const PRESETS: Readonly<Record<'quick' | 'default' | 'thesis', PrboostConfig>> = {
+  quick: {
+    ...BASE,
+    preset: 'quick',
+    labelledShare: 0.005,
+    unlabelledLimit: 120,
+    testLimit: 160,
+    iterations: 3,
+    topN: 4,
+    annotator: { minPrecision: 0.8, minMatches: 2, errorRates: [0.05, 0.1, 0.2] },
+    weakModel: { epochs: 20, batchSize: 16, selfTrainEpochs: 4 },
+  },
+  default: BASE,
+  thesis: { ...BASE, preset: 'thesis', labelledShare: 0.005 },
+};
+
+/** Environment variable the walkthrough's preset cell reads. */
+export const PRESET_ENV = 'EFFLAB_PRESET';
+
+/** A preset by name (default: $EFFLAB_PRESET, else 'default'), with overrides. */
+export function prboostConfig(name?: string, overrides: Partial<PrboostConfig> = {}): PrboostConfig {
+  const n = name ?? process.env[PRESET_ENV] ?? 'default';
+  if (!(n in PRESETS))
+    throw new ConfigError(
+      `unknown PRBoost preset "${n}" (${Object.keys(PRESETS).join(', ')}; set by ${PRESET_ENV})`,
+    );
+  const c = { ...PRESETS[n as keyof typeof PRESETS], ...overrides };
+  if (c.templates.length === 0) throw new ConfigError('PRBoost config: templates is empty');
+  if (!(c.iterations >= 0 && c.topN >= 1 && c.k >= 1))
+    throw new ConfigError(
+      `PRBoost config: iterations ${c.iterations}, topN ${c.topN}, k ${c.k} out of range`,
+    );
+  return c;
+}

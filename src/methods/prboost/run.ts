@@ -1,0 +1,427 @@
+/**
+ * The PRBoost loop (thesis §2.4, Fig. 2.1). Iteration 0 trains m_0 on the keyword rules' weak labels.
+ * Each later iteration: (1) boosting weights on D_l from the running ensemble's (or latest model's)
+ * mistakes, top-n instances (Eqs. 2.1-2.3); (2) candidate rules from the LM for each instance and template
+ * (Eq. 2.4); (3) annotation — a person in the widget or the simulated pool; (4) soft matching of all
+ * accepted rules with σ re-chosen on D_v (Eqs. 2.5-2.7); (5) m_t on the enlarged D_t with self-training
+ * (Eqs. 2.8-2.10) and the ensemble (Eq. 2.11). Ground-truth labels of D_u and test are read only for the
+ * reported metrics.
+ *
+ * Choices where the thesis is silent: new rules label only rows the keyword rules leave uncovered (they
+ * never overrule a keyword vote); every iteration re-matches all accepted rules with a freshly calibrated
+ * σ, so D_t = keyword rows ∪ rows matched by R⁺ so far (it only grows while σ does not rise); σ's target
+ * precision is the keyword rules' accuracy on D_l ∪ D_v.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tensor } from '../../ops';
+import { cacheDir } from './cache';
+import { ValueError } from '../../errors';
+import type { Decision } from '../../widgets';
+import { annotatePool, simulatedAnnotator, WordIndex, type PoolResult } from './annotators';
+import { boostStep, initialWeights, modelCoefficient, topWeighted, weightedError } from './boost';
+import { makeCandidates, type CandidateRule } from './candidates';
+import { embeddings, lmWords } from './features';
+import { weakLabelQuality } from './label-matrix';
+import {
+  bestMatches,
+  calibrateSigma,
+  matchScores,
+  ruleEmbeddings,
+  ruleWordsText,
+  type Calibration,
+} from './matching';
+import {
+  argmaxRows,
+  ensembleProbs,
+  gatherRows,
+  modelProbs,
+  trainWeakModel,
+  type WeakModel,
+} from './weak-model';
+import type { Workspace } from './workspace';
+
+/** An accepted rule with its provenance (what the JSON export holds). */
+export interface AcceptedRule extends CandidateRule {
+  readonly decisions: readonly Decision[];
+}
+
+/** What an annotation step returns: the accepted rules and, for a pool, its agreement. */
+export interface AnnotationOutcome {
+  accepted: CandidateRule[];
+  decisions: Decision[];
+  kappa: number;
+  secondsPerDecision: number;
+}
+
+/** Annotates one iteration's candidates (the widget, or the simulated pool by default). */
+export type RuleAnnotator = (candidates: CandidateRule[], iteration: number) => Promise<AnnotationOutcome>;
+
+/** One row of the per-iteration table. */
+export interface IterationRecord {
+  iteration: number;
+  candidates: number;
+  acceptedNow: number;
+  rules: number;
+  kappa: number;
+  sigma: number;
+  /** Coverage and accuracy of the weak labels on D_u (keyword rules + accepted rules). */
+  coverage: number;
+  ruleAccuracy: number;
+  /** Precision on D_u of only the rows the new rules label (NaN before any). */
+  newRuleAccuracy: number;
+  newlyLabelled: number;
+  err: number;
+  alpha: number;
+  modelAccuracy: number;
+  ensembleAccuracy: number;
+  seconds: { propose: number; annotate: number; match: number; train: number };
+}
+
+/** Run hooks. */
+export interface RunOptions {
+  annotate?: RuleAnnotator;
+  /** Folder of the annotation stores (default: the cache folder's `annotations`). */
+  storeDir?: string;
+  onRecord?: (r: IterationRecord, run: PrboostRun) => void | Promise<void>;
+}
+
+/** The simulated pool of the config (three annotators with the stated rule and their error rates). */
+export function simulatedPool(ws: Workspace, store: string, dir?: string): RuleAnnotator {
+  const clean = [...ws.labelled, ...ws.validation];
+  const index = new WordIndex(
+    clean.map((p) => ws.items[p].text),
+    clean.map((p) => ws.gold[p]),
+  );
+  const a = ws.config.annotator;
+  const pool = a.errorRates.map((e, i) => {
+    const name = `sim-${String.fromCharCode(97 + i)}-e${e}`;
+    return {
+      name,
+      judge: simulatedAnnotator(index, ws.classNames, {
+        name,
+        minPrecision: a.minPrecision,
+        minMatches: a.minMatches,
+        errorRate: e,
+        seed: ws.config.seed,
+      }),
+    };
+  });
+  const folder = dir ?? path.join(cacheDir(), 'annotations');
+  return async (cands, iteration) => {
+    fs.mkdirSync(folder, { recursive: true });
+    const r: PoolResult = await annotatePool(cands, pool, ws.classNames, {
+      store: `${store}-it${iteration}`,
+      dir,
+    });
+    return {
+      accepted: r.accepted,
+      decisions: r.decisions,
+      kappa: r.kappa,
+      secondsPerDecision: r.secondsPerDecision,
+    };
+  };
+}
+
+function accuracyOf(pred: ArrayLike<number>, gold: ArrayLike<number>): number {
+  let c = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === gold[i]) c++;
+  return pred.length ? c / pred.length : NaN;
+}
+
+/** A PRBoost run over a workspace; `init()` then `step()` per iteration, or `run()`. */
+export class PrboostRun {
+  readonly records: IterationRecord[] = [];
+  readonly rules: AcceptedRule[] = [];
+  readonly models: WeakModel[] = [];
+  readonly alphas: number[] = [];
+  weights: Float64Array;
+  /** Weak label per position (−1 = none) after the latest iteration. */
+  weakLabels: Int32Array;
+  calibration: Calibration | null = null;
+  private ruleEmb: Tensor | null = null;
+  private readonly annotate: RuleAnnotator;
+  private readonly classes: number;
+  /** The keyword rules' precision on D_l ∪ D_v: σ's target. */
+  readonly targetPrecision: number;
+  /** Rows of D_l proposed from so far (each instance is used once). */
+  private readonly used = new Set<number>();
+
+  constructor(
+    readonly ws: Workspace,
+    private readonly options: RunOptions = {},
+    readonly name = 'prboost',
+  ) {
+    this.classes = ws.classNames.length;
+    this.weights = initialWeights(ws.labelled.length);
+    this.weakLabels = Int32Array.from(ws.keywordLabels);
+    this.annotate = options.annotate ?? simulatedPool(ws, `${name}-seed${ws.config.seed}`, options.storeDir);
+    const clean = [...ws.labelled, ...ws.validation];
+    const q = weakLabelQuality(
+      clean.map((p) => ws.keywordLabels[p]),
+      clean.map((p) => ws.gold[p]),
+    );
+    this.targetPrecision = q.accuracy;
+  }
+
+  private modelSeed(t: number): number {
+    return (this.ws.config.weakModel.seed ?? 0) + 7919 * this.ws.config.seed + 31 * t;
+  }
+
+  private train(t: number): { model: WeakModel; seconds: number } {
+    const ws = this.ws;
+    const t0 = Date.now();
+    const train = ws.unlabelled.filter((p) => this.weakLabels[p] >= 0);
+    const unmatched = ws.unlabelled.filter((p) => this.weakLabels[p] < 0);
+    const model = trainWeakModel(
+      ws.embeddings,
+      train,
+      train.map((p) => this.weakLabels[p]),
+      unmatched,
+      { rows: ws.validation, labels: ws.validation.map((p) => ws.gold[p]) },
+      this.classes,
+      { ...ws.config.weakModel, seed: this.modelSeed(t) },
+    );
+    return { model, seconds: (Date.now() - t0) / 1000 };
+  }
+
+  /** Class probabilities of the ensemble (Eq. 2.11) on positions `idx`. */
+  ensembleProbs(idx: readonly number[]): { data: Float64Array; shape: readonly [number, number] } {
+    const members = this.models.map((m) => modelProbs(m, this.ws.embeddings, idx));
+    return ensembleProbs(members, this.alphas, this.ws.config.ensembleWeighting);
+  }
+
+  /** Predictions of the final model on positions: the ensemble, or the latest model without it. */
+  predict(idx: readonly number[]): Int32Array {
+    if (this.models.length === 0) throw new ValueError('PrboostRun.predict: call init() first');
+    if (!this.ws.config.ensemble)
+      return argmaxRows(modelProbs(this.models[this.models.length - 1], this.ws.embeddings, idx));
+    return argmaxRows(this.ensembleProbs(idx));
+  }
+
+  private addModel(model: WeakModel): { err: number; alpha: number } {
+    const ws = this.ws;
+    const pred = argmaxRows(modelProbs(model, ws.embeddings, ws.labelled));
+    const wrong = Array.from(pred, (p, i) => p !== ws.gold[ws.labelled[i]]);
+    const err = weightedError(this.weights, wrong);
+    const alpha = modelCoefficient(err, this.classes); // Eq. 2.2 for m_t's ensemble coefficient
+    this.models.push(model);
+    this.alphas.push(alpha);
+    return { err, alpha };
+  }
+
+  private record(
+    iteration: number,
+    extra: Partial<IterationRecord> & { seconds: IterationRecord['seconds'] },
+    fit: { err: number; alpha: number },
+  ): IterationRecord {
+    const ws = this.ws;
+    const q = weakLabelQuality(
+      ws.unlabelled.map((p) => this.weakLabels[p]),
+      ws.unlabelled.map((p) => ws.gold[p]),
+    );
+    const fresh = ws.unlabelled.filter((p) => ws.keywordLabels[p] < 0 && this.weakLabels[p] >= 0);
+    const goldTest = ws.test.map((p) => ws.gold[p]);
+    const latest = argmaxRows(modelProbs(this.models[this.models.length - 1], ws.embeddings, ws.test));
+    const r: IterationRecord = {
+      iteration,
+      candidates: 0,
+      acceptedNow: 0,
+      rules: this.rules.length,
+      kappa: NaN,
+      sigma: this.calibration?.sigma ?? NaN,
+      coverage: q.coverage,
+      ruleAccuracy: q.accuracy,
+      newRuleAccuracy: fresh.length
+        ? accuracyOf(
+            fresh.map((p) => this.weakLabels[p]),
+            fresh.map((p) => ws.gold[p]),
+          )
+        : NaN,
+      newlyLabelled: fresh.length,
+      err: fit.err,
+      alpha: fit.alpha,
+      modelAccuracy: accuracyOf(latest, goldTest),
+      ensembleAccuracy: accuracyOf(this.predict(ws.test), goldTest),
+      ...extra,
+    };
+    this.records.push(r);
+    return r;
+  }
+
+  /** Iteration 0: m_0 on the keyword rules' weak labels. */
+  async init(): Promise<IterationRecord> {
+    const { model, seconds } = this.train(0);
+    const fit = this.addModel(model);
+    const r = this.record(0, { seconds: { propose: 0, annotate: 0, match: 0, train: seconds } }, fit);
+    await this.options.onRecord?.(r, this);
+    return r;
+  }
+
+  /** The large-error instances of the next iteration (updates the boosting weights, Eqs. 2.1-2.3). */
+  hardInstances(n = this.ws.config.topN): number[] {
+    const ws = this.ws;
+    const gold = ws.labelled.map((p) => ws.gold[p]);
+    const pred =
+      ws.config.errorDriver === 'ensemble'
+        ? this.predict(ws.labelled)
+        : argmaxRows(modelProbs(this.models[this.models.length - 1], ws.embeddings, ws.labelled));
+    this.weights = boostStep(this.weights, pred, gold, this.classes).weights;
+    const order = topWeighted(this.weights, this.weights.length).filter((i) => !this.used.has(i));
+    const top = order.slice(0, n);
+    top.forEach((i) => this.used.add(i));
+    return top.map((i) => ws.labelled[i]);
+  }
+
+  /** Candidate rules for instances (positions), every template (Eq. 2.4; cached). */
+  async propose(positions: readonly number[], iteration: number): Promise<CandidateRule[]> {
+    const ws = this.ws;
+    const out: CandidateRule[] = [];
+    for (const t of ws.templates) {
+      const props = await lmWords(
+        ws.models.lm,
+        ws.config.lmModel,
+        t,
+        positions.map((p) => ws.items[p].text),
+        { k: ws.config.k, label: `proposals (${t.name})` },
+      );
+      out.push(
+        ...makeCandidates(
+          positions.map((p, i) => ({
+            row: ws.items[p].row,
+            text: ws.items[p].text,
+            label: ws.gold[p],
+            proposal: props[i],
+          })),
+          t,
+          iteration,
+        ),
+      );
+    }
+    return out;
+  }
+
+  /** Re-matches every accepted rule: σ on D_v, then weak labels on D_u (Eqs. 2.5-2.7). */
+  async match(): Promise<void> {
+    const ws = this.ws;
+    if (this.rules.length === 0) return;
+    const wordsEmb = await embeddings(
+      ws.models.encoder,
+      ws.config.encoder,
+      this.rules.map((r) => ruleWordsText(r.words)),
+      {
+        label: 'rule embeddings',
+      },
+    );
+    const d = ws.embeddings.shape[1];
+    const inst = new Float32Array(this.rules.length * d);
+    const posOfRow = new Map(ws.items.map((it, p) => [it.row, p]));
+    this.rules.forEach((r, j) => {
+      const p = posOfRow.get(r.sourceRow);
+      if (p === undefined)
+        throw new ValueError(`rule "${r.id}": its source row ${r.sourceRow} is not in this run`);
+      inst.set(ws.embeddings.data.subarray(p * d, (p + 1) * d), j * d);
+    });
+    this.ruleEmb = ruleEmbeddings(
+      wordsEmb,
+      new Tensor(inst, [this.rules.length, d]),
+      ws.config.ruleEmbedding,
+    );
+    const labels = this.rules.map((r) => r.label);
+    const best = (rows: readonly number[]): ReturnType<typeof bestMatches> => {
+      // V_u of each row for the rule's template: rules are grouped per template, best score wins overall.
+      const scoresAll = new Float32Array(rows.length * this.rules.length);
+      for (const t of ws.templates) {
+        const idx = this.rules.flatMap((r, j) => (r.template.name === t.name ? [j] : []));
+        if (idx.length === 0) continue;
+        const rv = ws.words.get(t.name)!;
+        const sub = new Tensor(
+          Float32Array.from(idx.flatMap((j) => Array.from(this.ruleEmb!.data.subarray(j * d, (j + 1) * d)))),
+          [idx.length, d],
+        );
+        const s = matchScores(
+          new Tensor(gatherRows(ws.embeddings, rows).data, [rows.length, d]),
+          sub,
+          rows.map((p) => rv[p].words),
+          idx.map((j) => this.rules[j].words),
+          { alpha: ws.config.alpha, k: ws.config.k },
+        );
+        rows.forEach((_, i) =>
+          idx.forEach((j, c) => (scoresAll[i * this.rules.length + j] = s.data[i * idx.length + c])),
+        );
+      }
+      return bestMatches(new Tensor(scoresAll, [rows.length, this.rules.length]), labels, -Infinity);
+    };
+    const v = best(ws.validation);
+    this.calibration = calibrateSigma(
+      v.score,
+      v.label,
+      ws.validation.map((p) => ws.gold[p]),
+      { target: this.targetPrecision },
+    );
+    const u = best(ws.unlabelled);
+    const weak = Int32Array.from(ws.keywordLabels);
+    ws.unlabelled.forEach((p, i) => {
+      if (weak[p] < 0 && u.label[i] >= 0 && u.score[i] >= this.calibration!.sigma) weak[p] = u.label[i];
+    });
+    this.weakLabels = weak;
+  }
+
+  /** One PRBoost iteration. */
+  async step(): Promise<IterationRecord> {
+    if (this.models.length === 0) await this.init();
+    const ws = this.ws;
+    const t = this.records.length;
+    const sec = { propose: 0, annotate: 0, match: 0, train: 0 };
+    let candidates: CandidateRule[] = [];
+    let outcome: AnnotationOutcome = { accepted: [], decisions: [], kappa: NaN, secondsPerDecision: 0 };
+    let t0 = Date.now();
+    if (ws.config.newRules) {
+      const budget = ws.config.ensemble ? ws.config.topN : ws.config.topN * ws.config.iterations;
+      candidates = await this.propose(this.hardInstances(budget), t);
+      sec.propose = (Date.now() - t0) / 1000;
+      t0 = Date.now();
+      if (candidates.length > 0) outcome = await this.annotate(candidates, t);
+      sec.annotate = (Date.now() - t0) / 1000;
+      const known = new Set(this.rules.map((r) => `${r.label}|${[...r.words].sort().join(',')}`));
+      for (const c of outcome.accepted) {
+        const key = `${c.label}|${[...c.words].sort().join(',')}`;
+        if (known.has(key)) continue;
+        known.add(key);
+        this.rules.push({ ...c, decisions: outcome.decisions.filter((d) => d.candidateId === c.id) });
+      }
+      t0 = Date.now();
+      await this.match();
+      sec.match = (Date.now() - t0) / 1000;
+    } else {
+      this.hardInstances();
+    }
+    const { model, seconds } = this.train(t);
+    sec.train = seconds;
+    if (!ws.config.ensemble) {
+      this.models.length = 0;
+      this.alphas.length = 0;
+    }
+    const fit = this.addModel(model);
+    const r = this.record(
+      t,
+      {
+        candidates: candidates.length,
+        acceptedNow: outcome.accepted.length,
+        kappa: outcome.kappa,
+        seconds: sec,
+      },
+      fit,
+    );
+    await this.options.onRecord?.(r, this);
+    return r;
+  }
+
+  /** init() and all configured iterations (one with the whole budget when ensembling is off). */
+  async run(): Promise<IterationRecord[]> {
+    if (this.models.length === 0) await this.init();
+    const n = this.ws.config.ensemble ? this.ws.config.iterations : Math.min(1, this.ws.config.iterations);
+    while (this.records.length <= n) await this.step();
+    return this.records;
+  }
+}
