@@ -4,11 +4,11 @@ import { glIsHardware, glUnavailableReason } from './gl/runtime';
 import { JS_KERNELS } from './js';
 import { REFERENCE_KERNELS } from './reference';
 import { registerBackend } from './registry';
-import { wasmKernels, wasmUnavailableReason } from './wasm-kernels';
+import { wasmKernelTable, wasmUnavailableReason } from './wasm-kernels';
 
 registerBackend('reference', { kernels: () => REFERENCE_KERNELS, unavailableReason: () => undefined });
 registerBackend('js', { kernels: () => JS_KERNELS, unavailableReason: () => undefined });
-registerBackend('wasm', { kernels: wasmKernels, unavailableReason: wasmUnavailableReason });
+registerBackend('wasm', { kernels: wasmKernelTable, unavailableReason: wasmUnavailableReason });
 registerBackend('gl', {
   kernels: () => GL_KERNELS,
   unavailableReason: glUnavailableReason,

@@ -43,5 +43,31 @@ export * from './reduce';
 export * from './linalg';
 export * from './lowrank';
 export * from './proxy-solve';
+export * from './quant-linear';
+// The wasm backend's plain-array API (src/ops/wasm): GEMM, quantized weights, shared-memory buffers.
+export {
+  QUANT_BLOCK_BYTES,
+  THREADS_ENV,
+  allocBytes,
+  allocF32,
+  checkQuantMatrix,
+  dequantizeQuant,
+  linearQ4_1,
+  linearQ8_0,
+  linearQuant,
+  sgemm,
+  threadCount,
+  wasmArena,
+  wasmKernels,
+  wasmThreads,
+  wasmUnavailableReason,
+  wasmUsesFma,
+  type QuantLinearOptions,
+  type QuantMatrix,
+  type QuantType,
+  type SgemmOptions,
+  type WasmArena,
+  type WasmKernels,
+} from './wasm';
 export { solveProxyExample, type ExampleSolve } from './js/proxy-solve';
 export { PROXY_NEAR_TOLERANCE } from './gl/proxy-solve';

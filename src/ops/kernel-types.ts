@@ -11,6 +11,7 @@ import type { FoldedDims, FusedDims } from './lowrank';
 import type { LinearPlan, MatmulPlan } from './matmul';
 import type { NormPlan } from './norm';
 import type { ProxyProblem, RawSolve } from './proxy-solve';
+import type { QuantMatrix } from './wasm';
 import type { RngConsts } from './random';
 import type { ReducePlan, Reduction } from './reduce';
 import type { RopePlan, RopeTables } from './rope';
@@ -38,6 +39,7 @@ export interface OpKernels {
   reconstructRope(c: Tensor, basis: Tensor, tables: RopeTables, g: FusedDims): Tensor;
   foldedAttention(q: Tensor, keys: Tensor, cv: Tensor, folded: Tensor, g: FoldedDims): Tensor;
   proxySolve(problem: ProxyProblem): RawSolve;
+  quantLinear(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, p: LinearPlan): Tensor;
 }
 
 export type OpName = keyof OpKernels;
@@ -63,4 +65,5 @@ export const OP_NAMES: readonly OpName[] = [
   'reconstructRope',
   'foldedAttention',
   'proxySolve',
+  'quantLinear',
 ];

@@ -4,6 +4,7 @@ import { attentionProbsRef, attentionRef } from './attention';
 import { cosineRef } from './cosine';
 import { binaryRef, unaryReference } from './elementwise';
 import { proxySolveJs } from './js/proxy-solve';
+import { quantLinearRef } from './quant-linear';
 import type { OpKernels } from './kernel-types';
 import { foldedAttentionRef, reconstructRopeRef } from './lowrank';
 import { linearRef, matmulRef } from './matmul';
@@ -36,4 +37,5 @@ export const REFERENCE_KERNELS: OpKernels = {
   // The float64 closed-form iteration is both the CPU kernel and the oracle (PTLoss tests it against
   // the general Cholesky solver).
   proxySolve: proxySolveJs,
+  quantLinear: quantLinearRef,
 };

@@ -14,7 +14,7 @@ import type { FusedDims } from './lowrank';
 import type { LinearPlan, MatmulPlan } from './matmul';
 import type { RopeTables } from './rope';
 import { Tensor } from './tensor';
-import { sgemm, wasmUnavailableReason as sgemmUnavailable } from './wasm';
+import { linearQuant, sgemm, wasmUnavailableReason as sgemmUnavailable, type QuantMatrix } from './wasm';
 
 /** Why the wasm backend cannot run here (no WebAssembly SIMD / shared memory), or undefined if it can. */
 export function wasmUnavailableReason(): string | undefined {
@@ -64,13 +64,21 @@ function reconstructRopeWasm(c: Tensor, basis: Tensor, tables: RopeTables, g: Fu
   return new Tensor(k, [g.B, g.S, g.Hkv, g.D]);
 }
 
+/** Quantized weights read as stored: SIMD block dot products (decode) or chunked dequantize + GEMM (prefill). */
+function quantLinearWasm(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, p: LinearPlan): Tensor {
+  const out = linearQuant(x.data, p.M, w);
+  if (bias) for (let i = 0; i < p.M; i++) for (let j = 0; j < p.N; j++) out[i * p.N + j] += bias.data[j];
+  return new Tensor(out, p.shape);
+}
+
 /** Ops with a wasm kernel (the rest fall back to js). */
-export function wasmKernels(): Partial<OpKernels> {
+export function wasmKernelTable(): Partial<OpKernels> {
   return {
     matmul: matmulWasm,
     linear: linearWasm,
     cosine: cosineWasm,
     attention: attentionWasm,
     reconstructRope: reconstructRopeWasm,
+    quantLinear: quantLinearWasm,
   };
 }

@@ -482,6 +482,40 @@ add({
   });
 }
 
+// Quantized linear layers (GGUF Q8_0 and Q4_1 blocks): the wasm kernels decode the blocks on their own,
+// the reference decodes them in plain TS (src/ops/quant-linear.ts), so this row checks one against the other.
+{
+  const rows = 24;
+  const cols = 64;
+  const quant = (type: o.QuantType, seed: number): o.QuantMatrix => {
+    const bb = o.QUANT_BLOCK_BYTES[type];
+    const data = new Uint8Array(rows * (cols / 32) * bb);
+    let st = seed;
+    for (let i = 0; i < data.length; i++) {
+      st = (st * 16807) % 2147483647;
+      data[i] = st & 255;
+    }
+    // Scales (and Q4_1 minima) as f16 in [2^-8, 2^-6): finite, normal, sign from the random bits.
+    for (let b = 0; b < data.length; b += bb) {
+      for (const off of type === 'q8_0' ? [0] : [0, 2]) {
+        data[b + off + 1] = (data[b + off + 1] & 0x83) | 0x1c;
+      }
+    }
+    return { type, rows, cols, data };
+  };
+  for (const type of ['q8_0', 'q4_1'] as const) {
+    const w = quant(type, type === 'q8_0' ? 91 : 92);
+    for (const m of [1, 9]) {
+      add({
+        op: 'quantLinear',
+        name: `quantized linear ${type}, ${m} row(s), with bias`,
+        run: () => o.quantLinear(lcgTensor([m, cols], 93 + m), w, lcgTensor([rows], 94)),
+        factor: 4,
+      });
+    }
+  }
+}
+
 function compare(got: Result, want: Result, backend: o.BackendName, what: string, factor: number): void {
   if (want instanceof Int32Array) {
     assert.ok(got instanceof Int32Array, `${what}: expected indices`);
@@ -534,8 +568,8 @@ test('gl and js run their own kernel for every op they list; the fallbacks are t
   );
   assert.deepEqual(
     o.OP_NAMES.filter((op) => !o.hasKernel('gl', op)),
-    ['foldedAttention'],
-    'gl lacks only foldedAttention (runs on wasm → js)',
+    ['foldedAttention', 'quantLinear'],
+    'gl lacks only foldedAttention and quantLinear (they run on wasm, else js)',
   );
   for (const op of o.OP_NAMES) {
     if (!o.hasKernel('wasm', op)) assert.equal(o.resolveKernelBackend('wasm', op), 'js');

@@ -1,5 +1,6 @@
 /** The `js` backend's kernel table: plain TypeScript, contiguous inner loops. */
 import { proxySolveJs } from './proxy-solve';
+import { quantLinearJs } from './quant-linear';
 import type { OpKernels } from '../kernel-types';
 import { randomRef } from '../random';
 import { activationJs, swigluJs } from './activations';
@@ -35,4 +36,5 @@ export const JS_KERNELS: OpKernels = {
   reconstructRope: reconstructRopeJs,
   foldedAttention: foldedAttentionJs,
   proxySolve: proxySolveJs,
+  quantLinear: quantLinearJs,
 };
