@@ -14,3 +14,5 @@ export * from './projection';
 export * from './experiment';
 export * from './track';
 export * from './export';
+export * from './presets';
+export * from './report';

@@ -1,0 +1,66 @@
+/**
+ * Sizes for the DORM walkthrough (notebooks/03-dorm.ipynb): `quick` for CI, `default` the full real task,
+ * `thesis` a larger head and longer training. Chosen in the notebook's first cell from EFFLAB_PRESET.
+ */
+import { ConfigError } from '../../errors';
+
+export interface DormPreset {
+  name: 'quick' | 'default' | 'thesis';
+  /** HH-RLHF pairs to use (undefined: all 2,308 with non-empty replies). */
+  realPairs?: number;
+  syntheticPairs: number;
+  seeds: number[];
+  hidden: number;
+  epochs: number;
+  /** MC-dropout passes N. */
+  passes: number;
+  dropout: number;
+  betas: number[];
+  /** Wall time measured for the whole notebook on the 2-core development machine (while others worked). */
+  measured: string;
+}
+
+export const DORM_PRESETS: Record<DormPreset['name'], DormPreset> = {
+  quick: {
+    name: 'quick',
+    realPairs: 160,
+    syntheticPairs: 800,
+    seeds: [0, 1, 2],
+    hidden: 16,
+    epochs: 10,
+    passes: 10,
+    dropout: 0.1,
+    betas: [Infinity, 10, 1, 0.1, 0],
+    measured: 'not yet measured',
+  },
+  default: {
+    name: 'default',
+    syntheticPairs: 2000,
+    seeds: [0, 1, 2],
+    hidden: 32,
+    epochs: 20,
+    passes: 20,
+    dropout: 0.1,
+    betas: [Infinity, 10, 1, 0.1, 0],
+    measured: 'not yet measured',
+  },
+  thesis: {
+    name: 'thesis',
+    syntheticPairs: 5000,
+    seeds: [0, 1, 2],
+    hidden: 64,
+    epochs: 30,
+    passes: 20,
+    dropout: 0.1,
+    betas: [Infinity, 30, 10, 3, 1, 0.3, 0.1, 0],
+    measured: 'not yet measured',
+  },
+};
+
+/** The preset named `name` (e.g. `process.env.EFFLAB_PRESET`), `default` when undefined. */
+export function dormPreset(name: string | undefined): DormPreset {
+  const key = (name ?? 'default') as DormPreset['name'];
+  const p = DORM_PRESETS[key];
+  if (!p) throw new ConfigError(`unknown DORM preset "${name}" (quick, default, thesis)`);
+  return p;
+}
