@@ -75,6 +75,8 @@ export class FullKVCache implements KVCache {
   private readonly lens: number[];
   /** [B, Hkv, D] of the stored entries, fixed by the first append. */
   private geom: [number, number, number] | undefined;
+  /** Positions per batch row to allocate at once (`reserve`), so appends up to it never regrow. */
+  private reservedPositions = 0;
 
   constructor(numLayers: number, rope: RopeApplier) {
     if (!Number.isInteger(numLayers) || numLayers <= 0) {
@@ -126,7 +128,7 @@ export class FullKVCache implements KVCache {
     const row = H * D;
     const need = B * (len + T) * row;
     if (this.keys[layer].length < need) {
-      const cap = Math.max(need, 2 * this.keys[layer].length);
+      const cap = Math.max(need, 2 * this.keys[layer].length, B * this.reservedPositions * row);
       this.keys[layer] = regrow(this.keys[layer], B, len, cap / (B * row), row);
       this.vals[layer] = regrow(this.vals[layer], B, len, cap / (B * row), row);
     }
@@ -164,6 +166,30 @@ export class FullKVCache implements KVCache {
     return this.lens.map((len) => 2 * 4 * B * len * H * D);
   }
 
+  /**
+   * Allocate room for `positions` positions per batch row up front (as `LowRankKVCache.reserve`), so a
+   * decode loop up to that length never regrows the storage. Held positions are kept.
+   */
+  reserve(batch: number, positions: number): void {
+    if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(positions) || positions < 1) {
+      throw new ValueError(
+        `FullKVCache.reserve: batch ${batch} and positions ${positions} must be positive integers`,
+      );
+    }
+    if (this.geom && this.geom[0] !== batch) {
+      throw new ShapeError(`FullKVCache.reserve: the cache holds batch ${this.geom[0]}, not ${batch}`);
+    }
+    this.reservedPositions = Math.max(this.reservedPositions, positions);
+    if (!this.geom) return; // allocated at the first append, once Hkv and D are known
+    const [B, H, D] = this.geom;
+    const row = H * D;
+    for (let l = 0; l < this.numLayers; l++) {
+      if (this.keys[l].length >= B * positions * row) continue;
+      this.keys[l] = regrow(this.keys[l], B, this.lens[l], positions, row);
+      this.vals[l] = regrow(this.vals[l], B, this.lens[l], positions, row);
+    }
+  }
+
   /** Bytes allocated, including the doubling headroom. */
   capacityBytes(): number {
     return this.keys.reduce((a, k, i) => a + 4 * (k.length + this.vals[i].length), 0);
@@ -176,6 +202,7 @@ export class FullKVCache implements KVCache {
       this.lens[l] = 0;
     }
     this.geom = undefined;
+    this.reservedPositions = 0;
   }
 }
 
