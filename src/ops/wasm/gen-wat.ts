@@ -487,7 +487,7 @@ function quantDot(fma: boolean, kind: 'q8_0' | 'q4_1'): string {
   const bb = BLOCK_BYTES[kind];
   const L: string[] = [];
   L.push(
-    `  (func (export "${kind}") (param $X i32) (param $ldx i32) (param $M i32) (param $K i32) (param $W i32) (param $j0 i32) (param $j1 i32) (param $out i32) (param $ldo i32) (param $xs i32)`,
+    `  (func $${kind}_1 (param $X i32) (param $ldx i32) (param $M i32) (param $K i32) (param $W i32) (param $j0 i32) (param $j1 i32) (param $out i32) (param $ldo i32) (param $xs i32)`,
   );
   L.push(
     '    (local $nb i32) (local $rowBytes i32) (local $j i32) (local $m i32) (local $b i32) (local $p i32) (local $xp i32) (local $sp i32) (local $hb i32) (local $d f32) (local $ms f32)',
@@ -534,6 +534,127 @@ function quantDot(fma: boolean, kind: 'q8_0' | 'q4_1'): string {
   L.push(`        ${set('m', add(g('m'), i32(1)))} (br $ml)))`);
   L.push(`      ${set('j', add(g('j'), i32(1)))} (br $jl))))`);
   return L.join('\n');
+}
+
+/**
+ * The same product for 2..R rows of X at once (R = 4): each block is widened and scaled once and feeds
+ * R rows (rows past M are clamped to the last one and not stored).
+ */
+/** Set w0..w3 to weights 16·half .. 16·half+15 of the block at local `p` (quants only, before scaling). */
+function decodeHalf(kind: 'q8_0' | 'q4_1', half: number): string[] {
+  const L: string[] = [];
+  const sign = kind === 'q8_0' ? 's' : 'u';
+  if (kind === 'q8_0') L.push(set('q0', `(v128.load offset=${2 + 16 * half} ${g('p')})`));
+  else {
+    L.push(set('q0', `(v128.load offset=4 ${g('p')})`));
+    L.push(
+      set(
+        'q0',
+        half === 0
+          ? `(v128.and ${g('q0')} (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))`
+          : `(i8x16.shr_u ${g('q0')} ${i32(4)})`,
+      ),
+    );
+  }
+  for (const [hl, out] of [
+    ['low', 0],
+    ['high', 2],
+  ] as const) {
+    L.push(set('h', `(i16x8.extend_${hl}_i8x16_${sign} ${g('q0')})`));
+    L.push(set(`w${out}`, `(f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_${sign} ${g('h')}))`));
+    L.push(set(`w${out + 1}`, `(f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_${sign} ${g('h')}))`));
+  }
+  return L;
+}
+
+function quantDotRows(fma: boolean, kind: 'q8_0' | 'q4_1', R: number): string {
+  const bb = BLOCK_BYTES[kind];
+  const rows = [...Array(R).keys()];
+  const L: string[] = [];
+  L.push(
+    `  (func $${kind}_${R} (param $X i32) (param $ldx i32) (param $M i32) (param $K i32) (param $W i32) (param $j0 i32) (param $j1 i32) (param $out i32) (param $ldo i32) (param $xs i32)`,
+  );
+  L.push(
+    '    (local $nb i32) (local $rowBytes i32) (local $j i32) (local $i i32) (local $b i32) (local $p i32) (local $hb i32) (local $mm f32) (local $dv v128)',
+  );
+  L.push('    (local $h v128) (local $q0 v128) ' + [0, 1, 2, 3].map((i) => `(local $w${i} v128)`).join(' '));
+  L.push(
+    '    ' +
+      rows
+        .map(
+          (r) =>
+            `(local $xp${r} i32) (local $sp${r} i32) (local $ms${r} f32) (local $acc${r} v128) (local $bcc${r} v128)`,
+        )
+        .join(' '),
+  );
+  L.push(`    ${set('nb', `(i32.shr_u ${g('K')} ${i32(5)})`)} ${set('rowBytes', mul(g('nb'), i32(bb)))}`);
+  L.push(`    ${set('j', g('j0'))}`);
+  L.push(`    (block $jd (loop $jl (br_if $jd (i32.ge_u ${g('j')} ${g('j1')}))`);
+  L.push(`      ${set('i', i32(0))}`);
+  L.push(`      (block $id (loop $il (br_if $id (i32.ge_u ${g('i')} ${g('M')}))`);
+  for (const r of rows) {
+    const row = `(select ${add(g('i'), i32(r))} (i32.sub ${g('M')} ${i32(1)}) (i32.lt_u ${add(g('i'), i32(r))} ${g('M')}))`;
+    L.push(
+      `        ${set(`xp${r}`, add(g('X'), mul(row, g('ldx'))))} ${set(`sp${r}`, add(g('xs'), `(i32.shl ${mul(row, g('nb'))} ${i32(2)})`))} ${set(`acc${r}`, '(v128.const i32x4 0 0 0 0)')} ${set(`bcc${r}`, '(v128.const i32x4 0 0 0 0)')} ${set(`ms${r}`, '(f32.const 0)')}`,
+    );
+  }
+  L.push(`        ${set('p', add(g('W'), mul(g('j'), g('rowBytes'))))} ${set('b', g('nb'))}`);
+  L.push(`        (block $bd (loop $bl (br_if $bd (i32.eqz ${g('b')}))`);
+  L.push(
+    `          ${set('hb', '(i32.load16_u (local.get $p))')} ${set('dv', `(f32x4.splat ${f16('hb')})`)}`,
+  );
+  for (const half of [0, 1]) {
+    for (const x of decodeHalf(kind, half)) L.push('          ' + x);
+    for (let v = 0; v < 4; v++) L.push(`          ${set(`w${v}`, `(f32x4.mul ${g(`w${v}`)} ${g('dv')})`)}`);
+    for (const r of rows)
+      for (let v = 0; v < 4; v++) {
+        const a = v % 2 === 0 ? `acc${r}` : `bcc${r}`;
+        L.push(
+          `          ${set(a, madd(fma, g(`w${v}`), `(v128.load offset=${16 * (4 * half + v)} ${g(`xp${r}`)})`, g(a)))}`,
+        );
+      }
+  }
+  if (kind === 'q4_1') {
+    L.push(`          ${set('hb', '(i32.load16_u offset=2 (local.get $p))')} ${set('mm', f16('hb'))}`);
+    for (const r of rows)
+      L.push(
+        `          ${set(`ms${r}`, `(f32.add ${g(`ms${r}`)} (f32.mul ${g('mm')} (f32.load ${g(`sp${r}`)})))`)} ${set(`sp${r}`, add(g(`sp${r}`), i32(4)))}`,
+      );
+  }
+  L.push(
+    `          ${set('p', add(g('p'), i32(bb)))} ` +
+      rows.map((r) => set(`xp${r}`, add(g(`xp${r}`), i32(128)))).join(' '),
+  );
+  L.push(`          ${set('b', `(i32.sub ${g('b')} ${i32(1)})`)} (br $bl)))`);
+  for (const r of rows) {
+    const at = add(g('out'), add(mul(add(g('i'), i32(r)), g('ldo')), `(i32.shl ${g('j')} ${i32(2)})`));
+    L.push(
+      `        (if (i32.lt_u ${add(g('i'), i32(r))} ${g('M')}) (then ${set(`acc${r}`, `(f32x4.add ${g(`acc${r}`)} ${g(`bcc${r}`)})`)} (f32.store ${at} (f32.add ${hsum(`acc${r}`)} ${g(`ms${r}`)}))))`,
+    );
+  }
+  L.push(`        ${set('i', add(g('i'), i32(R)))} (br $il)))`);
+  L.push(`      ${set('j', add(g('j'), i32(1)))} (br $jl))))`);
+  return L.join('\n');
+}
+
+/** The export: rows of X in groups of 4, then 2, then 1 (each group streams W once). */
+function quantDispatch(kind: 'q8_0' | 'q4_1'): string {
+  const call = (R: number): string =>
+    `(call $${kind}_${R} (i32.add (local.get $X) (i32.mul (local.get $i) (local.get $ldx))) (local.get $ldx) (i32.const ${R}) (local.get $K)
+            (local.get $W) (local.get $j0) (local.get $j1) (i32.add (local.get $out) (i32.mul (local.get $i) (local.get $ldo))) (local.get $ldo)
+            (i32.add (local.get $xs) (i32.mul (local.get $i) (i32.shr_u (local.get $K) (i32.const 3)))))
+          (local.set $i (i32.add (local.get $i) (i32.const ${R})))`;
+  return `  (func (export "${kind}") (param $X i32) (param $ldx i32) (param $M i32) (param $K i32) (param $W i32) (param $j0 i32) (param $j1 i32) (param $out i32) (param $ldo i32) (param $xs i32)
+    (local $i i32) (local $r i32)
+    (block $d (loop $l
+      (local.set $r (i32.sub (local.get $M) (local.get $i)))
+      (br_if $d (i32.eqz (local.get $r)))
+      (if (i32.ge_u (local.get $r) (i32.const 4))
+        (then ${call(4)})
+        (else (if (i32.ge_u (local.get $r) (i32.const 2))
+          (then ${call(2)})
+          (else ${call(1)}))))
+      (br $l))))`;
 }
 
 /** Dequantize rows j0 ≤ j < j1 of W (K/32 blocks each) to float32 at dst (row j at dst + j·K·4). */
@@ -584,7 +705,13 @@ export function gemmWat(fma: boolean, shape: GemmShape = fma ? DEFAULT_SHAPE : M
     gemm(shape),
     dotNT(fma),
     quantDot(fma, 'q8_0'),
+    quantDotRows(fma, 'q8_0', 2),
+    quantDotRows(fma, 'q8_0', 4),
+    quantDispatch('q8_0'),
     quantDot(fma, 'q4_1'),
+    quantDotRows(fma, 'q4_1', 2),
+    quantDotRows(fma, 'q4_1', 4),
+    quantDispatch('q4_1'),
     dequant('q8_0'),
     dequant('q4_1'),
     ')',
