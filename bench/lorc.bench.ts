@@ -7,7 +7,7 @@
  *    and the bytes each cache holds for batch b and length N.
  * Text: held-out AG News test descriptions (the last rows of the split; used for nothing else).
  * Settings by environment: LORC_TOKENS (main table, default 128), LORC_PROFILE_TOKENS (single-layer
- * profiling, 48; LORC_SECTIONS all|keys; LORC_PROFILE_EVERY profiles every n-th layer, 1), LORC_CONTEXTS ("512,1024"), LORC_DECODE_STEPS (6), LORC_ENGINE (js|ops, default js).
+ * profiling, 48; LORC_SECTIONS all|keys; LORC_PROFILE_EVERY profiles every n-th layer, 1), LORC_CONTEXTS ("512,1024"), LORC_DECODE_STEPS (6), the ops backend from EFFLAB_BACKEND (default auto).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,7 +40,6 @@ const PROFILE_TOKENS = num('LORC_PROFILE_TOKENS', 48);
 const CONTEXTS = (process.env.LORC_CONTEXTS ?? '512,1024').split(',').map(Number);
 const STEPS = num('LORC_DECODE_STEPS', 6);
 const PROFILE_EVERY = num('LORC_PROFILE_EVERY', 1);
-const ENGINE = (process.env.LORC_ENGINE ?? 'js') as 'js' | 'ops';
 const RATIOS = [0.2, 0.4, 0.5, 0.6, 0.7];
 /** 'all', or 'keys' for only the keys-only section (writes lorc-keys-only.json). */
 const SECTIONS = process.env.LORC_SECTIONS ?? 'all';
@@ -68,7 +67,6 @@ const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
 
 const out: Record<string, unknown> = {
   model: 'smollm2-135m-instruct (GGUF Q4_1, dequantised to float32)',
-  engine: ENGINE,
   backend: getBackend(),
   text: 'AG News test split, last 400 descriptions joined by newlines (held out: used for nothing else)',
   dMax: an.dMax,
@@ -90,7 +88,7 @@ function run(
 ): { ppl: number; bytes: number; ms: number } {
   // Values reconstructed at read for perplexity runs: identical outputs to the folded W_o (tests), no
   // per-schedule fold to build; the decode benchmark below uses the fold (Eq. 5.9).
-  const cache = buildCache(an, sched, { engine: ENGINE, valueMode: 'reconstruct', compress });
+  const cache = buildCache(an, sched, { valueMode: 'reconstruct', compress });
   const t = performance.now();
   const r = perplexityWith(model, trace, cache, from);
   return { ppl: r4(r.perplexity), bytes: cache.bytes(), ms: Math.round(performance.now() - t) };
@@ -131,7 +129,7 @@ const basePpl = r4(Math.exp(trace.nll));
     ratio: r4(at20.uniform / at20.progressive),
     config: {
       tokens: TOKENS,
-      engine: ENGINE,
+      backend: getBackend(),
       basePpl,
       rows: keyRows,
       within1pct: best.map((r) => r.overall),
@@ -288,20 +286,13 @@ for (const N of CONTEXTS) {
   full.reserve(1, N + STEPS); // both caches pre-sized: neither regrows inside the timed loop
   replay(rec, full, N);
   const fr = timeDecode(model, full, allIds[N], STEPS);
-  const lc = buildCache(an, decodeSched, { engine: ENGINE });
+  const lc = buildCache(an, decodeSched);
   lc.reserve(1, N + STEPS);
   replay(rec, lc, N);
   const lr = timeDecode(model, lc, allIds[N], STEPS);
-  // The same LoRC cache on the gpu.js path (fused reconstruct+RoPE kernel on the current backend).
-  const lo = buildCache(an, decodeSched, { engine: 'ops' });
-  lo.reserve(1, N + STEPS);
-  replay(rec, lo, N);
-  timeDecode(model, lo, allIds[N], 1); // compile the kernels for this read bucket
-  const lor = timeDecode(model, lo, allIds[N + 1], Math.max(2, Math.floor(STEPS / 2)));
   const row = {
     context: N,
-    lorcGpujsTokensPerS: r4(1000 / lor.msPerToken),
-    gpujsBackend: getBackend(),
+    backend: getBackend(),
     steps: STEPS,
     fullTokensPerS: r4(1000 / fr.msPerToken),
     lorcTokensPerS: r4(1000 / lr.msPerToken),
@@ -321,7 +312,7 @@ for (const b of [1, 4]) {
   for (const N of CONTEXTS) {
     const full = model.createCache();
     replay(rec, full, N, b);
-    const lc = buildCache(an, decodeSched, { engine: ENGINE });
+    const lc = buildCache(an, decodeSched);
     lc.reserve(b, N);
     replay(rec, lc, N, b);
     memory.push({
@@ -390,7 +381,7 @@ writeRecord({
   baseline: d1024.fullTokensPerS,
   baseline_impl: `the model's full-precision KV cache (FullKVCache), same run, same context (${d1024.context})`,
   ratio: r4(d1024.lorcTokensPerS / d1024.fullTokensPerS),
-  config: { engine: ENGINE, schedule: 'progressive 60 %', decode, memory },
+  config: { backend: getBackend(), schedule: 'progressive 60 %', decode, memory },
   notes:
     'Context filled by replaying one real prefill of the held-out text into each cache; both caches are pre-sized with reserve(1, context + steps), so neither regrows while timed; the LoRC cache reconstructs and rotates every held key per step (appendix H.1), the full cache reads rotated keys.',
 });

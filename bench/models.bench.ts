@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadAgNews } from '../src/data';
 import { loadCausalLM, loadSentenceEncoder, wasmLinearThreads } from '../src/models';
-import { availableBackends, setBackend, type BackendName } from '../src/ops';
+import { availableBackends, getBackend, setBackend, type BackendName } from '../src/ops';
 import { ROOT, writeRecord } from './lib';
 
 const REPS = Number(process.env.MODELS_BENCH_REPS ?? 5);
@@ -138,7 +138,7 @@ const lm = loadCausalLM('smollm2-135m-instruct');
 const loadMs = performance.now() - t0;
 const ids = lm.tokenizer.encode(heldOut).slice(0, 128);
 const model = lm.model;
-log(`loaded in ${loadMs.toFixed(0)} ms; engine ${model.engine.name}; load avg ${load()}`);
+log(`loaded in ${loadMs.toFixed(0)} ms; backend ${getBackend()}; load avg ${load()}`);
 
 function oursDecode(steps: number): Timing {
   const cache = model.createCache();
@@ -227,7 +227,7 @@ async function benchLlm(py: PyBaseline): Promise<void> {
   );
   const pyRss = (await py.ask({ cmd: 'prefill' })).peak_rss_mb;
 
-  // Which engine / backend is fastest for this model: one prefill of 16 tokens + 2 decode steps each.
+  // Which ops backend is fastest for this model: one prefill of 16 tokens + 2 decode steps each.
   const engines: Record<string, number> = {};
   if (process.env.MODELS_BENCH_BACKENDS !== '0') {
     const short = ids.slice(0, 16);
@@ -243,17 +243,11 @@ async function benchLlm(py: PyBaseline): Promise<void> {
       engines[key] = Math.round(probe());
       log(`engine ${key}: ${engines[key]} ms (prefill 16 + 2 decode steps)`);
     };
-    for (const e of ['wasm', 'js'] as const) {
-      model.setEngine(e);
-      runProbe(e);
-    }
-    model.setEngine('ops');
     for (const b of availableBackends() as BackendName[]) {
       setBackend(b);
-      runProbe(`ops/${b}`);
+      runProbe(b);
     }
     setBackend('auto');
-    model.setEngine('wasm');
   }
   const common = {
     model: 'SmolLM2-135M-Instruct (GGUF Q4_1 → float32)',

@@ -3,12 +3,12 @@
  * word + position + token-type embeddings, post-LayerNorm transformer blocks with padding masks,
  * mean pooling over real tokens, then L2 normalisation (the sentence-transformers pipeline).
  * Batched: a batch is padded to its longest text; texts longer than `maxSeqLength` tokens are
- * truncated to it (keeping [CLS] … [SEP]), as sentence-transformers does.
+ * truncated to it (keeping [CLS] … [SEP]), as sentence-transformers does. Every op runs through the
+ * ops index, on the backend the one switch selects (`setBackend` / `EFFLAB_BACKEND` / `withBackend`).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor } from '../ops/tensor';
-import { getEngine, type Engine, type EngineName } from './engine';
+import { Tensor, add, attention, gelu, layerNorm, linear } from '../ops';
 import { configInt, configNumber, readHfConfig } from './hf-config';
 import { readSafetensor, readSafetensorsHeader } from './safetensors';
 import { loadTokenizerJson, type TextTokenizer } from './tokenizer';
@@ -61,25 +61,13 @@ export class BertEncoder {
   readonly config: BertConfig;
   readonly tokenizer: TextTokenizer;
   readonly source: string;
-  engine: Engine;
   private readonly w: BertWeights;
 
-  constructor(
-    config: BertConfig,
-    weights: BertWeights,
-    tokenizer: TextTokenizer,
-    source: string,
-    engine?: EngineName,
-  ) {
+  constructor(config: BertConfig, weights: BertWeights, tokenizer: TextTokenizer, source: string) {
     this.config = config;
     this.w = weights;
     this.tokenizer = tokenizer;
     this.source = source;
-    this.engine = getEngine(engine);
-  }
-
-  setEngine(name: EngineName): void {
-    this.engine = getEngine(name);
   }
 
   /** Token ids of a text, truncated to maxSeqLength (keeping the final [SEP]). */
@@ -93,7 +81,6 @@ export class BertEncoder {
   /** Last hidden states [B, S, hidden] and the padding mask [B, S] for a batch of token-id lists. */
   hiddenStates(batch: readonly (readonly number[])[]): { hidden: Tensor; mask: Tensor } {
     const c = this.config;
-    const e = this.engine;
     if (batch.length === 0) throw new ValueError('BertEncoder: empty batch');
     const B = batch.length;
     const S = Math.max(...batch.map((b) => b.length));
@@ -118,16 +105,16 @@ export class BertEncoder {
       }
     });
     const maskT = new Tensor(mask, [B, S]);
-    let x = e.layerNorm(new Tensor(x0, [B * S, H]), this.w.embLnG, this.w.embLnB, c.eps);
+    let x = layerNorm(new Tensor(x0, [B * S, H]), this.w.embLnG, this.w.embLnB, c.eps);
     const D = H / c.numHeads;
     for (const l of this.w.layers) {
-      const q = e.linear(x, l.wq, l.bq).reshape([B, S, c.numHeads, D]);
-      const k = e.linear(x, l.wk, l.bk).reshape([B, S, c.numHeads, D]);
-      const v = e.linear(x, l.wv, l.bv).reshape([B, S, c.numHeads, D]);
-      const a = e.attention(q, k, v, { keyMask: maskT }).reshape([B * S, H]);
-      x = e.layerNorm(e.add(x, e.linear(a, l.wo, l.bo)), l.ln1g, l.ln1b, c.eps);
-      const m = e.gelu(e.linear(x, l.wi, l.bi));
-      x = e.layerNorm(e.add(x, e.linear(m, l.wo2, l.bo2)), l.ln2g, l.ln2b, c.eps);
+      const q = linear(x, l.wq, l.bq).reshape([B, S, c.numHeads, D]);
+      const k = linear(x, l.wk, l.bk).reshape([B, S, c.numHeads, D]);
+      const v = linear(x, l.wv, l.bv).reshape([B, S, c.numHeads, D]);
+      const a = attention(q, k, v, { keyMask: maskT }).reshape([B * S, H]);
+      x = layerNorm(add(x, linear(a, l.wo, l.bo)), l.ln1g, l.ln1b, c.eps);
+      const m = gelu(linear(x, l.wi, l.bi));
+      x = layerNorm(add(x, linear(m, l.wo2, l.bo2)), l.ln2g, l.ln2b, c.eps);
     }
     return { hidden: x.reshape([B, S, H]), mask: maskT };
   }
@@ -169,7 +156,7 @@ export class BertEncoder {
 }
 
 /** Load a BERT sentence encoder from a sentence-transformers / HF folder (config.json, model.safetensors, tokenizer.json). */
-export function loadBertEncoder(dir: string, engine?: EngineName): BertEncoder {
+export function loadBertEncoder(dir: string): BertEncoder {
   const cfgPath = join(dir, 'config.json');
   const cfg = readHfConfig(cfgPath);
   if (cfg.model_type !== 'bert') {
@@ -237,5 +224,5 @@ export function loadBertEncoder(dir: string, engine?: EngineName): BertEncoder {
     layers,
   };
   const tokenizer = loadTokenizerJson(join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json'));
-  return new BertEncoder(config, weights, tokenizer, dir, engine);
+  return new BertEncoder(config, weights, tokenizer, dir);
 }

@@ -2,7 +2,7 @@
  * Text-level use of a LLaMA-family decoder: greedy generation, next-token top-k, sliding-window
  * perplexity and mean-pooled hidden-state embeddings, all through a KV cache.
  */
-import { Tensor } from '../ops/tensor';
+import { Tensor } from '../ops';
 import type { KVCache } from './kv-cache';
 import type { LlamaModel } from './llama';
 import type { TextTokenizer } from './tokenizer';

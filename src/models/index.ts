@@ -7,14 +7,12 @@ export * from './hf-config';
 export * from './tokenizer';
 export * from './kv-cache';
 export * from './linear';
-export * from './engine';
 export * from './llama';
 export * from './bert';
 export * from './causal-lm';
 export * from './registry';
 export * from './hub-cache';
 export * from './load';
-export * from './attention-fast';
 export {
   allocWeights,
   linearWasm,

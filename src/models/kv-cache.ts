@@ -7,7 +7,7 @@
  * take over the attention read entirely (`attend`), e.g. to attend in a compressed space with the
  * value up-projection folded into the output projection (Eq. 5.9).
  */
-import { Tensor } from '../ops/tensor';
+import { Tensor } from '../ops';
 import { ShapeError, ValueError } from '../errors';
 
 /** Applies rotary embedding to x [B, T, H, D] at the given absolute positions (one per t). */

@@ -6,10 +6,22 @@
  * applied as y = x · Wᵀ. Q and K rows are in Hugging Face order: llama.cpp's converter permutes them
  * so its RoPE can pair adjacent dimensions; we undo that permutation at load time, so `ropeStyle` is
  * 'half' (dimension i pairs with i + D/2) and the weights equal the HF checkpoint's.
+ *
+ * Every op runs through the ops index (linear, rmsNorm, applyRope, attention, swiglu, add), so the one
+ * backend switch (`setBackend` / `EFFLAB_BACKEND` / `withBackend`) decides where the model computes.
  */
-import { ropeInvFreq, ropeTables, type RopeStyle } from '../ops/rope';
-import { Tensor } from '../ops/tensor';
-import { getEngine, type Engine, type EngineName } from './engine';
+import {
+  Tensor,
+  add,
+  applyRope,
+  attention,
+  linear,
+  rmsNorm,
+  ropeInvFreq,
+  ropeTables,
+  swiglu,
+  type RopeStyle,
+} from '../ops';
 import { readGgufHeader, readGgufTensor, ggufMeta, ggufNumber, type GgufFile } from './gguf';
 import { configInt, configNumber, readHfConfig, type HfConfig } from './hf-config';
 import { FullKVCache, type KVCache, type RopeApplier } from './kv-cache';
@@ -141,26 +153,19 @@ export function unpermuteQK(w: Float32Array, rows: number, cols: number, heads: 
   return out;
 }
 
-/** A LLaMA-family causal LM over loaded float32 weights. */
+/** A LLaMA-family causal LM over loaded float32 weights; computes on the selected ops backend. */
 export class LlamaModel {
   readonly config: LlamaConfig;
   readonly weights: LlamaWeights;
   readonly source: string;
-  engine: Engine;
   private readonly invFreq: Float64Array;
 
-  constructor(config: LlamaConfig, weights: LlamaWeights, source: string, engine?: EngineName) {
+  constructor(config: LlamaConfig, weights: LlamaWeights, source: string) {
     this.config = config;
     this.weights = weights;
     this.source = source;
-    this.engine = getEngine(engine);
     this.invFreq = scaledInvFreq(config, weights.ropeFreqFactors);
     checkShapes(config, weights, source);
-  }
-
-  /** Switch the compute engine ('js' plain-TS kernels, or 'ops' gpu.js kernels on the current backend). */
-  setEngine(name: EngineName): void {
-    this.engine = getEngine(name);
   }
 
   /** Rotary embedding for x [B, T, H, D] at absolute positions (what caches call at read time). */
@@ -168,12 +173,11 @@ export class LlamaModel {
     if (x.rank !== 4) throw new ShapeError(`rope: expected [B, T, H, D], got [${x.shape.join(', ')}]`);
     const [B, T, H, D] = x.shape;
     const tables = ropeTables(positions, this.invFreq);
-    if (B === 1)
-      return this.engine.rope(x.reshape([T, H, D]), tables, this.config.ropeStyle).reshape(x.shape);
+    if (B === 1) return applyRope(x.reshape([T, H, D]), tables, this.config.ropeStyle).reshape(x.shape);
     const out = new Float32Array(x.size);
     for (let b = 0; b < B; b++) {
       const slice = new Tensor(x.data.slice(b * T * H * D, (b + 1) * T * H * D), [T, H, D]);
-      out.set(this.engine.rope(slice, tables, this.config.ropeStyle).data, b * T * H * D);
+      out.set(applyRope(slice, tables, this.config.ropeStyle).data, b * T * H * D);
     }
     return new Tensor(out, x.shape);
   };
@@ -213,7 +217,6 @@ export class LlamaModel {
    */
   runLayers(x: Tensor, from: number, to: number, cache: KVCache, start = 0): Tensor {
     const c = this.config;
-    const e = this.engine;
     if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= c.numLayers)) {
       throw new ValueError(`runLayers: layers [${from}, ${to}) outside 0..${c.numLayers}`);
     }
@@ -224,16 +227,16 @@ export class LlamaModel {
     const positions = Array.from({ length: T }, (_, i) => start + i);
     for (let l = from; l < to; l++) {
       const w = this.weights.layers[l];
-      const h = e.rmsNorm(x, w.attnNorm, c.rmsEps);
+      const h = rmsNorm(x, w.attnNorm, c.rmsEps);
       let q: Tensor;
       let k: Tensor;
       let v: Tensor;
       if (w.wqkv && !w.bq && isRowView(w.wqkv, [w.wq, w.wk, w.wv])) {
-        [q, k, v] = splitColumns(e.linear(h, w.wqkv, undefined, `layer ${l} qkv`), [qd, kd, kd]);
+        [q, k, v] = splitColumns(linear(h, w.wqkv, undefined, `layer ${l} qkv`), [qd, kd, kd]);
       } else {
-        q = e.linear(h, w.wq, w.bq, `layer ${l} q`);
-        k = e.linear(h, w.wk, w.bk, `layer ${l} k`);
-        v = e.linear(h, w.wv, w.bv, `layer ${l} v`);
+        q = linear(h, w.wq, w.bq, `layer ${l} q`);
+        k = linear(h, w.wk, w.bk, `layer ${l} k`);
+        v = linear(h, w.wv, w.bv, `layer ${l} v`);
       }
       cache.append(l, {
         keysPreRope: k.reshape([1, T, c.numKvHeads, D]),
@@ -247,26 +250,26 @@ export class LlamaModel {
       if (r) {
         attnOut = r.projected
           ? r.out.reshape([T, c.hidden])
-          : e.linear(r.out.reshape([T, qd]), w.wo, undefined, `layer ${l} o`);
+          : linear(r.out.reshape([T, qd]), w.wo, undefined, `layer ${l} o`);
       } else {
         const kv = cache.read(l);
-        const a = e.attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
-        attnOut = e.linear(a.reshape([T, qd]), w.wo, undefined, `layer ${l} o`);
+        const a = attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
+        attnOut = linear(a.reshape([T, qd]), w.wo, undefined, `layer ${l} o`);
       }
-      x = e.add(x, attnOut);
-      const h2 = e.rmsNorm(x, w.ffnNorm, c.rmsEps);
+      x = add(x, attnOut);
+      const h2 = rmsNorm(x, w.ffnNorm, c.rmsEps);
       let g: Tensor;
       let u: Tensor;
       if (w.wGateUp && isRowView(w.wGateUp, [w.wGate, w.wUp])) {
-        [g, u] = splitColumns(e.linear(h2, w.wGateUp, undefined, `layer ${l} gate+up`), [
+        [g, u] = splitColumns(linear(h2, w.wGateUp, undefined, `layer ${l} gate+up`), [
           c.intermediate,
           c.intermediate,
         ]);
       } else {
-        g = e.linear(h2, w.wGate, undefined, `layer ${l} gate`);
-        u = e.linear(h2, w.wUp, undefined, `layer ${l} up`);
+        g = linear(h2, w.wGate, undefined, `layer ${l} gate`);
+        u = linear(h2, w.wUp, undefined, `layer ${l} up`);
       }
-      x = e.add(x, e.linear(e.swiglu(g, u), w.wDown, undefined, `layer ${l} down`));
+      x = add(x, linear(swiglu(g, u), w.wDown, undefined, `layer ${l} down`));
     }
     return x;
   }
@@ -304,12 +307,11 @@ export class LlamaModel {
    * every position ('all'), of the last one, or none. `forward` is embed → runLayers → head.
    */
   head(x: Tensor, logits: 'all' | 'last' | 'none' = 'all'): { hidden: Tensor; logits?: Tensor } {
-    const e = this.engine;
-    const hidden = e.rmsNorm(x, this.weights.outNorm, this.config.rmsEps);
+    const hidden = rmsNorm(x, this.weights.outNorm, this.config.rmsEps);
     const T = hidden.shape[0];
     if (logits === 'none') return { hidden };
     const rows = logits === 'all' ? hidden : hidden.sliceRows(T - 1, T);
-    return { hidden, logits: e.linear(rows, this.weights.output, undefined, 'output') };
+    return { hidden, logits: linear(rows, this.weights.output, undefined, 'output') };
   }
 }
 
@@ -410,7 +412,7 @@ export function llamaConfigFromGguf(f: GgufFile): LlamaConfig {
 }
 
 /** Load a LLaMA-family model from a GGUF file (dequantised to float32, tensor by tensor). */
-export function loadLlamaGguf(path: string, engine?: EngineName): LlamaModel {
+export function loadLlamaGguf(path: string): LlamaModel {
   const f = readGgufHeader(path);
   const c = llamaConfigFromGguf(f);
   const t = (name: string, shape: number[], into?: Float32Array): Tensor => {
@@ -471,7 +473,6 @@ export function loadLlamaGguf(path: string, engine?: EngineName): LlamaModel {
     c,
     { embed, layers, outNorm: t('output_norm.weight', [c.hidden]), output, ropeFreqFactors },
     path,
-    engine,
   );
 }
 
@@ -513,11 +514,7 @@ export function llamaConfigFromHf(cfg: HfConfig, file: string): LlamaConfig {
 }
 
 /** Load a LLaMA-family model from a Hugging Face folder (config.json + model.safetensors). */
-export function loadLlamaSafetensors(
-  configPath: string,
-  weightsPath: string,
-  engine?: EngineName,
-): LlamaModel {
+export function loadLlamaSafetensors(configPath: string, weightsPath: string): LlamaModel {
   const c = llamaConfigFromHf(readHfConfig(configPath), configPath);
   const f: SafetensorsFile = readSafetensorsHeader(weightsPath);
   const t = (name: string, shape: number[]): Tensor => {
@@ -555,6 +552,5 @@ export function loadLlamaSafetensors(
     { ...c, tiedEmbeddings: untied === undefined },
     { embed, layers, outNorm: t('model.norm.weight', [c.hidden]), output: untied ?? embed },
     weightsPath,
-    engine,
   );
 }

@@ -3,7 +3,6 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { BertEncoder, loadBertEncoder } from './bert';
 import { CausalLM } from './causal-lm';
-import type { EngineName } from './engine';
 import { readGgufHeader } from './gguf';
 import { hubCacheDir, isRepoId, resolveHubSnapshot } from './hub-cache';
 import { loadLlamaGguf, loadLlamaSafetensors } from './llama';
@@ -12,7 +11,6 @@ import { loadTokenizerJson, tokenizerFromGguf } from './tokenizer';
 import { ConfigError, NotFoundError } from '../errors';
 
 export interface LoadOptions {
-  engine?: EngineName;
   /** Hub cache folder for repo ids (default from HF_HUB_CACHE / HF_HOME). */
   cacheDir?: string;
   revision?: string;
@@ -53,16 +51,16 @@ function looksLikePath(ref: string): boolean {
 export function loadCausalLM(ref: string, opts: LoadOptions = {}): CausalLM {
   const p = localPath(ref, 'llama-gguf', opts);
   if (statSync(p).isDirectory()) {
-    const model = loadLlamaSafetensors(join(p, 'config.json'), join(p, 'model.safetensors'), opts.engine);
+    const model = loadLlamaSafetensors(join(p, 'config.json'), join(p, 'model.safetensors'));
     const tcfg = join(p, 'tokenizer_config.json');
     const tok = loadTokenizerJson(join(p, 'tokenizer.json'), existsSync(tcfg) ? tcfg : undefined);
     return new CausalLM(model, tok);
   }
-  const model = loadLlamaGguf(p, opts.engine);
+  const model = loadLlamaGguf(p);
   return new CausalLM(model, tokenizerFromGguf(readGgufHeader(p)));
 }
 
 /** Load a BERT sentence encoder: a registry id (`all-minilm-l6-v2`), a folder, or a cached repo id. */
 export function loadSentenceEncoder(ref: string, opts: LoadOptions = {}): BertEncoder {
-  return loadBertEncoder(localPath(ref, 'bert', opts), opts.engine);
+  return loadBertEncoder(localPath(ref, 'bert', opts));
 }

@@ -5,7 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ShapeError, Tensor, attentionReference, getBackend } from '../../src/ops';
+import {
+  COMPUTE_BACKENDS,
+  ShapeError,
+  Tensor,
+  attentionReference,
+  backendUnavailableReason,
+  withBackend,
+  type BackendName,
+} from '../../src/ops';
 import { EfflabError, ValueError } from '../../src/errors';
 import {
   analyse,
@@ -25,6 +33,15 @@ import { layerReference, project, queries, rope, synthLayer, type SynthLayer } f
 // float32 kernels (GL: a few ulp per op) against float64: errors stay ~1e-6 relative; 2e-4 leaves margin
 // for softmax and two chained matmuls while still catching any wrong head, position or rank (≥1e-2).
 const TOL = 2e-4;
+
+/** Every compute backend; one that cannot start here fails the test with its reason (never skipped). */
+function backends(): BackendName[] {
+  for (const b of COMPUTE_BACKENDS) {
+    const why = backendUnavailableReason(b);
+    if (why) assert.fail(`backend ${b} cannot run here: ${why}`);
+  }
+  return [...COMPUTE_BACKENDS];
+}
 
 function shapeOf(L: SynthLayer): AttentionShape {
   return {
@@ -92,24 +109,26 @@ function queriesAt(L: SynthLayer, x: Tensor, start: number): Tensor {
 }
 
 for (const style of ['half', 'interleaved'] as const) {
-  test(`full rank (d_c = Hkv·D) reproduces the uncompressed layer: fold and reconstruct, ${style} RoPE [${getBackend()}]`, () => {
+  test(`full rank (d_c = Hkv·D) reproduces the uncompressed layer: fold and reconstruct, ${style} RoPE, every backend`, () => {
     const L = synthLayer(100, style);
     const an = analyse(shapeOf(L), [{ wk: L.wk, wv: L.wv, wo: L.wo }]);
     const x = randn([2, 7, L.hidden], 7);
     const ref = layerReference(L, x, L.wk, L.wv);
     const full = customSchedule(1, an.dMax, new Map());
     for (const valueMode of ['fold', 'reconstruct'] as const) {
-      for (const engine of ['ops', 'js'] as const) {
-        const cache = buildCache(an, full, { valueMode, engine, compressFullRank: true });
-        assert.deepEqual(cache.ranks(0), { key: 16, value: 16 });
-        assertRelClose(run(cache, L, x, 0, [7]), ref, TOL, `${valueMode} ${engine} prefill`);
-        cache.clear();
-        assertRelClose(
-          run(cache, L, x, 0, [4, 1, 1, 1]),
-          ref,
-          TOL,
-          `${valueMode} ${engine} prefill + decode`,
-        );
+      for (const backend of backends()) {
+        withBackend(backend, () => {
+          const cache = buildCache(an, full, { valueMode, compressFullRank: true });
+          assert.deepEqual(cache.ranks(0), { key: 16, value: 16 });
+          assertRelClose(run(cache, L, x, 0, [7]), ref, TOL, `${valueMode} ${backend} prefill`);
+          cache.clear();
+          assertRelClose(
+            run(cache, L, x, 0, [4, 1, 1, 1]),
+            ref,
+            TOL,
+            `${valueMode} ${backend} prefill + decode`,
+          );
+        });
       }
     }
     // An uncompressed layer (null basis) is the standard cache.
@@ -130,11 +149,18 @@ test('rank r reproduces the layer computed with W̃_k, W̃_v (Eq. 5.5-5.9), and 
   for (const r of [3, 8, 12]) {
     const lowRef = layerReference(L, x, reconstruct(an.layers[1].key, r), reconstruct(an.layers[1].value, r));
     for (const valueMode of ['fold', 'reconstruct'] as const) {
-      for (const engine of ['ops', 'js'] as const) {
-        const cache = buildCache(an, customSchedule(2, an.dMax, new Map([[1, r]])), { valueMode, engine });
-        assert.deepEqual(cache.ranks(1), { key: r, value: r });
-        assert.deepEqual(cache.ranks(0), { key: null, value: null });
-        assertRelClose(run(cache, L, x, 1, [5, 1, 1, 1, 1]), lowRef, TOL, `rank ${r} ${valueMode} ${engine}`);
+      for (const backend of backends()) {
+        withBackend(backend, () => {
+          const cache = buildCache(an, customSchedule(2, an.dMax, new Map([[1, r]])), { valueMode });
+          assert.deepEqual(cache.ranks(1), { key: r, value: r });
+          assert.deepEqual(cache.ranks(0), { key: null, value: null });
+          assertRelClose(
+            run(cache, L, x, 1, [5, 1, 1, 1, 1]),
+            lowRef,
+            TOL,
+            `rank ${r} ${valueMode} ${backend}`,
+          );
+        });
       }
     }
     // Keys only: W̃_k with the full W_v.

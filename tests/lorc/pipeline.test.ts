@@ -26,8 +26,8 @@ function logits(
 }
 
 test('compress(model, target) = modelAttention → analyse → progressiveSchedule → buildCache → layerSensitivity', () => {
-  const model = tinyLlama({ engine: 'js' });
-  const one = compress({ model }, 0.4, { cache: { engine: 'js', valueMode: 'reconstruct' } });
+  const model = tinyLlama();
+  const one = compress({ model }, 0.4, { cache: { valueMode: 'reconstruct' } });
   const { shape, weights } = modelAttention(model);
   const an = analyse(shape, weights);
   const sched = progressiveSchedule(an.kappas, an.dMax, 0.4);
@@ -39,8 +39,8 @@ test('compress(model, target) = modelAttention → analyse → progressiveSchedu
   );
   assert.deepEqual(one.report, layerSensitivity(an, sched));
   assert.ok(one.schedule.achieved >= 0.4, `achieved ${one.schedule.achieved}`);
-  // Same cache: identical logits for the same tokens (same decomposition, same ranks, same engine).
-  const stepCache = buildCache(an, sched, { engine: 'js', valueMode: 'reconstruct' });
+  // Same cache: identical logits for the same tokens (same decomposition, same ranks, same backend).
+  const stepCache = buildCache(an, sched, { valueMode: 'reconstruct' });
   const a = logits(model, one.cache);
   assert.deepEqual(a, logits(model, stepCache));
   // newCache() is a fresh, empty cache with the same schedule.
@@ -50,12 +50,11 @@ test('compress(model, target) = modelAttention → analyse → progressiveSchedu
 });
 
 test('compress reuses an analysis, builds the uniform baseline, and its report matches numpy (κ = σ_max/σ_min)', () => {
-  const model = tinyLlama({ engine: 'js', seed: 11 });
-  const first = compress(model, 0.25, { cache: { engine: 'js' } });
+  const model = tinyLlama({ seed: 11 });
+  const first = compress(model, 0.25, {});
   const uni = compress(first.analysis, 0.5, {
     schedule: 'uniform',
     skip: { kind: 'none' },
-    cache: { engine: 'js' },
   });
   assert.deepEqual(
     uni.schedule,
@@ -93,7 +92,7 @@ print(json.dumps(out))`,
 });
 
 test('compress: bad arguments give the project errors', () => {
-  const model = tinyLlama({ engine: 'js' });
+  const model = tinyLlama();
   assert.throws(() => compress(model, 1.5), /target 1.5 must be a compression ratio in \[0, 1\)/);
   assert.throws(() => compress(model, 1.5), ValueError);
   assert.throws(() => compress({} as never, 0.5), /expected a causal LM/);

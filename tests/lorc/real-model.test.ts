@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadAgNews } from '../../src/data';
 import { loadCausalLM, LlamaModel } from '../../src/models';
-import { Tensor, matmulReference, ropeInvFreq } from '../../src/ops';
+import { Tensor, matmulReference, rmsNorm, ropeInvFreq } from '../../src/ops';
 import {
   LowRankKVCache,
   decomposeProjection,
@@ -58,7 +58,6 @@ function lorcCache(ranks: Map<number, number>): LowRankKVCache {
     invFreq: ropeInvFreq(cfg.headDim, cfg.ropeBase),
     ropeStyle: cfg.ropeStyle,
     layers,
-    engine: 'js',
   });
 }
 
@@ -99,7 +98,7 @@ test('rank-48 LoRC cache on the last layer equals the model with W̃_k, W̃_v of
   const layers = model.weights.layers.map((w, i) =>
     i === l ? { ...w, wk: reconstruct(d.key, 48).transpose(), wv: reconstruct(d.value, 48).transpose() } : w,
   );
-  const lowModel = new LlamaModel(cfg, { ...model.weights, layers }, 'rank-48 layer', 'js');
+  const lowModel = new LlamaModel(cfg, { ...model.weights, layers }, 'rank-48 layer');
   const want = lowModel.forward(ids, lowModel.createCache(), { logits: 'all' }).logits as Tensor;
   const got = model.forward(ids, lorcCache(new Map([[l, 48]])), { logits: 'all' }).logits as Tensor;
   // Same maths in a different order (compressed rows, folded W_o' vs the rank-48 weights): float32
@@ -184,7 +183,7 @@ test('κ(W_k), κ(W_v) of real layers match numpy on the same dequantised matric
 test('Theorem 2 on real hidden states: ‖xW_k − xW̃_k‖ ≤ σ_{k+1}‖x‖', () => {
   const trace = residualTrace(model, ids);
   for (const l of LAYERS) {
-    const x = model.engine.rmsNorm(trace.residuals[l], model.weights.layers[l].attnNorm, cfg.rmsEps);
+    const x = rmsNorm(trace.residuals[l], model.weights.layers[l].attnNorm, cfg.rmsEps);
     for (const which of ['key', 'value'] as const) {
       const d = decs.get(l)![which];
       const w = which === 'key' ? weights[l].wk : weights[l].wv;

@@ -1,7 +1,6 @@
 /** A small random LLaMA-shaped model for fast engine / cache tests. */
 import { Tensor } from '../../src/ops/tensor';
 import { LlamaModel, type LlamaConfig, type LlamaLayerWeights } from '../../src/models/llama';
-import type { EngineName } from '../../src/models/engine';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -11,7 +10,7 @@ function rng(seed: number): () => number {
   };
 }
 
-export function tinyLlama(opts: { tied?: boolean; engine?: EngineName; seed?: number } = {}): LlamaModel {
+export function tinyLlama(opts: { tied?: boolean; seed?: number } = {}): LlamaModel {
   const r = rng(opts.seed ?? 7);
   const cfg: LlamaConfig = {
     arch: 'llama',
@@ -53,10 +52,5 @@ export function tinyLlama(opts: { tied?: boolean; engine?: EngineName; seed?: nu
   }
   const embed = t([cfg.vocabSize, cfg.hidden], 1);
   const output = cfg.tiedEmbeddings ? embed : t([cfg.vocabSize, cfg.hidden], 1);
-  return new LlamaModel(
-    cfg,
-    { embed, layers, outNorm: t([cfg.hidden], 0.2, 1), output },
-    'tiny',
-    opts.engine ?? 'js',
-  );
+  return new LlamaModel(cfg, { embed, layers, outNorm: t([cfg.hidden], 0.2, 1), output }, 'tiny');
 }

@@ -6,7 +6,8 @@
  *   C_k = k_preRoPE · V_k,c   [B, S, d_c]   (keys BEFORE rotary embedding, Eq. 5.6; V_k,c = right basis)
  *   C_v = v · V_v,c           [B, S, d_c]   (Eq. 5.8)
  * and, when attention reads the layer, reconstructs and rotates the keys in one fused kernel
- * (`reconstructRope`). Values are either reconstructed (`valueMode: 'reconstruct'`, ṽ = C_v·V_v,cᵀ) or
+ * (`reconstructRope`). Every computation is an op of the ops index (matmul, applyRope, reconstructRope,
+ * foldedAttention), so the cache runs on the backend the one switch selects, like the decoder. Values are either reconstructed (`valueMode: 'reconstruct'`, ṽ = C_v·V_v,cᵀ) or
  * never reconstructed (`'fold'`): the value up-projection is folded into the output projection
  * (Eq. 5.9) so the layer's output is Σ_h (P_h·C_v)·W_o'_h with W_o'_h = V_v,c[kv(h)]ᵀ·W_o[h] — `attend`
  * then returns the projected output. Grouped-query attention: query head h reads K/V head ⌊h/(Hq/Hkv)⌋
@@ -21,17 +22,15 @@ import {
   ShapeError,
   Tensor,
   applyRope,
-  applyRopeReference,
-  attentionProbs,
+  foldedAttention,
+  getBackend,
   matmul,
+  reconstructRope,
   ropeTables,
   type RopeStyle,
   type RopeTables,
 } from '../../ops';
-import type { KVAppend, KVAttendResult, KVCache, KVRead } from '../../models/kv-cache';
-import { allocWeights, linearWasm } from '../../models';
-import { foldedAttentionFast } from './folded';
-import { reconstructRope, reconstructRopeJs } from './kernels';
+import type { KVAppend, KVAttendResult, KVCache, KVRead } from '../../models';
 import { ConfigError, ValueError } from '../../errors';
 
 export interface LowRankLayer {
@@ -53,13 +52,6 @@ export interface LowRankKVCacheOptions {
   layers: readonly LowRankLayer[];
   /** 'fold' (Eq. 5.9, attend returns projected output) or 'reconstruct' values at read. Default 'fold'. */
   valueMode?: 'fold' | 'reconstruct';
-  /**
-   * Where the cache computes: 'js' (default) = the fast CPU kernels the decoder uses (its linear
-   * kernel, WebAssembly SIMD where it runs, for every projection and reconstruction; contiguous
-   * loops for RoPE and the folded attention); 'ops' = gpu.js kernels on the current backend (fused
-   * reconstruct+RoPE, ops attention and matmul).
-   */
-  engine?: 'ops' | 'js';
 }
 
 /** Held positions are read in buckets of this many, so gpu.js kernels compiled for a shape are reused. */
@@ -126,34 +118,12 @@ interface LayerState {
   length: number;
 }
 
-/** A layer's bases in the layouts the CPU linear kernel reads (y = x·Wᵀ, W [out, in]), built once. */
-interface FastLayer {
-  /** V_k,cᵀ [d_c, Hkv·D]: compress keys, C_k = k·V_k,c. */
-  keyDown: Tensor | null;
-  /** V_k,c [Hkv·D, d_c]: reconstruct keys, k̃ = C_k·V_k,cᵀ. */
-  keyUp: Tensor | null;
-  valueDown: Tensor | null;
-  valueUp: Tensor | null;
-  /** W_o'ᵀ [hidden, Hq·d_c] (Eq. 5.9). */
-  foldedT: Tensor | null;
-}
-
-/** A copy of t (transposed when asked) in the linear kernel's weight memory. */
-function weightCopy(t: Tensor, transpose: boolean): Tensor {
-  const src = transpose ? t.transpose() : t;
-  const out = allocWeights(src.size);
-  out.set(src.data);
-  return new Tensor(out, src.shape);
-}
-
 export class LowRankKVCache implements KVCache {
   readonly numLayers: number;
   readonly valueMode: 'fold' | 'reconstruct';
-  readonly engine: 'ops' | 'js';
   private readonly opts: LowRankKVCacheOptions;
   private readonly width: number;
   private layers: LayerState[] = [];
-  private fast: (FastLayer | undefined)[] = [];
   private batch = 0;
   private reserved = 0;
   private tables: RopeTables = { cos: new Float32Array(0), sin: new Float32Array(0) };
@@ -179,7 +149,6 @@ export class LowRankKVCache implements KVCache {
     this.opts = opts;
     this.width = Hkv * D;
     this.valueMode = opts.valueMode ?? 'fold';
-    this.engine = opts.engine ?? 'js';
     this.numLayers = opts.layers.length;
     opts.layers.forEach((l, i) => this.checkLayer(l, i));
     this.clear();
@@ -217,23 +186,6 @@ export class LowRankKVCache implements KVCache {
   ranks(layer: number): { key: number | null; value: number | null } {
     const s = this.state(layer).spec;
     return { key: s.keyBasis?.shape[1] ?? null, value: s.valueBasis?.shape[1] ?? null };
-  }
-
-  /** The CPU-layout bases of a layer (built on first use by the 'js' engine). */
-  private fastOf(layer: number): FastLayer {
-    let f = this.fast[layer];
-    if (!f) {
-      const { keyBasis: k, valueBasis: v, foldedOutput: o } = this.opts.layers[layer];
-      f = {
-        keyDown: k ? weightCopy(k, true) : null,
-        keyUp: k ? weightCopy(k, false) : null,
-        valueDown: v ? weightCopy(v, true) : null,
-        valueUp: v ? weightCopy(v, false) : null,
-        foldedT: v && o && this.valueMode === 'fold' ? weightCopy(o, true) : null,
-      };
-      this.fast[layer] = f;
-    }
-    return f;
   }
 
   private state(layer: number): LayerState {
@@ -324,18 +276,10 @@ export class LowRankKVCache implements KVCache {
     const flatK = k.reshape([B * T, this.width]);
     const flatV = v.reshape([B * T, this.width]);
     // Keys: compress pre-RoPE (Eq. 5.6 / H.1), or rotate now when uncompressed; values: Eq. 5.8.
-    const js = this.engine === 'js';
-    const f = js ? this.fastOf(layer) : undefined;
-    const down = (x: Tensor, basis: Tensor, fastT: Tensor | null | undefined): Float32Array =>
-      fastT ? linearWasm(x, fastT, undefined, `layer ${layer} compress`).data : matmul(x, basis).data;
     const kRows = st.spec.keyBasis
-      ? down(flatK, st.spec.keyBasis, f?.keyDown)
-      : (js ? applyRopeReference : applyRope)(
-          k.reshape([B * T, Hkv, D]),
-          this.tilesFor(st.length, T, B),
-          this.opts.ropeStyle,
-        ).data;
-    const vRows = st.spec.valueBasis ? down(flatV, st.spec.valueBasis, f?.valueDown) : flatV.data;
+      ? matmul(flatK, st.spec.keyBasis).data
+      : applyRope(k.reshape([B * T, Hkv, D]), this.tilesFor(st.length, T, B), this.opts.ropeStyle).data;
+    const vRows = st.spec.valueBasis ? matmul(flatV, st.spec.valueBasis).data : flatV.data;
     st.keys!.ensure(S, exact);
     st.values!.ensure(S, exact);
     st.keys!.write(kRows, st.length, T);
@@ -363,40 +307,33 @@ export class LowRankKVCache implements KVCache {
    * beyond every query's causal horizon, so they never receive attention weight.
    */
   private readRows(st: LayerState, padded: boolean): number {
-    if (!padded || this.engine === 'js') return st.length;
+    if (!padded || getBackend() !== 'gl') return st.length;
     return Math.min(st.keys!.capacity, Math.ceil(st.length / READ_BUCKET) * READ_BUCKET);
   }
 
   /** Rotated keys [B, S, Hkv, D] of the first S rows (reconstructed for compressed layers). */
-  private keysOf(layer: number, st: LayerState, S: number): Tensor {
+  private keysOf(st: LayerState, S: number): Tensor {
     const B = this.batch;
     const { numKvHeads: Hkv, headDim: D } = this.opts;
     const held = st.keys!.view(S);
     if (!st.spec.keyBasis) return held.reshape([B, S, Hkv, D]);
-    const tables = this.tablesFor(S);
-    if (this.engine === 'js')
-      return reconstructRopeJs(held, this.fastOf(layer).keyUp!, tables, Hkv, this.opts.ropeStyle);
-    return reconstructRope(held, st.spec.keyBasis, tables, Hkv, this.opts.ropeStyle);
+    return reconstructRope(held, st.spec.keyBasis, this.tablesFor(S), Hkv, this.opts.ropeStyle);
   }
 
-  private valuesOf(layer: number, st: LayerState, S: number): Tensor {
+  private valuesOf(st: LayerState, S: number): Tensor {
     const B = this.batch;
     const { numKvHeads: Hkv, headDim: D } = this.opts;
     const held = st.values!.view(S);
     if (!st.spec.valueBasis) return held.reshape([B, S, Hkv, D]);
     const dc = st.spec.valueBasis.shape[1];
     const flat = held.reshape([B * S, dc]);
-    const v =
-      this.engine === 'js'
-        ? linearWasm(flat, this.fastOf(layer).valueUp!, undefined, `layer ${layer} values`)
-        : matmul(flat, st.spec.valueBasis, { transB: true });
-    return v.reshape([B, S, Hkv, D]);
+    return matmul(flat, st.spec.valueBasis, { transB: true }).reshape([B, S, Hkv, D]);
   }
 
   read(layer: number): KVRead {
     const st = this.state(layer);
     if (st.length === 0) throw new ValueError(`LowRankKVCache.read(layer ${layer}): nothing held`);
-    return { keys: this.keysOf(layer, st, st.length), values: this.valuesOf(layer, st, st.length) };
+    return { keys: this.keysOf(st, st.length), values: this.valuesOf(st, st.length) };
   }
 
   /**
@@ -413,7 +350,7 @@ export class LowRankKVCache implements KVCache {
         `LowRankKVCache.attend(layer ${layer}): q [${q.shape.join(', ')}] must be [${this.batch}, T, ${Hq}, ${D}]`,
       );
     }
-    const [B, T] = q.shape;
+    const T = q.shape[1];
     if (positions.length !== T)
       throw new ShapeError(
         `LowRankKVCache.attend(layer ${layer}): ${positions.length} positions for ${T} queries`,
@@ -428,28 +365,10 @@ export class LowRankKVCache implements KVCache {
     }
     if (!(this.valueMode === 'fold' && st.spec.valueBasis)) return undefined;
     const S = this.readRows(st, true);
-    const keys = this.keysOf(layer, st, S);
-    const opts = { causal: true, queryOffset: offset };
+    const keys = this.keysOf(st, S);
     // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
-    const cv = st.values!.view(S);
-    if (this.engine === 'js') {
-      const foldedT = this.fastOf(layer).foldedT!;
-      const lin = (x: Tensor, w: Tensor): Tensor => linearWasm(x, w, undefined, `layer ${layer} folded`);
-      return { out: foldedAttentionFast(q, keys, cv, foldedT, offset, lin), projected: true };
-    }
-    const dc = st.spec.valueBasis.shape[1];
-    const p = attentionProbs(q, keys, keys, opts); // [B, Hq, T, S]
-    const y = matmul(p.reshape([B, Hq * T, S]), cv); // [B, Hq·T, dc], rows (h, t)
-    const perm = new Float32Array(B * T * Hq * dc);
-    for (let b = 0; b < B; b++)
-      for (let h = 0; h < Hq; h++)
-        for (let t = 0; t < T; t++)
-          perm.set(
-            y.data.subarray(((b * Hq + h) * T + t) * dc, ((b * Hq + h) * T + t + 1) * dc),
-            ((b * T + t) * Hq + h) * dc,
-          );
-    const out = matmul(new Tensor(perm, [B * T, Hq * dc]), st.spec.foldedOutput!);
-    return { out: out.reshape([B, T, out.shape[1]]), projected: true };
+    const out = foldedAttention(q, keys, st.values!.view(S), st.spec.foldedOutput!, offset);
+    return { out, projected: true };
   }
 
   bytes(): number {

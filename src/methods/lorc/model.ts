@@ -150,7 +150,6 @@ export function foldOutputProjection(
 
 export interface BuildCacheOptions {
   valueMode?: 'fold' | 'reconstruct';
-  engine?: 'ops' | 'js';
   /** Hold layers whose rank equals d_max in compressed form anyway (default false: uncompressed). */
   compressFullRank?: boolean;
   /**
@@ -202,7 +201,6 @@ export function buildCache(
     ropeStyle: shape.ropeStyle,
     layers,
     valueMode,
-    engine: opts.engine,
   });
 }
 

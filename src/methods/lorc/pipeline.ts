@@ -38,7 +38,7 @@ export interface CompressOptions {
   minRank?: number;
   /** Folder for the on-disk cache of the SVDs (keyed by a fingerprint of the weights); default: none. */
   cacheDir?: string;
-  /** How the cache is built: engine, value mode, which projections are compressed (see `buildCache`). */
+  /** How the cache is built: value mode, which projections are compressed (see `buildCache`). */
   cache?: BuildCacheOptions;
 }
 
