@@ -38,6 +38,8 @@ export interface WasmKernels {
 
 let arena: WasmArena | undefined;
 let fmaState: boolean | undefined;
+/** Whether the V8 flag had to be set (then helper workers set it too before compiling). */
+let flagSet = false;
 
 /** The process-wide shared memory arena (throws BackendError where WebAssembly is missing). */
 export function wasmArena(): WasmArena {
@@ -62,6 +64,7 @@ export function relaxedSimdAvailable(): boolean {
   }
   try {
     setFlagsFromString(RELAXED_FLAG);
+    flagSet = true;
     new api.Module(bytesOf(true));
     fmaState = true;
   } catch {
@@ -93,7 +96,14 @@ export function createKernels(opts: { fma?: boolean; threads?: number; steal?: b
   const fn = {} as Record<JobName, WasmFn>;
   for (const name of JOB_EXPORTS) fn[name] = inst.exports[name] as WasmFn;
   const global = (n: string): number => (inst.exports[n] as { value: number }).value;
-  const pool = new KernelPool(mem.memory, bytes, threads, fn, fma ? RELAXED_FLAG : '', opts.steal ?? true);
+  const pool = new KernelPool(
+    mem.memory,
+    bytes,
+    threads,
+    fn,
+    fma && flagSet ? RELAXED_FLAG : '',
+    opts.steal ?? true,
+  );
   return {
     fma,
     get threads() {
