@@ -1,2 +1,0 @@
-/** Transitional shim: the gpu.js kernel `this` type now lives in gl/kernel-this.ts. */
-export type { KernelThis } from './gl/kernel-this';
