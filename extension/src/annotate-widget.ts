@@ -46,6 +46,8 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
   private active = false;
   private statusText = 'connecting to the kernel…';
   private readonly header = el('div', 'efflab-ann-header');
+  /** Why this widget is shown outside its cell (after a page reload), when it is. */
+  private readonly noteNode = el('div', 'efflab-ann-note');
   private readonly card = el('div', 'efflab-ann-card');
   private readonly list = el('ol', 'efflab-ann-list');
   private readonly nameInput = el('input', 'efflab-ann-name');
@@ -96,7 +98,7 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
       'efflab-ann-keys',
       'Keys: a accept · r reject · s skip · 1–9 drop / keep word n · u or Ctrl+Z undo · j / k next / previous',
     );
-    this.node.append(this.header, bar, this.card, keys, this.list);
+    this.node.append(this.header, this.noteNode, bar, this.card, keys, this.list);
   }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
@@ -109,7 +111,7 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
     if (this.bundle) shownSessions.delete(this.bundle.session);
     shownSessions.add(bundle.session);
     this.bundle = bundle;
-    if (note) this.statusText = note;
+    this.noteNode.textContent = note ?? '';
     this.header.textContent = bundle.title;
     this.node.dataset.session = bundle.session;
     const remembered = window.localStorage.getItem(NAME_KEY);

@@ -9,6 +9,7 @@ import { Widget } from '@lumino/widgets';
 import { el } from './dom';
 import { loadPlotly, themeColour, themedLayout, themeListeners } from './plotly';
 import { parseSensitivityBundle, SENSITIVITY_MIME, type SensitivityBundle } from '../../src/protocol';
+import { sensitivityFigure, spectrumNote } from './state/sensitivity-figure';
 
 export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer {
   private bundle: SensitivityBundle | null = null;
@@ -50,80 +51,9 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
     const b = this.bundle;
     if (!b || this.isDisposed) return;
     const Plotly = await loadPlotly();
-    const x = b.layers;
-    // κ(W_k), κ(W_v) (single digits to thousands) keep the left log axis to themselves; the cumulative κ̃
-    // (a product over layers, ~10^64 for a 30-layer model) is drawn as log10 κ̃ on its own right axis, so it
-    // does not flatten the per-layer bars.
-    const errorName = b.errorV ? 'reconstruction error W_k' : 'reconstruction error';
-    const data: Record<string, unknown>[] = [
-      { type: 'bar', name: 'κ(W_k)', x, y: b.condK, hovertemplate: '%{x}: κ(W_k) = %{y:.4g}<extra></extra>' },
-      { type: 'bar', name: 'κ(W_v)', x, y: b.condV, hovertemplate: '%{x}: κ(W_v) = %{y:.4g}<extra></extra>' },
-      {
-        type: 'scatter',
-        mode: 'lines+markers',
-        name: 'log10 cumulative κ̃ (Eq. 5.12, right axis)',
-        x,
-        y: b.logCumulative.map((l) => l / Math.LN10),
-        yaxis: 'y4',
-        hovertemplate: '%{x}: log10 κ̃ = %{y:.4g}<extra></extra>',
-      },
-      {
-        type: 'bar',
-        name: 'd_c (Eq. 5.13)',
-        x,
-        y: b.rank,
-        xaxis: 'x2',
-        yaxis: 'y2',
-        hovertemplate: `%{x}: d_c = %{y}${b.fullDim ? ` of ${b.fullDim}` : ''}%{customdata}<extra></extra>`,
-        customdata: b.layers.map((_, i) => (b.skipped?.[i] ? ' (skipped: not compressed)' : '')),
-      },
-      {
-        type: 'scatter',
-        mode: 'lines+markers',
-        name: errorName,
-        x,
-        y: b.error,
-        xaxis: 'x2',
-        yaxis: 'y3',
-        hovertemplate: '%{x}: error = %{y:.4g}<extra></extra>',
-      },
-    ];
-    if (b.errorV) {
-      data.push({
-        type: 'scatter',
-        mode: 'lines+markers',
-        name: 'reconstruction error W_v',
-        x,
-        y: b.errorV,
-        xaxis: 'x2',
-        yaxis: 'y3',
-        hovertemplate: '%{x}: error(W_v) = %{y:.4g}<extra></extra>',
-      });
-    }
-    const layout = themedLayout({
-      barmode: 'group',
-      height: 520,
-      grid: { rows: 2, columns: 1, pattern: 'independent' },
-      yaxis: { type: 'log', title: { text: 'κ(W_k), κ(W_v) (log)' } },
-      xaxis2: { matches: 'x' },
-      yaxis2: { title: { text: 'd_c' }, rangemode: 'tozero' },
-      yaxis3: {
-        title: { text: 'error', standoff: 12 },
-        overlaying: 'y2',
-        side: 'right',
-        showgrid: false,
-        automargin: true,
-      },
-      yaxis4: {
-        title: { text: 'log10 κ̃', standoff: 12 },
-        overlaying: 'y',
-        side: 'right',
-        showgrid: false,
-        automargin: true,
-      },
-      legend: { orientation: 'h', y: -0.12 },
-      hovermode: 'x unified',
-    });
+    const fig = sensitivityFigure(b);
+    const data = fig.data;
+    const layout = themedLayout(fig.layout);
     const gd = await Plotly.react(this.main, data, layout, { responsive: true });
     if (!this.main.dataset.bound) {
       this.main.dataset.bound = 'true';
@@ -148,13 +78,11 @@ export class SensitivityRenderer extends Widget implements IRenderMime.IRenderer
     const i = this.selected;
     this.spectrum.dataset.layer = b.layers[i];
     const Plotly = await loadPlotly();
+    this.note.textContent = spectrumNote(b, i);
     if (!b.spectraK && !b.spectraV) {
-      this.note.textContent = ` — d_c = ${b.rank[i]} (no singular values were supplied for a spectrum)`;
       Plotly.purge(this.spectrum);
       return;
     }
-    const errV = b.errorV ? `, W_v ${b.errorV[i].toPrecision(3)}` : '';
-    this.note.textContent = ` — d_c = ${b.rank[i]}, error ${b.error[i].toPrecision(3)}${errV}`;
     const traces: Record<string, unknown>[] = [];
     for (const [name, spectra] of [
       ['σ(W_k)', b.spectraK],

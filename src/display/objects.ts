@@ -3,6 +3,7 @@
  * a cell's last value or be passed to `display()`.
  */
 import { ValueError } from '../errors';
+import { describe } from '../protocol/check';
 import { randomUUID } from 'node:crypto';
 import type { Json, JsonObject, MimeBundle } from './bridge';
 import { DISPLAY, plainText, type Displayable, type Representation } from './mime';
@@ -20,23 +21,38 @@ export class RichOutput implements Displayable {
   }
 }
 
+function text(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new ValueError(`${what}: expected a string, got ${describe(value)}`);
+  return value;
+}
+
 /** HTML content (with a text fallback of the same markup). */
 export function html(markup: string): RichOutput {
+  text(markup, 'html()');
   return new RichOutput({ 'text/html': markup, 'text/plain': markup });
 }
 
 /** Markdown content (rendered by the frontend; shown as source elsewhere). */
 export function markdown(source: string): RichOutput {
+  text(source, 'markdown()');
   return new RichOutput({ 'text/markdown': source, 'text/plain': source });
 }
 
 /** SVG markup. */
 export function svg(markup: string): RichOutput {
+  text(markup, 'svg()');
   return new RichOutput({ 'image/svg+xml': markup, 'text/plain': '<SVG image>' });
 }
 
 /** A JSON tree viewer where the frontend has one. */
 export function json(value: Json): RichOutput {
+  if (
+    value === undefined ||
+    typeof value === 'function' ||
+    typeof value === 'symbol' ||
+    typeof value === 'bigint'
+  )
+    throw new ValueError(`json(): expected a JSON value, got ${describe(value)}`);
   return new RichOutput({ 'application/json': value, 'text/plain': plainText(value) });
 }
 
@@ -59,6 +75,10 @@ export function sniffImage(bytes: Uint8Array): ImageOptions['mime'] {
 
 /** An encoded image (PNG, JPEG, GIF or WebP bytes). */
 export function image(bytes: Uint8Array, options: ImageOptions = {}): RichOutput {
+  if (!(bytes instanceof Uint8Array))
+    throw new ValueError(
+      `image(): expected the encoded bytes as a Uint8Array (e.g. fs.readFileSync), got ${describe(bytes)}`,
+    );
   const mime = options.mime ?? sniffImage(bytes);
   if (!mime) throw new ValueError('image(): unknown image format; pass options.mime');
   const size: JsonObject = {};
@@ -98,6 +118,10 @@ function plotlySummary(figure: PlotlyFigure): string {
  * self-loading `text/html` fallback and a one-line `text/plain` summary.
  */
 export function plotly(figure: PlotlyFigure): RichOutput {
+  if (figure === null || typeof figure !== 'object' || !Array.isArray(figure.data))
+    throw new ValueError(
+      `plotly(): expected a figure { data: [traces…], layout?, config? }, got ${describe(figure)}`,
+    );
   const spec: JsonObject = { data: figure.data, layout: figure.layout ?? {}, config: figure.config ?? {} };
   const id = `efflab-plot-${randomUUID()}`;
   const payload = JSON.stringify(spec).replace(/</g, '\\u003c');

@@ -6,6 +6,8 @@ import { getKernelBridge } from './bridge';
 import { display, type DisplayHandle } from './show';
 import { escapeHtml, RichOutput } from './objects';
 import { QUIET } from './mime';
+import { ValueError } from '../errors';
+import { describe } from '../protocol/check';
 
 /** Options of a progress bar. */
 export interface ProgressOptions {
@@ -38,6 +40,10 @@ export class ProgressBar {
   private note = '';
 
   constructor(private readonly options: ProgressOptions = {}) {
+    if (options === null || typeof options !== 'object')
+      throw new ValueError(`progress(): options must be an object, got ${describe(options)}`);
+    if (options.total !== undefined && (typeof options.total !== 'number' || !(options.total >= 0)))
+      throw new ValueError(`progress(): total must be a number ≥ 0, got ${describe(options.total)}`);
     this.total = options.total;
     this.draw(true);
   }
@@ -54,6 +60,8 @@ export class ProgressBar {
 
   /** Sets the step count; `note` is shown after the bar (e.g. a loss value). */
   set(value: number, note?: string): void {
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new ValueError(`progress: the step count must be a finite number, got ${describe(value)}`);
     this.value = value;
     if (note !== undefined) this.note = note;
     this.draw(false);
@@ -122,6 +130,10 @@ export function progress(options: ProgressOptions = {}): ProgressBar {
 
 /** Iterates `items` while showing progress; the bar finishes when the loop does. */
 export function* track<T>(items: Iterable<T>, options: ProgressOptions = {}): Generator<T> {
+  if (items === null || items === undefined || typeof (items as Iterable<T>)[Symbol.iterator] !== 'function')
+    throw new ValueError(
+      `track(): expected something to iterate over (an array, a Set, …), got ${describe(items)}`,
+    );
   const total = options.total ?? (Array.isArray(items) ? items.length : undefined);
   const bar = new ProgressBar({ ...options, total });
   try {

@@ -61,11 +61,25 @@ const CANDIDATES = [
   },
 ].map((c) => ({ ...c, instance: c.prompt.replace('[MASK] News: ', '') }));
 
+/** Rows the cell's matcher searches: a candidate matches a row containing one of its kept words. */
+const CORPUS = [
+  'Football: the derby ends 2-1',
+  'Soccer <img src=x onerror=alert(1)> fans celebrate',
+  'Team news before the final',
+  'Soccer league table',
+  'Market falls on rate fears',
+];
+
 const CELLS = [
   // 0: the annotation widget (awaits the human)
   `import { widgets } from 'efflab';
 const candidates = ${JSON.stringify(CANDIDATES)};
-const result = await widgets.annotateRules(candidates, { store: '${STORE}', annotator: 'tester', title: 'E2E rules', connectTimeoutMs: 120000 });`,
+const corpus = ${JSON.stringify(CORPUS)};
+const preview = (c: { words: readonly string[] }) => {
+  const rows = corpus.filter((t) => c.words.some((w) => t.toLowerCase().includes(w.toLowerCase())));
+  return { count: rows.length, total: corpus.length, examples: rows.map((text) => ({ text })) };
+};
+const result = await widgets.annotateRules(candidates, { store: '${STORE}', annotator: 'tester', title: 'E2E rules', connectTimeoutMs: 120000, preview });`,
   // 1: what the kernel received
   `console.log('DECISIONS ' + JSON.stringify(result.decisions.map((d) => [d.candidateId, d.verdict, d.keptWords])));`,
   // 2: a live training curve: slow appends, then a 10,000-point burst, then an in-place update
@@ -93,6 +107,10 @@ widgets.sensitivityView({
   condK: spectra.map((s) => s[0] / s[15]), condV: [3, 4, 5, 6, 7, 8], rank: [16, 14, 12, 10, 8, 6], fullDim: 16,
   error: [0, 0.01, 0.03, 0.05, 0.08, 0.12], spectraK: spectra,
 }, { title: 'E2E sensitivity' })`,
+  // 5: a second waiting widget, for the page-reload recovery
+  `const waited = await widgets.annotateRules(candidates.slice(0, 2), { store: 'e2e-wait', annotator: 'tester', title: 'Waiting rules', connectTimeoutMs: 120000 });`,
+  // 6: what the recovered widget submitted
+  `console.log('WAITED ' + JSON.stringify(waited.decisions.map((d) => [d.candidateId, d.verdict, typeof d.durationMs])));`,
 ];
 
 function notebook(): string {
@@ -313,10 +331,25 @@ e2e(
     assert.match(await widget.locator('.efflab-ann-list').innerText(), /<b>doubles<\/b>/);
     await shot('annotate-start');
 
-    // r1: drop word 2 with the keyboard, then accept with the mouse.
-    await widget.focus();
+    // The waiting widget took the keyboard focus itself: no click, no focus() call before the first key.
+    assert.ok(
+      await widget.evaluate((n) =>
+        (n as unknown as { contains(x: unknown): boolean }).contains(
+          (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement,
+        ),
+      ),
+      'the annotation widget has the keyboard focus when it appears',
+    );
+    // r1 shows the rows it would label (from the bundle: the cell's matcher runs on demand).
+    const matches = widget.locator('.efflab-ann-matches');
+    await page.waitForFunction(() => document.querySelector('.efflab-ann-matches')?.dataset.count === '4');
+    assert.match(await matches.innerText(), /Would label 4 of 5 rows/);
+    assert.match(await matches.innerText(), /<img src=x onerror=alert\(1\)>/, 'row text is shown as text');
+    assert.equal(await widget.locator('img').count(), 0);
+    // r1: drop word 2 ("Soccer") with the keyboard: the kernel re-matches with the kept words.
     await page.keyboard.press('2');
     assert.equal(await widget.locator('.efflab-ann-word').nth(1).getAttribute('aria-pressed'), 'false');
+    await page.waitForFunction(() => document.querySelector('.efflab-ann-matches')?.dataset.count === '2');
     await widget.locator('button.efflab-ann-accept').click();
     assert.equal(await current.getAttribute('data-candidate'), 'r2');
     // r2: accept with the mouse.
@@ -568,3 +601,57 @@ e2e('after a kernel restart, re-running the cell resumes from the saved decision
     /^submitted 3/.test(document.querySelector('.efflab-ann-status')?.textContent ?? ''),
   );
 });
+
+e2e(
+  'a page reload while a cell waits on the widget brings the widget back with its saved decisions',
+  async () => {
+    await runCell(5);
+    const widget = cell(5).locator('.efflab-annotate');
+    await widget.waitFor();
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll('.efflab-ann-status') as ArrayLike<PageNode>).some(
+        (n) => n.textContent === 'connected',
+      ),
+    );
+    await page.keyboard.press('r'); // the waiting widget has the focus: reject the first candidate
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll('.efflab-ann-status') as ArrayLike<PageNode>).some((n) =>
+        /^saved/.test(n.textContent ?? ''),
+      ),
+    );
+    // The output of a running cell is not in the saved file: clear it, save, reload.
+    await page.evaluate(async () => {
+      type Lab = {
+        shell: { currentWidget: { content: { activeCellIndex: number } } };
+        commands: { execute(id: string): Promise<unknown> };
+      };
+      const app = (window as unknown as { jupyterapp: Lab }).jupyterapp;
+      app.shell.currentWidget.content.activeCellIndex = 5;
+      await app.commands.execute('notebook:clear-cell-output');
+      await app.commands.execute('docmanager:save');
+    });
+    await page.reload();
+    // The kernel stays busy (the cell still waits), so wait for the notebook, not for an idle kernel.
+    await page.waitForSelector('body[data-efflab-extension="active"]', { state: 'attached' });
+    await page.waitForSelector('.jp-NotebookPanel .jp-Cell');
+    const back = page.locator('.efflab-annotate', { hasText: 'Waiting rules' });
+    await back.waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() =>
+      /page was reloaded|connected/.test(
+        Array.from(document.querySelectorAll('.efflab-annotate') as ArrayLike<PageNode>)
+          .map((n) => n.textContent ?? '')
+          .join(' '),
+      ),
+    );
+    assert.equal(await back.locator('.efflab-ann-progress').innerText(), '1 / 2');
+    await shot('annotate-recovered');
+    await back.locator('button.efflab-ann-accept').click();
+    await back.locator('button.efflab-ann-submit').click();
+    await back.locator('.efflab-ann-status', { hasText: 'submitted 2' }).waitFor();
+    // Back to the notebook tab (the recovered panel took the focus), then read what the cell received.
+    await page.locator('.lm-TabBar-tab', { hasText: 'e2e.ipynb' }).first().click();
+    await runCell(6);
+    const line = await outputText(6, 'WAITED');
+    assert.match(line, /WAITED \[\["r1","reject","number"\],\["r2","accept","number"\]\]/);
+  },
+);
