@@ -12,7 +12,7 @@ import { sensitivityFigure, spectrumNote } from '../../extension/src/state/sensi
 import { tinyLlama } from '../models/tiny-model';
 
 test('the report of lorc.compress shows its spectra and κ(W_k), κ(W_v) on their own axis', () => {
-  const c = compress(tinyLlama({ engine: 'js' }), 0.3, { cache: { engine: 'js' } });
+  const c = compress(tinyLlama(), 0.3);
   const out = sensitivityView(c.report);
   const b = parseSensitivityBundle(out.data[SENSITIVITY_MIME]);
   assert.equal(b.spectraK?.length, 2);
