@@ -147,3 +147,16 @@ test('divergence: a step that makes θ non-finite is undone and the learning rat
   assert.deepEqual(r.theta, init);
   r.weights.forEach((w) => assert.ok(Number.isFinite(w)));
 });
+
+test('divergence in the weights: a step that makes w non-finite is undone and reported', () => {
+  const r = runBilevel(cfg, split.train, split.validation, 4, {
+    steps: 3,
+    seed: 4,
+    prior,
+    lrWeights: Infinity,
+  });
+  assert.equal(r.status, 'diverged');
+  assert.ok(r.rejected.every((x) => x.reason === 'w became non-finite'));
+  r.weights.forEach((w) => assert.equal(w, 1)); // uniform start kept
+  r.theta.forEach((x) => assert.ok(Number.isFinite(x)));
+});
