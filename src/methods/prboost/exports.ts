@@ -6,7 +6,8 @@
  * the text — the hard-match core of the soft rule (said in the module's docstring).
  */
 import * as fs from 'node:fs';
-import { FileFormatError, ValueError } from '../../errors';
+import * as path from 'node:path';
+import { EfflabError, FileFormatError, ValueError } from '../../errors';
 import type { Decision } from '../../widgets';
 import { checkTemplate, type PromptTemplate } from './prompts';
 import type { AcceptedRule, PrboostRun } from './run';
@@ -64,7 +65,7 @@ export function rulesDocument(run: PrboostRun): RulesDocument {
 /** Writes the rules JSON. */
 export function saveRules(run: PrboostRun, file: string): RulesDocument {
   const doc = rulesDocument(run);
-  fs.writeFileSync(file, `${JSON.stringify(doc, null, 1)}\n`);
+  saveText(file, `${JSON.stringify(doc, null, 1)}\n`);
   return doc;
 }
 
@@ -132,6 +133,17 @@ export function loadRules(file: string): LoadedRules {
     throw new FileFormatError(`${file}: cannot read (${(e as Error).message})`);
   }
   return parseRules(text, file);
+}
+
+/** Writes an export (CSV, Python module) to a file; returns the path. */
+export function saveText(file: string, text: string): string {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  } catch (e) {
+    throw new EfflabError(`cannot write ${file} (${(e as Error).message})`);
+  }
+  return file;
 }
 
 function csvField(s: string): string {

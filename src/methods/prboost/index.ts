@@ -21,3 +21,5 @@ export * from './run';
 export * from './baselines';
 export * from './exports';
 export * from './view';
+export * from './widget-annotator';
+export * from './experiment';

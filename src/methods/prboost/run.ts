@@ -140,7 +140,7 @@ export class PrboostRun {
   weakLabels: Int32Array;
   calibration: Calibration | null = null;
   private ruleEmb: Tensor | null = null;
-  private readonly annotate: RuleAnnotator;
+  private annotate: RuleAnnotator;
   private readonly classes: number;
   /** The keyword rules' precision on D_l ∪ D_v: σ's target. */
   readonly targetPrecision: number;
@@ -258,6 +258,22 @@ export class PrboostRun {
     return r;
   }
 
+  /** Who annotates the next iterations (e.g. a person in the widget first, the simulated pool later). */
+  setAnnotator(annotate: RuleAnnotator): void {
+    this.annotate = annotate;
+  }
+
+  /** The instances the next `step()` will propose from, without changing any state. */
+  peekHardInstances(n = this.ws.config.topN): number[] {
+    const saved = this.weights;
+    const used = new Set(this.used);
+    const top = this.hardInstances(n);
+    this.weights = saved;
+    this.used.clear();
+    used.forEach((i) => this.used.add(i));
+    return top;
+  }
+
   /** The large-error instances of the next iteration (updates the boosting weights, Eqs. 2.1-2.3). */
   hardInstances(n = this.ws.config.topN): number[] {
     const ws = this.ws;
@@ -365,6 +381,11 @@ export class PrboostRun {
       if (weak[p] < 0 && u.label[i] >= 0 && u.score[i] >= this.calibration!.sigma) weak[p] = u.label[i];
     });
     this.weakLabels = weak;
+  }
+
+  /** The candidates the next `step()` will show (LM calls are cached, so the step reuses them). */
+  async peekCandidates(): Promise<CandidateRule[]> {
+    return this.propose(this.peekHardInstances(), this.records.length);
   }
 
   /** One PRBoost iteration. */

@@ -189,17 +189,27 @@ export async function templateProposals(
   return rows;
 }
 
+/** Rows a candidate would label: how many, out of how many, and the best few with score and gold label. */
+export interface CandidateMatches {
+  count: number;
+  total: number;
+  examples: { text: string; score: number; gold: string }[];
+}
+
 /**
- * The D_u rows a candidate would label if accepted now (best match ≥ σ among the accepted rules plus this
- * one, and not covered by a keyword rule), best first: text, score and whether the gold label agrees.
+ * The D_u rows a candidate would label if accepted now: rows no keyword rule covers whose score against this
+ * candidate reaches the current σ (Eq. 2.7), best first. Gold labels are for the notebook's teaching view;
+ * the widget preview leaves them out so the annotator judges the rule, not the answers.
  */
 export async function candidateMatches(
   run: PrboostRun,
   cand: CandidateRule,
   limit = 5,
-): Promise<{ text: string; score: number; gold: string }[]> {
+): Promise<CandidateMatches> {
   const ws = run.ws;
   const d = ws.embeddings.shape[1];
+  const rows = ws.unlabelled.filter((p) => ws.keywordLabels[p] < 0);
+  if (cand.words.length === 0 || rows.length === 0) return { count: 0, total: rows.length, examples: [] };
   const w = await embeddings(ws.models.encoder, ws.config.encoder, [ruleWordsText(cand.words)], {
     label: 'candidate',
   });
@@ -209,7 +219,6 @@ export async function candidateMatches(
     d,
   ]);
   const e = ruleEmbeddings(w, inst, ws.config.ruleEmbedding);
-  const rows = ws.unlabelled.filter((p) => ws.keywordLabels[p] < 0);
   const vu = ws.words.get(cand.template.name) ?? ws.words.get(ws.templates[0].name)!;
   const x = new Float32Array(rows.length * d);
   rows.forEach((p, i) => x.set(ws.embeddings.data.subarray(p * d, (p + 1) * d), i * d));
@@ -223,18 +232,20 @@ export async function candidateMatches(
       k: ws.config.k,
     },
   );
-  const sigma = run.calibration?.sigma ?? 0;
-  const m = bestMatches(s, [cand.label], sigma);
-  return rows
+  const m = bestMatches(s, [cand.label], run.calibration?.sigma ?? 0);
+  const hits = rows
     .map((p, i) => ({ p, score: m.score[i], hit: m.label[i] >= 0 }))
     .filter((r) => r.hit)
-    .sort((a, b) => b.score - a.score)
-    .slice(0, limit)
-    .map((r) => ({
+    .sort((a, b) => b.score - a.score);
+  return {
+    count: hits.length,
+    total: rows.length,
+    examples: hits.slice(0, limit).map((r) => ({
       text: ws.items[r.p].text,
       score: Number(r.score.toFixed(3)),
       gold: ws.classNames[ws.gold[r.p]],
-    }));
+    })),
+  };
 }
 
 /** A candidate's words and the rows it would match, as escaped HTML. */
@@ -245,7 +256,7 @@ export async function candidatePreview(
 ): Promise<RichOutput> {
   const parts: string[] = [];
   for (const c of cands) {
-    const rows = await candidateMatches(run, c, limit);
+    const { count, total, examples: rows } = await candidateMatches(run, c, limit);
     const list = rows.length
       ? rows
           .map(
@@ -255,7 +266,7 @@ export async function candidatePreview(
           .join('')
       : '<li><i>matches no uncovered row at the current σ</i></li>';
     parts.push(
-      `<p><b>${escapeHtml(run.ws.classNames[c.label])}</b> ← {${escapeHtml(c.words.join(', '))}} <small>(${escapeHtml(c.id)})</small></p><ul>${list}</ul>`,
+      `<p><b>${escapeHtml(run.ws.classNames[c.label])}</b> ← {${escapeHtml(c.words.join(', '))}} <small>(${escapeHtml(c.id)}; would label ${count} of ${total} uncovered D_u rows; gold shown for teaching)</small></p><ul>${list}</ul>`,
     );
   }
   return html(parts.join(''));
