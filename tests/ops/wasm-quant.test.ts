@@ -168,3 +168,57 @@ test('quantized linear: bad shapes and types are ShapeError / ValueError', () =>
   );
   assert.throws(() => linearQuant(new Float32Array(64), 1, { ...w, rows: 5 }), /needs 340 bytes, got 272/);
 });
+
+test("quantized linear with int16 activations ('i16'): within the float bound plus the rounding of x", () => {
+  const r = rng(9);
+  for (const threads of [1, 2]) {
+    const k = createKernels({ threads, steal: false });
+    kernels.push(k);
+    for (const type of ['q8_0', 'q4_1'] as const)
+      for (const [rows, N, K] of [
+        [1, 37, 32],
+        [1, 300, 576],
+        [3, 129, 1536],
+      ]) {
+        const w = randomQuant(type, N, K, r, true);
+        const x = Float32Array.from({ length: rows * K }, () => r() * 2 - 1);
+        // a block of zeros and a block with one large value: scale 0 and a wide range
+        x.fill(0, 0, 32);
+        if (K >= 64) x[40] = 50;
+        const wf = jsDequant(w);
+        const y = linearQuant(x, rows, w, { kernels: k, activations: 'i16' });
+        let worstRel = 0;
+        for (let m = 0; m < rows; m++)
+          for (let j = 0; j < N; j++) {
+            let s = 0;
+            let sAbs = 0;
+            let xRound = 0;
+            for (let b = 0; b < K / 32; b++) {
+              let amax = 0;
+              let wAbs = 0;
+              for (let i = 0; i < 32; i++) {
+                const p = b * 32 + i;
+                amax = Math.max(amax, Math.abs(x[m * K + p]));
+                wAbs += Math.abs(wf[j * K + p]);
+                s += wf[j * K + p] * x[m * K + p];
+                sAbs += Math.abs(wf[j * K + p] * x[m * K + p]);
+              }
+              xRound += (Math.fround(amax / 32767) / 2) * wAbs;
+            }
+            const bound = (K + 16) * 2 ** -24 * (sAbs + offsetMass(w, x, m, j)) + 1.001 * xRound + 1e-30;
+            const err = Math.abs(y[m * N + j] - s);
+            assert.ok(
+              err <= bound,
+              `i16 ${type} ${rows}×${K}·${N}ᵀ y[${m},${j}] = ${y[m * N + j]}, want ${s} (±${bound})`,
+            );
+            worstRel = Math.max(worstRel, err / (sAbs + 1e-30));
+          }
+        assert.ok(worstRel < 1e-4, `i16 ${type}: relative error ${worstRel}`);
+      }
+  }
+  const w = randomQuant('q8_0', 4, 64, rng(3), false);
+  assert.throws(
+    () => linearQuant(new Float32Array(64), 1, w, { activations: 'f16' as 'f32' }),
+    /activations 'f16'/,
+  );
+});

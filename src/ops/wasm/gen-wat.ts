@@ -657,6 +657,71 @@ function quantDispatch(kind: 'q8_0' | 'q4_1'): string {
       (br $l))))`;
 }
 
+/**
+ * Opt-in integer variant (as llama.cpp's vec_dot with 8-bit activations, but 16-bit here): x arrives
+ * quantized per 32-value block to int16 (x ≈ q·s, |q| ≤ 32767; X16 rows ldx bytes apart, scales `xsc`
+ * as M rows of K/32 float32), each weight block is widened to int16 and `i32x4.dot_i16x8_s` sums the
+ * 32 products exactly in int32; one convert and one multiply-add by d·s per block. Q4_1's offset uses
+ * the float block sums `xs` as in the float kernel.
+ */
+function quantDotI16(fma: boolean, kind: 'q8_0' | 'q4_1'): string {
+  const bb = BLOCK_BYTES[kind];
+  const sign = kind === 'q8_0' ? 's' : 'u';
+  const L: string[] = [];
+  L.push(
+    `  (func (export "${kind}_i16") (param $X i32) (param $ldx i32) (param $M i32) (param $K i32) (param $W i32) (param $j0 i32) (param $j1 i32) (param $out i32) (param $ldo i32) (param $xs i32) (param $xsc i32)`,
+  );
+  L.push(
+    '    (local $nb i32) (local $rowBytes i32) (local $j i32) (local $m i32) (local $b i32) (local $p i32) (local $xp i32) (local $sp i32) (local $cp i32) (local $hb i32) (local $ms f32)',
+  );
+  L.push('    (local $acc v128) (local $t v128) (local $q0 v128) (local $q1 v128)');
+  L.push(`    ${set('nb', `(i32.shr_u ${g('K')} ${i32(5)})`)} ${set('rowBytes', mul(g('nb'), i32(bb)))}`);
+  L.push(`    ${set('j', g('j0'))}`);
+  L.push(`    (block $jd (loop $jl (br_if $jd (i32.ge_u ${g('j')} ${g('j1')}))`);
+  L.push(`      ${set('m', i32(0))}`);
+  L.push(`      (block $md (loop $ml (br_if $md (i32.ge_u ${g('m')} ${g('M')}))`);
+  L.push(
+    `        ${set('p', add(g('W'), mul(g('j'), g('rowBytes'))))} ${set('xp', add(g('X'), mul(g('m'), g('ldx'))))} ${set('sp', add(g('xs'), `(i32.shl ${mul(g('m'), g('nb'))} ${i32(2)})`))} ${set('cp', add(g('xsc'), `(i32.shl ${mul(g('m'), g('nb'))} ${i32(2)})`))}`,
+  );
+  L.push(
+    `        ${set('acc', '(v128.const i32x4 0 0 0 0)')} ${set('ms', '(f32.const 0)')} ${set('b', g('nb'))}`,
+  );
+  L.push(`        (block $bd (loop $bl (br_if $bd (i32.eqz ${g('b')}))`);
+  if (kind === 'q8_0') {
+    L.push(
+      `          ${set('q0', `(v128.load offset=2 ${g('p')})`)} ${set('q1', `(v128.load offset=18 ${g('p')})`)}`,
+    );
+  } else {
+    L.push(`          ${set('q1', `(v128.load offset=4 ${g('p')})`)}`);
+    L.push(
+      `          ${set('q0', `(v128.and ${g('q1')} (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))`)}`,
+    );
+    L.push(`          ${set('q1', `(i8x16.shr_u ${g('q1')} ${i32(4)})`)}`);
+  }
+  const dot = (src: string, hl: 'low' | 'high', off: number): string =>
+    `(i32x4.dot_i16x8_s (i16x8.extend_${hl}_i8x16_${sign} ${g(src)}) (v128.load offset=${off} ${g('xp')}))`;
+  L.push(
+    `          ${set('t', `(i32x4.add (i32x4.add ${dot('q0', 'low', 0)} ${dot('q0', 'high', 16)}) (i32x4.add ${dot('q1', 'low', 32)} ${dot('q1', 'high', 48)}))`)}`,
+  );
+  L.push(`          ${set('hb', '(i32.load16_u (local.get $p))')}`);
+  L.push(
+    `          ${set('acc', madd(fma, '(f32x4.convert_i32x4_s (local.get $t))', `(f32x4.splat (f32.mul ${f16('hb')} (f32.load ${g('cp')})))`, g('acc')))}`,
+  );
+  if (kind === 'q4_1') {
+    L.push(`          ${set('hb', '(i32.load16_u offset=2 (local.get $p))')}`);
+    L.push(`          ${set('ms', `(f32.add ${g('ms')} (f32.mul ${f16('hb')} (f32.load ${g('sp')})))`)}`);
+  }
+  L.push(`          ${set('sp', add(g('sp'), i32(4)))} ${set('cp', add(g('cp'), i32(4)))}`);
+  L.push(`          ${set('p', add(g('p'), i32(bb)))} ${set('xp', add(g('xp'), i32(64)))}`);
+  L.push(`          ${set('b', `(i32.sub ${g('b')} ${i32(1)})`)} (br $bl)))`);
+  L.push(
+    `        (f32.store ${add(g('out'), add(mul(g('m'), g('ldo')), `(i32.shl ${g('j')} ${i32(2)})`))} (f32.add ${hsum('acc')} ${g('ms')}))`,
+  );
+  L.push(`        ${set('m', add(g('m'), i32(1)))} (br $ml)))`);
+  L.push(`      ${set('j', add(g('j'), i32(1)))} (br $jl))))`);
+  return L.join('\n');
+}
+
 /** Dequantize rows j0 ≤ j < j1 of W (K/32 blocks each) to float32 at dst (row j at dst + j·K·4). */
 function dequant(kind: 'q8_0' | 'q4_1'): string {
   const bb = BLOCK_BYTES[kind];
@@ -712,6 +777,8 @@ export function gemmWat(fma: boolean, shape: GemmShape = fma ? DEFAULT_SHAPE : M
     quantDotRows(fma, 'q4_1', 2),
     quantDotRows(fma, 'q4_1', 4),
     quantDispatch('q4_1'),
+    quantDotI16(fma, 'q8_0'),
+    quantDotI16(fma, 'q4_1'),
     dequant('q8_0'),
     dequant('q4_1'),
     ')',

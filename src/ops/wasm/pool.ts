@@ -16,7 +16,16 @@ import type { WasmMemory } from './wasm-api';
 export const THREADS_ENV = 'EFFLAB_THREADS';
 
 /** Exports a job may name (index = job code). */
-export const JOB_EXPORTS = ['gemm', 'dotNT', 'q8_0', 'q4_1', 'deq8_0', 'deq4_1'] as const;
+export const JOB_EXPORTS = [
+  'gemm',
+  'dotNT',
+  'q8_0',
+  'q4_1',
+  'deq8_0',
+  'deq4_1',
+  'q8_0_i16',
+  'q4_1_i16',
+] as const;
 export type JobName = (typeof JOB_EXPORTS)[number];
 
 /**

@@ -5,7 +5,7 @@
  * chunks of rows into scratch and multiplied with the blocked GEMM, whose cost then dominates.
  */
 import { ShapeError, ValueError } from '../../errors';
-import type { Job } from './pool';
+import type { Job, JobName } from './pool';
 import { requireKernels, type WasmKernels } from './runtime';
 import { sgemm } from './sgemm';
 
@@ -32,6 +32,13 @@ export interface QuantLinearOptions {
   out?: Float32Array;
   threads?: number;
   kernels?: WasmKernels;
+  /**
+   * 'f32' (default): x stays float32, the result is the float32 product. 'i16': for fewer than 8 rows,
+   * x is rounded per 32-value block to 16-bit integers (x ≈ q·s, s = max|x_block| / 32767) and the
+   * blocks are multiplied in int32 (i32x4.dot_i16x8_s), ≈ 2× faster; the extra error is at most
+   * Σ_blocks (s / 2) · Σ|w| per output, ≈ 1.5e-5 of the block's largest |x| per weight.
+   */
+  activations?: 'f32' | 'i16';
 }
 
 /** Rows of x from which the dequantize-and-GEMM path is taken. */
@@ -126,15 +133,40 @@ export function linearQuant(
             mem[xsPtr / 4 + m * nb + b] = s;
           }
       }
+      let args = (j0: number, j1: number): number[] => [
+        xPtr,
+        4 * K,
+        rows,
+        K,
+        wPtr,
+        j0,
+        j1,
+        outPtr,
+        4 * N,
+        xsPtr,
+      ];
+      let name: JobName = w.type;
+      if (opts.activations === 'i16') {
+        const x16 = grab(2 * rows * K);
+        const scPtr = grab(4 * rows * nb);
+        quantizeI16(
+          x,
+          rows,
+          K,
+          new Int16Array(arena.memory.buffer, x16, rows * K),
+          arena.f32().subarray(scPtr / 4, scPtr / 4 + rows * nb),
+        );
+        args = (j0, j1) => [x16, 2 * K, rows, K, wPtr, j0, j1, outPtr, 4 * N, xsPtr, scPtr];
+        name = w.type === 'q8_0' ? 'q8_0_i16' : 'q4_1_i16';
+      } else if (opts.activations !== undefined && opts.activations !== 'f32') {
+        throw new ValueError(
+          `linear ${w.type}: activations '${String(opts.activations)}' (expected 'f32' or 'i16')`,
+        );
+      }
       const parts = N * K < SPLIT_MIN ? 1 : threads;
       const per = Math.ceil(N / parts);
       const jobs: Job[] = [];
-      for (let j0 = 0; j0 < N; j0 += per) {
-        jobs.push({
-          name: w.type,
-          args: [xPtr, 4 * K, rows, K, wPtr, j0, Math.min(N, j0 + per), outPtr, 4 * N, xsPtr],
-        });
-      }
+      for (let j0 = 0; j0 < N; j0 += per) jobs.push({ name, args: args(j0, Math.min(N, j0 + per)) });
       k.pool.run(jobs);
     } else {
       const chunk = Math.max(4 * k.nr, Math.floor(CHUNK_BYTES / (4 * K) / k.nr) * k.nr);
@@ -217,4 +249,28 @@ export function dequantizeQuant(w: QuantMatrix, kernels?: WasmKernels): Float32A
     sw.done();
     so.done();
   }
+}
+
+/**
+ * Round x (rows × K, K % 32 = 0) per 32-value block to int16: q = round(x / s), s = max|x| / 32767
+ * (float32), so |x − q·s| ≤ s / 2. Writes q and the block scales (rows × K/32).
+ */
+export function quantizeI16(
+  x: Float32Array,
+  rows: number,
+  K: number,
+  q: Int16Array,
+  scales: Float32Array,
+): void {
+  const nb = K / 32;
+  for (let m = 0; m < rows; m++)
+    for (let b = 0; b < nb; b++) {
+      const o = m * K + b * 32;
+      let amax = 0;
+      for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[o + i]));
+      const sc = Math.fround(amax / 32767);
+      scales[m * nb + b] = sc;
+      const inv = sc === 0 ? 0 : 1 / sc;
+      for (let i = 0; i < 32; i++) q[o + i] = Math.max(-32767, Math.min(32767, Math.round(x[o + i] * inv)));
+    }
 }
