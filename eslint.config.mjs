@@ -38,26 +38,12 @@ export default tseslint.config(
           patterns: [
             {
               group: ['**/ops/*', '!**/ops/index'],
-              message: 'Import the ops layer through its index (e.g. `../ops` or `../../ops`), not a module inside it.',
+              message:
+                'Import the ops layer through its index (e.g. `../ops` or `../../ops`), not a module inside it.',
             },
           ],
         },
       ],
     },
-  },
-  {
-    // Remaining deep imports, until the decoder engineer's rewiring of src/models lands (then delete this block).
-    files: [
-      'src/models/attention-fast.ts',
-      'src/models/bert.ts',
-      'src/models/causal-lm.ts',
-      'src/models/engine.ts',
-      'src/models/kv-cache.ts',
-      'src/models/linear.ts',
-      'src/models/llama.ts',
-      'src/models/wasm/linear-wasm.ts',
-      'src/models/wasm/pool.ts',
-    ],
-    rules: { 'no-restricted-imports': 'off' },
   },
 );

@@ -4,15 +4,15 @@
  * registry serves linear layers; weights allocated with `allocWeights` live in the shared wasm memory
  * and are read in place.
  */
-import { Tensor } from '../../ops/tensor';
 import {
+  Tensor,
   allocF32,
   sgemm,
   wasmArena,
   wasmKernels,
   wasmUnavailableReason,
   type WasmArena,
-} from '../../ops/wasm';
+} from '../../ops';
 import { linearJs } from '../linear';
 
 /** Why the wasm kernels are unavailable here, or undefined if they run. */
