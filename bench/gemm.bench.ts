@@ -5,7 +5,8 @@
  *    variants (mul + add, one thread).
  *  - gemm-decode-quant: one decode step's linear layers of SmolLM2-135M (30 layers × q, k, v, o, gate,
  *    up, down at M = 1), ms per step with Q4_1 weights against numpy's float32 W @ x; config has the
- *    bytes/s of each weight format next to the machine's read bandwidth (numpy summing 512 MB).
+ *    bytes/s of each weight format (and of the opt-in int16-activation kernels) next to the machine's
+ *    read bandwidth (numpy summing 512 MB).
  * Run: npx tsx bench/gemm.bench.ts   (EFFLAB_BENCH_QUICK=1: tiny sizes, prints, writes nothing)
  */
 import {
@@ -160,11 +161,13 @@ async function main(): Promise<void> {
   const quant: Record<string, { ms: number; bytes: number; gbs: number }> = {};
   for (const type of ['q8_0', 'q4_1'] as const) {
     const ws = layers.map(([N, K], i) => quantMatrix(type, N, K, 300 + i));
-    const ms = await medianMs(() => {
-      layers.forEach((_, i) => linearQuant(xs[i], 1, ws[i], { out: outs[i], kernels: fma2 }));
-    }, reps);
     const bytes = ws.reduce((a, w) => a + w.data.byteLength, 0);
-    quant[type] = { ms, bytes, gbs: bytes / (ms * 1e6) };
+    for (const activations of ['f32', 'i16'] as const) {
+      const ms = await medianMs(() => {
+        layers.forEach((_, i) => linearQuant(xs[i], 1, ws[i], { out: outs[i], kernels: fma2, activations }));
+      }, reps);
+      quant[activations === 'f32' ? type : `${type}_i16`] = { ms, bytes, gbs: bytes / (ms * 1e6) };
+    }
   }
   const config = {
     threads: fma2.threads,
@@ -217,7 +220,8 @@ async function main(): Promise<void> {
     config,
     notes:
       "ours = one decode step's linear layers of SmolLM2-135M with Q4_1 weights read as stored (src/ops/wasm linearQuant); " +
-      'config.decode has bytes/s for float32, Q8_0 and Q4_1 next to the read bandwidth of numpy summing 512 MB.',
+      'config.decode has bytes/s for float32, Q8_0 and Q4_1 (float activations; *_i16: the opt-in int16 activations) ' +
+      'next to the read bandwidth of numpy summing 512 MB.',
     ...load.mark,
   });
   fma2.close();
