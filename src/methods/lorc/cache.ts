@@ -40,6 +40,11 @@ export interface LowRankLayer {
   valueBasis: Tensor | null;
   /** W_o' [Hq·d_c^v, hidden] (Eq. 5.9); required for compressed values in 'fold' mode. */
   foldedOutput?: Tensor | null;
+  /**
+   * Values read back as ṽ = C_v·valueUpᵀ, [Hkv·D, d_c^v]; default `valueBasis` (orthonormal bases).
+   * Data-aware value factors (`whiten`) are oblique, so their up-projection differs from the down one.
+   */
+  valueUp?: Tensor | null;
 }
 
 export interface LowRankKVCacheOptions {
@@ -171,6 +176,11 @@ export class LowRankKVCache implements KVCache {
         );
       }
     }
+    const up = l.valueUp;
+    if (up && (!l.valueBasis || up.shape.join() !== l.valueBasis.shape.join()))
+      throw new ShapeError(
+        `LowRankKVCache: layer ${i} valueUp [${up.shape.join(', ')}] must match valueBasis [${l.valueBasis?.shape.join(', ') ?? 'none'}]`,
+      );
     if (this.valueMode === 'fold' && l.valueBasis !== null) {
       const dc = l.valueBasis.shape[1];
       const f = l.foldedOutput;
@@ -327,7 +337,7 @@ export class LowRankKVCache implements KVCache {
     if (!st.spec.valueBasis) return held.reshape([B, S, Hkv, D]);
     const dc = st.spec.valueBasis.shape[1];
     const flat = held.reshape([B * S, dc]);
-    return matmul(flat, st.spec.valueBasis, { transB: true }).reshape([B, S, Hkv, D]);
+    return matmul(flat, st.spec.valueUp ?? st.spec.valueBasis, { transB: true }).reshape([B, S, Hkv, D]);
   }
 
   read(layer: number): KVRead {

@@ -12,3 +12,6 @@ export * from './folded';
 export * from './evaluate';
 export * from './persist';
 export * from './pipeline';
+export * from './windows';
+export * from './whiten';
+export * from './front';
