@@ -224,3 +224,13 @@ test('a kernel that traps (here: an address past the memory) is a BackendError, 
   sgemm(false, false, 2, 2, 1, Float32Array.from([1, 2]), Float32Array.from([3, 4]), C, { kernels: k });
   assert.deepEqual([...C], [3, 4, 6, 8]);
 });
+
+test('operands beyond the 4 GiB wasm memory are a BackendError, and the arena stays usable', () => {
+  const k = createKernels({ threads: 1 });
+  variants.push(k);
+  // 4 GiB of scratch on top of what the arena holds cannot fit a 32-bit memory.
+  assert.throws(() => k.arena.scratch(2 ** 32), { name: 'BackendError', message: /cannot grow/ });
+  const C = new Float32Array(1);
+  sgemm(false, false, 1, 1, 1, Float32Array.from([2]), Float32Array.from([3]), C, { kernels: k });
+  assert.equal(C[0], 6);
+});

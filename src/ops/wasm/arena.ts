@@ -59,7 +59,13 @@ export class WasmArena {
       try {
         this.memory.grow(Math.max(pages, Math.ceil(have / PAGE / 4)));
       } catch {
-        this.memory.grow(pages);
+        try {
+          this.memory.grow(pages);
+        } catch (e) {
+          throw new BackendError(
+            `wasm memory: cannot grow from ${have} to ${end} bytes (WebAssembly's 32-bit memory holds at most 4 GiB): ${(e as Error).message}`,
+          );
+        }
       }
       this.buffers.add(this.memory.buffer);
     }
