@@ -568,8 +568,8 @@ test('gl and js run their own kernel for every op they list; the fallbacks are t
   );
   assert.deepEqual(
     o.OP_NAMES.filter((op) => !o.hasKernel('gl', op)),
-    ['foldedAttention', 'quantLinear'],
-    'gl lacks only foldedAttention and quantLinear (they run on wasm, else js)',
+    ['quantLinear'],
+    'gl lacks only quantLinear (it runs on wasm, else js)',
   );
   for (const op of o.OP_NAMES) {
     if (!o.hasKernel('wasm', op)) assert.equal(o.resolveKernelBackend('wasm', op), 'js');

@@ -5,7 +5,7 @@ import { activationGl, swigluGl } from './activations';
 import { attentionGl, attentionProbsGl } from './attention';
 import { cosineGl } from './cosine';
 import { binaryGl, unaryGl } from './elementwise';
-import { reconstructRopeGl } from './lowrank';
+import { foldedAttentionGl, reconstructRopeGl } from './lowrank';
 import { linearGl, matmulGl } from './matmul';
 import { layerNormGl, rmsNormGl } from './norm';
 import { randomGl } from './random';
@@ -14,7 +14,7 @@ import { ropeGl } from './rope';
 import { rowSoftmaxGl } from './softmax';
 import { topkGl } from './topk';
 
-/** `foldedAttention` has no GL kernel: it falls back along gl → wasm → js (reported by the registry). */
+/** `quantLinear` has no GL kernel (byte-level block decoding): it falls back along gl → wasm → js (reported). */
 export const GL_KERNELS: Partial<OpKernels> = {
   matmul: matmulGl,
   linear: linearGl,
@@ -33,5 +33,6 @@ export const GL_KERNELS: Partial<OpKernels> = {
   cosine: cosineGl,
   random: randomGl,
   reconstructRope: reconstructRopeGl,
+  foldedAttention: foldedAttentionGl,
   proxySolve: proxySolveGl,
 };
