@@ -148,6 +148,8 @@ for (const fma of [true, false]) {
         [3, 17, 1],
         [17, 3, 129],
         [5, 9, 64], // dot-product path (transB, M ≤ 8, K % 4 = 0)
+        [3, 21, 12], // dot-product path: a group of 2 rows, then 1
+        [7, 130, 256], // dot-product path: 4 + 2 + 1 rows, split over threads
         [1, 129, 260], // decode-shaped, K crosses a 256 block
         [129, 17, 3],
         [33, 70, 300], // ≥ 2^18 multiply-adds: split over threads, M > 16: packed B

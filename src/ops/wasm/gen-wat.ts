@@ -424,13 +424,27 @@ function dotBlock(fma: boolean, R: number, CC: number): string {
 }
 
 function dotNT(fma: boolean): string {
+  const call = (name: string, m: number): string =>
+    `(call $${name} (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $lda))) (local.get $lda) (local.get $B) (local.get $ldb)
+            (i32.add (local.get $C) (i32.mul (local.get $i) (local.get $ldc))) (local.get $ldc) (i32.const ${m}) (local.get $N) (local.get $K)
+            (local.get $alpha) (local.get $accumulate))
+          (local.set $i (i32.add (local.get $i) (i32.const ${m})))`;
   return [
     dotBlock(fma, 1, 4),
+    dotBlock(fma, 2, 4),
     dotBlock(fma, 4, 2),
+    // rows in groups of 4, then 2, then 1 (each group streams B once)
     `  (func (export "dotNT") (param $A i32) (param $lda i32) (param $B i32) (param $ldb i32) (param $C i32) (param $ldc i32) (param $M i32) (param $N i32) (param $K i32) (param $alpha f32) (param $accumulate i32)
-    (if (i32.eq (local.get $M) (i32.const 1))
-      (then (call $dot1x4 (local.get $A) (local.get $lda) (local.get $B) (local.get $ldb) (local.get $C) (local.get $ldc) (local.get $M) (local.get $N) (local.get $K) (local.get $alpha) (local.get $accumulate)))
-      (else (call $dot4x2 (local.get $A) (local.get $lda) (local.get $B) (local.get $ldb) (local.get $C) (local.get $ldc) (local.get $M) (local.get $N) (local.get $K) (local.get $alpha) (local.get $accumulate)))))`,
+    (local $i i32) (local $r i32)
+    (block $d (loop $l
+      (local.set $r (i32.sub (local.get $M) (local.get $i)))
+      (br_if $d (i32.eqz (local.get $r)))
+      (if (i32.ge_u (local.get $r) (i32.const 4))
+        (then ${call('dot4x2', 4)})
+        (else (if (i32.ge_u (local.get $r) (i32.const 2))
+          (then ${call('dot2x4', 2)})
+          (else ${call('dot1x4', 1)}))))
+      (br $l))))`,
   ].join('\n');
 }
 
