@@ -15,3 +15,5 @@ export * from './pipeline';
 export * from './windows';
 export * from './whiten';
 export * from './front';
+export * from './export';
+export * from './diagnostics';
