@@ -15,14 +15,17 @@ export function rowSoftmaxJs(x: Tensor, p: RowsPlan): Tensor {
       if (v > m) m = v;
     }
     let s = 0;
+    if (mode === 'softmax') {
+      // Keep the exponentials (float32) and scale them: one exp per entry.
+      for (let j = 0; j < cols; j++) s += out[base + j] = Math.exp(d[base + j] - m);
+      const inv = 1 / s;
+      for (let j = 0; j < cols; j++) out[base + j] *= inv;
+      continue;
+    }
     for (let j = 0; j < cols; j++) s += Math.exp(d[base + j] - m);
     const lse = m + Math.log(s);
     if (mode === 'logSumExp') out[r] = lse;
-    else if (mode === 'logSoftmax') for (let j = 0; j < cols; j++) out[base + j] = d[base + j] - lse;
-    else {
-      const inv = 1 / s;
-      for (let j = 0; j < cols; j++) out[base + j] = Math.exp(d[base + j] - m) * inv;
-    }
+    else for (let j = 0; j < cols; j++) out[base + j] = d[base + j] - lse;
   }
   return new Tensor(out, rowOutputShape(x, p));
 }
