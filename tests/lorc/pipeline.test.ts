@@ -104,3 +104,18 @@ test('compress: bad arguments give the project errors', () => {
   const an = compress(model, 0.2).analysis;
   assert.throws(() => compress(an, 0.5, { cacheDir: '/tmp' }), ConfigError);
 });
+
+test('analyse/compress report progress per layer while decomposing (not when read from the cache)', () => {
+  const model = tinyLlama();
+  const calls: [number, number][] = [];
+  compress(model, 0.4, { onProgress: (done, total) => calls.push([done, total]) });
+  assert.deepEqual(calls, [
+    [1, 2],
+    [2, 2],
+  ]);
+  const { shape, weights } = modelAttention(model);
+  const an = analyse(shape, weights);
+  const again: number[] = [];
+  compress(an, 0.4, { onProgress: (d) => again.push(d) });
+  assert.deepEqual(again, [], 'an existing analysis runs no SVD');
+});

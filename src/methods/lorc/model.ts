@@ -59,6 +59,11 @@ export interface AnalyseOptions {
    * omitted: always decompose.
    */
   cacheDir?: string;
+  /**
+   * Called after each layer's two SVDs with (layers done, layers) — e.g. `progress({ total }).set`; the
+   * uncached decomposition of SmolLM2 takes ~26 s. Not called when the decompositions come from the cache.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Decompose every layer's K/V projection and compute κ, ln κ̃ (Algorithm 3 lines 1-4). */
@@ -87,10 +92,12 @@ export function analyse(
     }
     if (cached && cached.length === 2 * weights.length)
       return { key: cached[2 * l], value: cached[2 * l + 1] };
-    return {
+    const pair = {
       key: decomposeProjection(w.wk, `layer ${l} W_k`),
       value: decomposeProjection(w.wv, `layer ${l} W_v`),
     };
+    opts.onProgress?.(l + 1, weights.length);
+    return pair;
   });
   if (file && !cached)
     saveDecompositions(

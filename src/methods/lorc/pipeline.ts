@@ -38,6 +38,8 @@ export interface CompressOptions {
   minRank?: number;
   /** Folder for the on-disk cache of the SVDs (keyed by a fingerprint of the weights); default: none. */
   cacheDir?: string;
+  /** Progress of the SVDs (see `AnalyseOptions.onProgress`), e.g. `progress({ label: 'SVDs' }).set`. */
+  onProgress?: (done: number, total: number) => void;
   /** How the cache is built: value mode, which projections are compressed (see `buildCache`). */
   cache?: BuildCacheOptions;
 }
@@ -101,7 +103,7 @@ export function compress(
     analysis = source;
   } else {
     const { shape, weights } = modelAttention(decoderOf(source));
-    analysis = analyse(shape, weights, { cacheDir: options.cacheDir });
+    analysis = analyse(shape, weights, { cacheDir: options.cacheDir, onProgress: options.onProgress });
   }
   if (kind === 'uniform' && options.minRank !== undefined)
     throw new ConfigError('lorc.compress: minRank applies to the progressive schedule only');
