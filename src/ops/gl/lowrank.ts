@@ -1,7 +1,9 @@
 /** gpu.js fused low-rank kernels: reconstruct + RoPE (appendix H.1, Eq. 5.6) and folded attention (Eq. 5.9), flat outputs. */
+import type { AttentionDims } from '../attention';
 import type { FoldedDims, FusedDims } from '../lowrank';
 import type { RopeTables } from '../rope';
 import type { Tensor } from '../tensor';
+import { attentionProbsGl } from './attention';
 import type { KernelThis } from './kernel-this';
 import { runResidentOrHost } from './resident';
 
@@ -87,54 +89,22 @@ interface FoldConsts {
   T: number;
   S: number;
   Hq: number;
-  Hkv: number;
-  D: number;
   dc: number;
   hidden: number;
-  group: number;
-  offset: number;
-  scale: number;
 }
 
-/** gpu.js kernel: causal score of flat cell ((b·Hq + h)·T + t)·S + s (hidden keys get −1e30). */
-export function foldScoreKernel(this: KernelThis<FoldConsts>, q: number[], keys: number[]): number {
-  const o = this.thread.x;
-  const row = Math.floor((o + 0.5) / this.constants.S);
-  const s = o - row * this.constants.S;
-  const bh = Math.floor((row + 0.5) / this.constants.T);
-  const t = row - bh * this.constants.T;
-  const b = Math.floor((bh + 0.5) / this.constants.Hq);
-  const h = bh - b * this.constants.Hq;
-  if (s > this.constants.offset + t) return -1e30;
-  const kh = Math.floor((h + 0.5) / this.constants.group);
-  const qb = ((b * this.constants.T + t) * this.constants.Hq + h) * this.constants.D;
-  const kb = ((b * this.constants.S + s) * this.constants.Hkv + kh) * this.constants.D;
-  let dot = 0;
-  for (let d = 0; d < this.constants.D; d++) dot += q[qb + d] * keys[kb + d];
-  return dot * this.constants.scale;
-}
-
-/** gpu.js kernel: y[b,h,t,c] = Σ_s softmax(scores)[s]·C_v[b,s,c] (the d_c-wide folded value, Eq. 5.9). */
-export function foldValueKernel(this: KernelThis<FoldConsts>, scores: number[], cv: number[]): number {
+/** gpu.js kernel: y[b,h,t,c] = Σ_s p[b,h,t,s]·C_v[b,s,c] (the d_c-wide folded value, Eq. 5.9). */
+export function foldValueKernel(this: KernelThis<FoldConsts>, p: number[], cv: number[]): number {
   const o = this.thread.x;
   const row = Math.floor((o + 0.5) / this.constants.dc);
   const c = o - row * this.constants.dc;
   const bh = Math.floor((row + 0.5) / this.constants.T);
   const b = Math.floor((bh + 0.5) / this.constants.Hq);
-  const base = row * this.constants.S;
-  let m = -1e30;
-  for (let s = 0; s < this.constants.S; s++) m = Math.max(m, scores[base + s]);
-  let z = 0;
   let acc = 0;
   for (let s = 0; s < this.constants.S; s++) {
-    const v = scores[base + s];
-    if (v > -5e29) {
-      const e = Math.exp(v - m);
-      z += e;
-      acc += e * cv[(b * this.constants.S + s) * this.constants.dc + c];
-    }
+    acc += p[row * this.constants.S + s] * cv[(b * this.constants.S + s) * this.constants.dc + c];
   }
-  return acc / z;
+  return acc;
 }
 
 /** gpu.js kernel: out[b,t,j] = Σ_h Σ_c y[b,h,t,c]·W_o'[h·d_c + c, j]. */
@@ -154,7 +124,10 @@ export function foldOutKernel(this: KernelThis<FoldConsts>, y: number[], folded:
   return acc;
 }
 
-/** `foldedAttention` on GL: scores, the folded values y (d_c wide), then the folded output projection. */
+/**
+ * `foldedAttention` on GL: the causal attention probabilities of gl/attention.ts (keys past
+ * offset + t hidden), the folded values y (d_c wide), then the folded output projection.
+ */
 export function foldedAttentionGl(
   q: Tensor,
   keys: Tensor,
@@ -162,29 +135,25 @@ export function foldedAttentionGl(
   folded: Tensor,
   g: FoldedDims,
 ): Tensor {
-  const c: FoldConsts = {
+  const dims: AttentionDims = {
+    B: g.B,
     T: g.T,
     S: g.S,
     Hq: g.Hq,
     Hkv: g.Hkv,
     D: g.D,
-    dc: g.dc,
-    hidden: g.hidden,
-    group: g.Hq / g.Hkv,
     offset: g.offset,
     scale: 1 / Math.sqrt(g.D),
+    causal: true,
+    mask: undefined,
   };
+  const p = attentionProbsGl(q, keys, dims);
+  const c: FoldConsts = { T: g.T, S: g.S, Hq: g.Hq, dc: g.dc, hidden: g.hidden };
   const rows = g.B * g.Hq * g.T;
-  const scores = runResidentOrHost(
-    { name: 'foldScore', fn: foldScoreKernel, output: [rows * g.S], constants: c },
-    [rows * g.S],
-    q,
-    keys,
-  );
   const y = runResidentOrHost(
     { name: 'foldValue', fn: foldValueKernel, output: [rows * g.dc], constants: c },
     [rows * g.dc],
-    scores,
+    p,
     cv,
   );
   return runResidentOrHost(
