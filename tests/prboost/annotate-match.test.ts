@@ -72,14 +72,34 @@ test('simulated annotator keeps words whose single-word rule is ≥ p precise on
   assert.deepEqual(await strict(c), { verdict: 'accept', keptWords: ['team'] });
   const none = simulatedAnnotator(index, CLASSES, { name: 'a', minPrecision: 0.8, minMatches: 5 });
   assert.deepEqual(await none(c), { verdict: 'reject', keptWords: [] });
-  // An annotator who always errs flips every word decision.
+  // An annotator who always slips turns every verdict over; a careless accept keeps every word.
   const contrary = simulatedAnnotator(index, CLASSES, {
     name: 'z',
     minPrecision: 0.8,
     minMatches: 2,
     errorRate: 1,
   });
-  assert.deepEqual(await contrary(c), { verdict: 'accept', keptWords: ['game', 'market'] });
+  assert.deepEqual(await contrary(c), { verdict: 'reject', keptWords: [] });
+  const careless = simulatedAnnotator(index, CLASSES, {
+    name: 'z',
+    minPrecision: 0.8,
+    minMatches: 5,
+    errorRate: 1,
+  });
+  assert.deepEqual(await careless(c), { verdict: 'accept', keptWords: ['game', 'team', 'market'] });
+  // With e = 0.2, about a fifth of many candidates are slipped on (seeded: the same every run).
+  const noisy = simulatedAnnotator(index, CLASSES, {
+    name: 'n',
+    minPrecision: 0.8,
+    minMatches: 2,
+    errorRate: 0.2,
+  });
+  let slips = 0;
+  for (let i = 0; i < 1000; i++) {
+    const v = await noisy({ ...c, id: `c${i}` });
+    if (typeof v === 'object' && v.verdict === 'reject') slips++;
+  }
+  assert.ok(slips > 160 && slips < 240, `${slips} slips in 1000 (binomial sd ≈ 13)`);
 });
 
 test('majority vote over a pool of three; κ per batch; decisions persisted and resumed', async () => {

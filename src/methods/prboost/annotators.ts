@@ -3,9 +3,9 @@
  * majority-voted their answers (§2.5.1). Here a simulated annotator follows a stated rule that looks only
  * at clean labelled data: keep a proposed word when its single-word rule — "the word occurs in the text →
  * the candidate's label" — is at least `minPrecision` precise over at least `minMatches` matching rows
- * of D_l ∪ D_v; accept the candidate when it keeps a word. An annotator with `errorRate` e flips each word
- * decision with probability e (seeded per annotator, candidate and word, so a re-run gives the same
- * answers). A pool of three with different error rates is majority-voted; Fleiss' κ measures their
+ * of D_l ∪ D_v; accept the candidate when it keeps a word. An annotator with `errorRate` e slips on a
+ * candidate with probability e and gives the opposite verdict (a careless accept keeps all the words); the
+ * slips are seeded per annotator and candidate, so a re-run gives the same answers. A pool of three with different error rates is majority-voted; Fleiss' κ measures their
  * agreement (Eq. B.1).
  */
 import { annotateRules, annotationAgreement, type AnnotatorFunction, type Decision } from '../../widgets';
@@ -73,12 +73,15 @@ export function simulatedAnnotator(
     const label = classNames.indexOf(c.label);
     if (label < 0)
       throw new ValueError(`simulated annotator: candidate "${c.id}" has unknown label "${c.label}"`);
-    const kept = c.words.filter((w) => {
+    const good = c.words.filter((w) => {
       const r = index.wordRule(w, label);
-      const good = r.matches >= m && r.precision >= p;
-      return unitHash(`${options.name}|${seed}|${c.id}|${w}`) < e ? !good : good;
+      return r.matches >= m && r.precision >= p;
     });
-    return kept.length > 0 ? { verdict: 'accept', keptWords: kept } : { verdict: 'reject', keptWords: [] };
+    const verdict = good.length > 0;
+    // A slip turns the verdict over: a careless accept keeps every proposed word.
+    const slip = unitHash(`${options.name}|${seed}|${c.id}`) < e;
+    if (verdict !== slip) return { verdict: 'accept', keptWords: slip ? [...c.words] : good };
+    return { verdict: 'reject', keptWords: [] };
   };
 }
 

@@ -11,7 +11,10 @@ import type { EnsembleWeighting, WeakModelOptions } from './weak-model';
 /** Everything a run depends on. */
 export interface PrboostConfig {
   preset: string;
+  /** Seeds the weak models, the annotators' slips and (unless `splitSeed` is set) the split. */
   seed: number;
+  /** Seed of the data split when it should stay fixed across seeds (undefined: `seed`). */
+  splitSeed?: number;
   /** D_l share of all rows (D_v gets as many). */
   labelledShare: number;
   /** Use at most this many D_u / test rows (stratified by taking the first of the shuffled split); 0 = all. */

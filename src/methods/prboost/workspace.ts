@@ -73,9 +73,10 @@ function limitStratified(
 export async function prepareWorkspace(config: PrboostConfig, models: PrboostModels): Promise<Workspace> {
   const all = loadAgNewsItems();
   const labels = all.map((r) => r.label);
-  const s = stratifiedSplits(labels, { seed: config.seed, labelled: config.labelledShare });
-  const unl = limitStratified(s.unlabelled, labels, config.unlabelledLimit, config.seed + 101);
-  const tst = limitStratified(s.test, labels, config.testLimit, config.seed + 202);
+  const splitSeed = config.splitSeed ?? config.seed;
+  const s = stratifiedSplits(labels, { seed: splitSeed, labelled: config.labelledShare });
+  const unl = limitStratified(s.unlabelled, labels, config.unlabelledLimit, splitSeed + 101);
+  const tst = limitStratified(s.test, labels, config.testLimit, splitSeed + 202);
   const order = [...s.labelled, ...s.validation, ...unl, ...tst];
   const items = order.map((i) => all[i]);
   const pos = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
