@@ -8,6 +8,7 @@ export * from './tokenizer';
 export * from './kv-cache';
 export * from './linear';
 export * from './llama';
+export * from './quant-weights';
 export * from './bert';
 export * from './causal-lm';
 export * from './registry';

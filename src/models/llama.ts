@@ -15,13 +15,22 @@ import {
   add,
   applyRope,
   attention,
+  dequantRow,
   linear,
+  quantLinear,
   rmsNorm,
   ropeInvFreq,
   ropeTables,
   swiglu,
+  type QuantMatrix,
   type RopeStyle,
 } from '../ops';
+import {
+  canHoldQuantized,
+  dequantizedTensor,
+  readGgufQuantMatrix,
+  unpermuteQuantRows,
+} from './quant-weights';
 import { readGgufHeader, readGgufTensor, ggufMeta, ggufNumber, type GgufFile } from './gguf';
 import { configInt, configNumber, readHfConfig, type HfConfig } from './hf-config';
 import { FullKVCache, type KVCache, type RopeApplier } from './kv-cache';
@@ -77,7 +86,16 @@ export interface LlamaLayerWeights {
    */
   wqkv?: Tensor;
   wGateUp?: Tensor;
+  /**
+   * Projections held quantized (GGUF Q8_0 / Q4_1 blocks, `loadLlamaGguf(path, { weights: 'quantized' })`):
+   * the decoder multiplies these with `quantLinear`; the float32 field of the same name then makes a
+   * float32 copy on each access (for LoRC's decompositions), never kept.
+   */
+  quant?: Partial<Record<QuantKey, QuantMatrix>>;
 }
+
+/** The projections of a layer that can be held quantized. */
+export type QuantKey = 'wq' | 'wk' | 'wv' | 'wo' | 'wGate' | 'wUp' | 'wDown';
 
 export interface LlamaWeights {
   /** Token embedding [vocab, hidden]. */
@@ -88,6 +106,9 @@ export interface LlamaWeights {
   output: Tensor;
   /** Llama-3 style per-frequency divisors (`rope_freqs.weight`), if the file has them. */
   ropeFreqFactors?: Float32Array;
+  /** Token embedding / output projection held quantized (then `embed` / `output` copy on access). */
+  embedQuant?: QuantMatrix;
+  outputQuant?: QuantMatrix;
 }
 
 export interface ForwardOptions {
@@ -205,7 +226,9 @@ export class LlamaModel {
           `token id ${id} at position ${t} is outside the vocabulary (${this.config.vocabSize})`,
         );
       }
-      out.set(this.weights.embed.data.subarray(id * H, (id + 1) * H), t * H);
+      const eq = this.weights.embedQuant;
+      if (eq) dequantRow(eq, id, out.subarray(t * H, (t + 1) * H));
+      else out.set(this.weights.embed.data.subarray(id * H, (id + 1) * H), t * H);
     });
     return new Tensor(out, [ids.length, H]);
   }
@@ -227,16 +250,22 @@ export class LlamaModel {
     const positions = Array.from({ length: T }, (_, i) => start + i);
     for (let l = from; l < to; l++) {
       const w = this.weights.layers[l];
+      const wq = w.quant;
+      // y = x·Wᵀ (+ b) with W held as float32 (`linear`) or as quantized blocks (`quantLinear`).
+      const proj = (input: Tensor, key: QuantKey, bias: Tensor | undefined, what: string): Tensor => {
+        const m = wq?.[key];
+        return m ? quantLinear(input, m, bias, what) : linear(input, w[key], bias, what);
+      };
       const h = rmsNorm(x, w.attnNorm, c.rmsEps);
       let q: Tensor;
       let k: Tensor;
       let v: Tensor;
-      if (w.wqkv && !w.bq && isRowView(w.wqkv, [w.wq, w.wk, w.wv])) {
+      if (!wq && w.wqkv && !w.bq && isRowView(w.wqkv, [w.wq, w.wk, w.wv])) {
         [q, k, v] = splitColumns(linear(h, w.wqkv, undefined, `layer ${l} qkv`), [qd, kd, kd]);
       } else {
-        q = linear(h, w.wq, w.bq, `layer ${l} q`);
-        k = linear(h, w.wk, w.bk, `layer ${l} k`);
-        v = linear(h, w.wv, w.bv, `layer ${l} v`);
+        q = proj(h, 'wq', w.bq, `layer ${l} q`);
+        k = proj(h, 'wk', w.bk, `layer ${l} k`);
+        v = proj(h, 'wv', w.bv, `layer ${l} v`);
       }
       cache.append(l, {
         keysPreRope: k.reshape([1, T, c.numKvHeads, D]),
@@ -250,26 +279,26 @@ export class LlamaModel {
       if (r) {
         attnOut = r.projected
           ? r.out.reshape([T, c.hidden])
-          : linear(r.out.reshape([T, qd]), w.wo, undefined, `layer ${l} o`);
+          : proj(r.out.reshape([T, qd]), 'wo', undefined, `layer ${l} o`);
       } else {
         const kv = cache.read(l);
         const a = attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
-        attnOut = linear(a.reshape([T, qd]), w.wo, undefined, `layer ${l} o`);
+        attnOut = proj(a.reshape([T, qd]), 'wo', undefined, `layer ${l} o`);
       }
       x = add(x, attnOut);
       const h2 = rmsNorm(x, w.ffnNorm, c.rmsEps);
       let g: Tensor;
       let u: Tensor;
-      if (w.wGateUp && isRowView(w.wGateUp, [w.wGate, w.wUp])) {
+      if (!wq && w.wGateUp && isRowView(w.wGateUp, [w.wGate, w.wUp])) {
         [g, u] = splitColumns(linear(h2, w.wGateUp, undefined, `layer ${l} gate+up`), [
           c.intermediate,
           c.intermediate,
         ]);
       } else {
-        g = linear(h2, w.wGate, undefined, `layer ${l} gate`);
-        u = linear(h2, w.wUp, undefined, `layer ${l} up`);
+        g = proj(h2, 'wGate', undefined, `layer ${l} gate`);
+        u = proj(h2, 'wUp', undefined, `layer ${l} up`);
       }
-      x = add(x, linear(swiglu(g, u), w.wDown, undefined, `layer ${l} down`));
+      x = add(x, proj(swiglu(g, u), 'wDown', undefined, `layer ${l} down`));
     }
     return x;
   }
@@ -311,7 +340,13 @@ export class LlamaModel {
     const T = hidden.shape[0];
     if (logits === 'none') return { hidden };
     const rows = logits === 'all' ? hidden : hidden.sliceRows(T - 1, T);
-    return { hidden, logits: linear(rows, this.weights.output, undefined, 'output') };
+    const oq = this.weights.outputQuant;
+    return {
+      hidden,
+      logits: oq
+        ? quantLinear(rows, oq, undefined, 'output')
+        : linear(rows, this.weights.output, undefined, 'output'),
+    };
   }
 }
 
@@ -338,20 +373,26 @@ function splitColumns(y: Tensor, widths: number[]): Tensor[] {
   });
 }
 
-function expectShape(t: Tensor, shape: number[], what: string, source: string): void {
-  if (t.shape.join() !== shape.join()) {
+function expectShape(t: Tensor | QuantMatrix, shape: number[], what: string, source: string): void {
+  const has = t instanceof Tensor ? t.shape : [t.rows, t.cols];
+  if (has.join() !== shape.join()) {
     throw new ShapeError(
-      `${source}: tensor '${what}' has shape [${t.shape.join(', ')}] but the config implies [${shape.join(', ')}]`,
+      `${source}: tensor '${what}' has shape [${has.join(', ')}] but the config implies [${shape.join(', ')}]`,
     );
   }
+}
+
+/** A layer's projection as held (quantized blocks, or float32) without making a float32 copy. */
+function held(l: LlamaLayerWeights, key: QuantKey): Tensor | QuantMatrix {
+  return l.quant?.[key] ?? l[key];
 }
 
 function checkShapes(c: LlamaConfig, w: LlamaWeights, source: string): void {
   if (c.numHeads % c.numKvHeads !== 0) {
     throw new ConfigError(`${source}: ${c.numHeads} heads are not a multiple of ${c.numKvHeads} KV heads`);
   }
-  expectShape(w.embed, [c.vocabSize, c.hidden], 'token embedding', source);
-  expectShape(w.output, [c.vocabSize, c.hidden], 'output', source);
+  expectShape(w.embedQuant ?? w.embed, [c.vocabSize, c.hidden], 'token embedding', source);
+  expectShape(w.outputQuant ?? w.output, [c.vocabSize, c.hidden], 'output', source);
   expectShape(w.outNorm, [c.hidden], 'output norm', source);
   if (w.layers.length !== c.numLayers) {
     throw new ShapeError(`${source}: ${w.layers.length} layers loaded, config says ${c.numLayers}`);
@@ -360,14 +401,14 @@ function checkShapes(c: LlamaConfig, w: LlamaWeights, source: string): void {
   const kd = c.numKvHeads * c.headDim;
   w.layers.forEach((l, i) => {
     expectShape(l.attnNorm, [c.hidden], `layer ${i} attn_norm`, source);
-    expectShape(l.wq, [qd, c.hidden], `layer ${i} q`, source);
-    expectShape(l.wk, [kd, c.hidden], `layer ${i} k`, source);
-    expectShape(l.wv, [kd, c.hidden], `layer ${i} v`, source);
-    expectShape(l.wo, [c.hidden, qd], `layer ${i} o`, source);
+    expectShape(held(l, 'wq'), [qd, c.hidden], `layer ${i} q`, source);
+    expectShape(held(l, 'wk'), [kd, c.hidden], `layer ${i} k`, source);
+    expectShape(held(l, 'wv'), [kd, c.hidden], `layer ${i} v`, source);
+    expectShape(held(l, 'wo'), [c.hidden, qd], `layer ${i} o`, source);
     expectShape(l.ffnNorm, [c.hidden], `layer ${i} ffn_norm`, source);
-    expectShape(l.wGate, [c.intermediate, c.hidden], `layer ${i} gate`, source);
-    expectShape(l.wUp, [c.intermediate, c.hidden], `layer ${i} up`, source);
-    expectShape(l.wDown, [c.hidden, c.intermediate], `layer ${i} down`, source);
+    expectShape(held(l, 'wGate'), [c.intermediate, c.hidden], `layer ${i} gate`, source);
+    expectShape(held(l, 'wUp'), [c.intermediate, c.hidden], `layer ${i} up`, source);
+    expectShape(held(l, 'wDown'), [c.hidden, c.intermediate], `layer ${i} down`, source);
   });
 }
 
@@ -411,8 +452,17 @@ export function llamaConfigFromGguf(f: GgufFile): LlamaConfig {
   };
 }
 
-/** Load a LLaMA-family model from a GGUF file (dequantised to float32, tensor by tensor). */
-export function loadLlamaGguf(path: string): LlamaModel {
+export interface GgufLoadOptions {
+  /**
+   * 'f32' (default): every tensor dequantised to float32 at load. 'quantized': Q8_0 / Q4_1 matrices
+   * stay as their GGUF blocks and the decoder multiplies them with `quantLinear` (decode reads ~6×
+   * fewer weight bytes); other types are still dequantised.
+   */
+  weights?: 'f32' | 'quantized';
+}
+
+/** Load a LLaMA-family model from a GGUF file (dequantised to float32 tensor by tensor, or kept quantized). */
+export function loadLlamaGguf(path: string, opts: GgufLoadOptions = {}): LlamaModel {
   const f = readGgufHeader(path);
   const c = llamaConfigFromGguf(f);
   const t = (name: string, shape: number[], into?: Float32Array): Tensor => {
@@ -434,6 +484,7 @@ export function loadLlamaGguf(path: string): LlamaModel {
   const I = c.intermediate;
   // llama.cpp permutes Q/K rows only for the 'llama' architecture (not qwen2).
   const permuted = c.arch === 'llama' || c.arch === 'mistral';
+  if (opts.weights === 'quantized') return loadQuantized(f, c, path, t, opt, permuted);
   const layers: LlamaLayerWeights[] = [];
   for (let i = 0; i < c.numLayers; i++) {
     const p = `blk.${i}.`;
@@ -474,6 +525,86 @@ export function loadLlamaGguf(path: string): LlamaModel {
     { embed, layers, outNorm: t('output_norm.weight', [c.hidden]), output, ropeFreqFactors },
     path,
   );
+}
+
+type TensorReader = (name: string, shape: number[]) => Tensor;
+
+/** A float32 view made on each access of a field held quantized (never kept). */
+function defineDequantized<T extends object>(obj: T, key: string, m: QuantMatrix): void {
+  Object.defineProperty(obj, key, { get: () => dequantizedTensor(m), enumerable: true, configurable: true });
+}
+
+/** The GGUF loader's 'quantized' mode: Q8_0 / Q4_1 matrices kept as blocks (see GgufLoadOptions). */
+function loadQuantized(
+  f: GgufFile,
+  c: LlamaConfig,
+  path: string,
+  t: TensorReader,
+  opt: (name: string, shape: number[]) => Tensor | undefined,
+  permuted: boolean,
+): LlamaModel {
+  const qd = c.numHeads * c.headDim;
+  const kd = c.numKvHeads * c.headDim;
+  const H = c.hidden;
+  const I = c.intermediate;
+  const files: [QuantKey, string, number[], number][] = [
+    ['wq', 'attn_q.weight', [qd, H], permuted ? c.numHeads : 0],
+    ['wk', 'attn_k.weight', [kd, H], permuted ? c.numKvHeads : 0],
+    ['wv', 'attn_v.weight', [kd, H], 0],
+    ['wo', 'attn_output.weight', [H, qd], 0],
+    ['wGate', 'ffn_gate.weight', [I, H], 0],
+    ['wUp', 'ffn_up.weight', [I, H], 0],
+    ['wDown', 'ffn_down.weight', [H, I], 0],
+  ];
+  const matrix = (name: string, shape: number[], heads: number): QuantMatrix | Tensor => {
+    if (!canHoldQuantized(f, name)) {
+      const w = t(name, shape);
+      if (heads) w.data.set(unpermuteQK(w.data, shape[0], shape[1], heads));
+      return w;
+    }
+    const m = readGgufQuantMatrix(f, name);
+    expectShape(m, shape, name, path);
+    return heads ? unpermuteQuantRows(m, heads) : m;
+  };
+  const layers: LlamaLayerWeights[] = [];
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `blk.${i}.`;
+    const layer = {
+      attnNorm: t(p + 'attn_norm.weight', [H]),
+      ffnNorm: t(p + 'ffn_norm.weight', [H]),
+      bq: opt(p + 'attn_q.bias', [qd]),
+      bk: opt(p + 'attn_k.bias', [kd]),
+      bv: opt(p + 'attn_v.bias', [kd]),
+      quant: {},
+    } as LlamaLayerWeights & { quant: Partial<Record<QuantKey, QuantMatrix>> };
+    for (const [key, file, shape, heads] of files) {
+      const m = matrix(p + file, shape, heads);
+      if (m instanceof Tensor) layer[key] = m;
+      else {
+        layer.quant[key] = m;
+        defineDequantized(layer, key, m);
+      }
+    }
+    layers.push(layer);
+  }
+  const weights = {
+    outNorm: t('output_norm.weight', [H]),
+    layers,
+    ropeFreqFactors: f.tensors.has('rope_freqs.weight') ? readGgufTensor(f, 'rope_freqs.weight') : undefined,
+  } as LlamaWeights;
+  const emb = matrix('token_embd.weight', [c.vocabSize, H], 0);
+  if (emb instanceof Tensor) weights.embed = emb;
+  else {
+    weights.embedQuant = emb;
+    defineDequantized(weights, 'embed', emb);
+  }
+  const out = f.tensors.has('output.weight') ? matrix('output.weight', [c.vocabSize, H], 0) : emb;
+  if (out instanceof Tensor) weights.output = out;
+  else {
+    weights.outputQuant = out;
+    defineDequantized(weights, 'output', out);
+  }
+  return new LlamaModel(c, weights, path);
 }
 
 /** LlamaConfig from a Hugging Face config.json (LlamaForCausalLM / Qwen2ForCausalLM). */

@@ -11,6 +11,8 @@ import { loadTokenizerJson, tokenizerFromGguf } from './tokenizer';
 import { ConfigError, NotFoundError } from '../errors';
 
 export interface LoadOptions {
+  /** GGUF models: 'f32' (default) dequantises at load; 'quantized' keeps Q8_0 / Q4_1 blocks for decode. */
+  weights?: 'f32' | 'quantized';
   /** Hub cache folder for repo ids (default from HF_HUB_CACHE / HF_HOME). */
   cacheDir?: string;
   revision?: string;
@@ -56,7 +58,7 @@ export function loadCausalLM(ref: string, opts: LoadOptions = {}): CausalLM {
     const tok = loadTokenizerJson(join(p, 'tokenizer.json'), existsSync(tcfg) ? tcfg : undefined);
     return new CausalLM(model, tok);
   }
-  const model = loadLlamaGguf(p);
+  const model = loadLlamaGguf(p, { weights: opts.weights });
   return new CausalLM(model, tokenizerFromGguf(readGgufHeader(p)));
 }
 
