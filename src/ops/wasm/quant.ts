@@ -94,6 +94,11 @@ export function linearQuant(
   const out = opts.out ?? new Float32Array(rows * N);
   if (out.length < rows * N)
     throw new ShapeError(`linear ${w.type}: out has ${out.length} elements, needs ${rows * N}`);
+  if (opts.activations !== undefined && opts.activations !== 'f32' && opts.activations !== 'i16') {
+    throw new ValueError(
+      `linear ${w.type}: activations '${String(opts.activations)}' (expected 'f32' or 'i16')`,
+    );
+  }
   if (rows === 0 || N === 0) return out;
   if (K === 0) {
     out.fill(0, 0, rows * N);
@@ -158,10 +163,6 @@ export function linearQuant(
         );
         args = (j0, j1) => [x16, 2 * K, rows, K, wPtr, j0, j1, outPtr, 4 * N, xsPtr, scPtr];
         name = w.type === 'q8_0' ? 'q8_0_i16' : 'q4_1_i16';
-      } else if (opts.activations !== undefined && opts.activations !== 'f32') {
-        throw new ValueError(
-          `linear ${w.type}: activations '${String(opts.activations)}' (expected 'f32' or 'i16')`,
-        );
       }
       const parts = N * K < SPLIT_MIN ? 1 : threads;
       const per = Math.ceil(N / parts);
