@@ -76,6 +76,43 @@ export function proxySolve(problem: ProxyProblem): RawSolve {
   return dispatch('proxySolve', problem);
 }
 
+/** Teacher and logits padded to 3 per example, coefficients to [T, 3, 5] (the kernel's fixed layout). */
+export function padProblem(p: ProxyProblem): {
+  teacher: Float64Array;
+  logits: Float64Array;
+  eps: Float64Array;
+} {
+  const teacher = new Float64Array(p.examples * 3);
+  const logits = new Float64Array(p.examples * 3);
+  for (let n = 0; n < p.examples; n++) {
+    for (let c = 0; c < p.classes; c++) {
+      teacher[n * 3 + c] = p.teacher[n * p.classes + c];
+      logits[n * 3 + c] = p.teacherLogits[n * p.classes + c];
+    }
+  }
+  return { teacher, logits, eps: padCoefficients(p) };
+}
+
+/** Unpack the kernel's [z0, z1, status, residual] per (trial, example) into a RawSolve. */
+export function decodeSolve(out: ArrayLike<number>, p: ProxyProblem, withResidual: boolean): RawSolve {
+  const k = p.classes - 1;
+  const total = p.trials * p.examples;
+  const logits = new Float64Array(total * k);
+  const iterations = new Int32Array(total);
+  const converged = new Uint8Array(total);
+  const residual = new Float64Array(total);
+  for (let i = 0; i < total; i++) {
+    logits[i * k] = out[i * 4];
+    if (k > 1) logits[i * k + 1] = out[i * 4 + 1];
+    const status = out[i * 4 + 2];
+    const stalledNear = status < 0 && Math.abs(-status - Math.floor(-status) - 0.5) < 0.01;
+    converged[i] = status >= 0 ? 1 : stalledNear ? 2 : 0;
+    iterations[i] = status >= 0 ? status : Math.floor(-status - 0.5);
+    residual[i] = out[i * 4 + 3];
+  }
+  return withResidual ? { logits, iterations, converged, residual } : { logits, iterations, converged };
+}
+
 /** Coefficients [T, C, M] zero-padded to [T, 3, 5] (the fused solve's fixed layout). */
 export function padCoefficients(p: ProxyProblem): Float64Array {
   const a = new Float64Array(p.trials * 15);
