@@ -52,6 +52,7 @@ export {
   allocF32,
   checkQuantMatrix,
   dequantizeQuant,
+  dequantizeRows,
   linearQ4_1,
   linearQ8_0,
   linearQuant,

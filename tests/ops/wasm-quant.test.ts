@@ -13,6 +13,7 @@ import {
   allocBytes,
   createKernels,
   dequantizeQuant,
+  dequantizeRows,
   linearQ4_1,
   linearQ8_0,
   linearQuant,
@@ -119,6 +120,17 @@ test('wasm dequantization is bit-identical to the JS dequantizer (Q8_0, Q4_1, su
   for (const type of ['q8_0', 'q4_1'] as const) {
     const w = randomQuant(type, 37, 96, r, false);
     assert.deepEqual(dequantizeQuant(w), jsDequant(w));
+    // a range of rows, from plain and from arena memory, into a given buffer
+    const wa = { ...w, data: allocBytes(w.data.length) };
+    wa.data.set(w.data);
+    const out = new Float32Array(5 * 96);
+    for (const m of [w, wa]) {
+      assert.deepEqual(dequantizeRows(m, 30, 35, { out }), jsDequant(w).subarray(30 * 96, 35 * 96));
+    }
+    assert.throws(() => dequantizeRows(w, 30, 38), {
+      name: 'ShapeError',
+      message: /rows 30..38 outside 0..37/,
+    });
   }
 });
 

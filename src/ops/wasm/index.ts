@@ -15,6 +15,8 @@
  *       f32 weights for rows < 8 (decode); above, dequantizes 2 MB chunks and runs sgemm. Option
  *       { activations: 'i16' }: rows < 8 with x rounded to int16 per block, integer dot products (≈ 2×
  *       faster; error ≤ Σ_blocks (s/2)·Σ|w|, s = max|x_block|/32767).
+ *   dequantizeRows(W, j0, j1, { out }) / dequantizeQuant(W)
+ *       float32 rows of a QuantMatrix (e.g. embedding rows of a quantized token_embd), exact.
  *   allocF32(n) / allocBytes(n)
  *       arrays inside the shared wasm memory: kernels read (and write) them in place, with no copy per
  *       call — allocate weights (f32 or quantized bytes) here. Freed when the view is collected.
@@ -32,6 +34,7 @@ export {
   QUANT_BLOCK_BYTES,
   checkQuantMatrix,
   dequantizeQuant,
+  dequantizeRows,
   linearQ4_1,
   linearQ8_0,
   linearQuant,

@@ -231,25 +231,49 @@ export function linearQ4_1(
   return linearQuant(x, rows, w, opts);
 }
 
-/** Dequantize W to float32 (rows × cols) with the wasm kernels; for tests and for callers that need f32. */
-export function dequantizeQuant(w: QuantMatrix, kernels?: WasmKernels): Float32Array {
+/**
+ * Dequantize rows j0 ≤ j < j1 of W to float32 ((j1 − j0) × cols, row after row) with the wasm kernels,
+ * e.g. the embedding rows of a decode step's tokens from a quantized token_embd; bit-identical to
+ * ggml's dequantization (w = d·q, w = d·q + m). Only the requested rows' blocks are read.
+ */
+export function dequantizeRows(
+  w: QuantMatrix,
+  j0: number,
+  j1: number,
+  opts: { out?: Float32Array; kernels?: WasmKernels } = {},
+): Float32Array {
   const rowBytes = checkQuantMatrix(w);
-  const k = kernels ?? requireKernels();
-  const n = w.rows * w.cols;
-  const out = new Float32Array(n);
+  if (!Number.isInteger(j0) || !Number.isInteger(j1) || j0 < 0 || j1 < j0 || j1 > w.rows) {
+    throw new ShapeError(`dequantize ${w.type}: rows ${j0}..${j1} outside 0..${w.rows}`);
+  }
+  const n = (j1 - j0) * w.cols;
+  const out = opts.out ?? new Float32Array(n);
+  if (out.length < n)
+    throw new ShapeError(`dequantize ${w.type}: out has ${out.length} elements, needs ${n}`);
   if (n === 0) return out;
+  const k = opts.kernels ?? requireKernels();
   const { arena } = k;
-  const sw = arena.scratch(rowBytes * w.rows + 64);
+  const bytes = rowBytes * (j1 - j0);
+  const sw = arena.owns(w.data) ? undefined : arena.scratch(bytes + 64);
   const so = arena.scratch(4 * n + 64);
   try {
-    new Uint8Array(arena.memory.buffer).set(w.data.subarray(0, rowBytes * w.rows), sw.ptr);
-    k.fn[w.type === 'q8_0' ? 'deq8_0' : 'deq4_1'](sw.ptr, w.cols, 0, w.rows, so.ptr);
+    let src = w.data.byteOffset + j0 * rowBytes;
+    if (sw) {
+      new Uint8Array(arena.memory.buffer).set(w.data.subarray(j0 * rowBytes, j1 * rowBytes), sw.ptr);
+      src = sw.ptr;
+    }
+    k.fn[w.type === 'q8_0' ? 'deq8_0' : 'deq4_1'](src, w.cols, 0, j1 - j0, so.ptr);
     out.set(arena.f32().subarray(so.ptr / 4, so.ptr / 4 + n));
     return out;
   } finally {
-    sw.done();
+    sw?.done();
     so.done();
   }
+}
+
+/** Dequantize all of W to float32 (rows × cols) with the wasm kernels; for tests and callers that need f32. */
+export function dequantizeQuant(w: QuantMatrix, kernels?: WasmKernels): Float32Array {
+  return dequantizeRows(w, 0, w.rows, { kernels });
 }
 
 /**
