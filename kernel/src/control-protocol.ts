@@ -19,12 +19,30 @@ export interface WorkerConfig {
   signatureScheme: string;
   /** The kernel process to signal on interrupt_request. */
   pid: number;
-  /**
-   * One Int32 the worker sets on interrupt_request. The main thread may be compiling a cell when
-   * the request comes, where SIGINT cannot stop anything; the cell then checks this flag right
-   * before its code would start, and does not start.
-   */
-  interruptFlag: SharedArrayBuffer;
+  /** The interrupt counters (see `interruptCells`). */
+  interrupts: SharedArrayBuffer;
+}
+
+/** Index of the count of interrupts requested (the worker adds one per interrupt_request). */
+export const INTERRUPT_REQUESTED = 0;
+/** Index of the request count already honoured (set to the requested count by whoever stops code). */
+export const INTERRUPT_HONOURED = 1;
+/** Index of the count of SIGINTs the worker raised (to tell them from a client's own SIGINT). */
+export const INTERRUPT_SIGNALLED = 2;
+/** Index of the number of the cell script running synchronously right now (0: none). */
+export const INTERRUPT_SCRIPT = 3;
+
+/**
+ * Counters shared by the control worker and the main thread. An interrupt is pending while
+ * requested ≠ honoured. The main thread may be compiling a cell when the request comes, where
+ * SIGINT cannot stop anything; the cell checks right before its code would start and does not
+ * start; the loops of running cells check it on each iteration (engine.ts). SIGINT, which stops
+ * any synchronous code but cannot tell one cell from the next, is raised only when the same cell
+ * script is still running synchronously a moment after the request and the request is still
+ * pending (a loop check would have honoured it).
+ */
+export function interruptCells(buffer: SharedArrayBuffer = new SharedArrayBuffer(16)): Int32Array {
+  return new Int32Array(buffer);
 }
 
 /** Views transferred frames as Buffers without copying. */

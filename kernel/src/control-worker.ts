@@ -9,7 +9,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Reply, Router } from 'zeromq';
 import { decode, encode, Signer } from './wire';
 import { Session } from './session';
-import { toBuffers, type FromWorker, type ToWorker, type WorkerConfig } from './control-protocol';
+import {
+  INTERRUPT_REQUESTED,
+  INTERRUPT_HONOURED,
+  INTERRUPT_SCRIPT,
+  INTERRUPT_SIGNALLED,
+  interruptCells,
+  toBuffers,
+  type FromWorker,
+  type ToWorker,
+  type WorkerConfig,
+} from './control-protocol';
 import { Outbox } from './outbox';
 
 const config = workerData as WorkerConfig;
@@ -17,10 +27,25 @@ const port = parentPort;
 if (!port) throw new Error('control-worker must run in a worker thread');
 const signer = new Signer(config.key, config.signatureScheme);
 const session = new Session();
-const interruptFlag = new Int32Array(config.interruptFlag);
+const interrupts = interruptCells(config.interrupts);
 
 function post(message: FromWorker): void {
   port?.postMessage(message);
+}
+
+/** How long a loop check gets to honour an interrupt before SIGINT is raised. */
+const SIGNAL_DELAY_MS = 30;
+
+/**
+ * Raises SIGINT when interrupt `request` is still pending and cell script `script` is still
+ * running synchronously: code without loop checks (a long library call) stops only that way. The
+ * checks keep a late signal from stopping the next cell instead.
+ */
+function signalIfStuck(request: number, script: number): void {
+  if (Atomics.load(interrupts, INTERRUPT_HONOURED) >= request) return;
+  if (Atomics.load(interrupts, INTERRUPT_SCRIPT) !== script) return;
+  Atomics.add(interrupts, INTERRUPT_SIGNALLED, 1);
+  process.kill(config.pid, 'SIGINT');
 }
 
 async function heartbeat(socket: Reply): Promise<void> {
@@ -36,8 +61,9 @@ async function control(socket: Router, outbox: Outbox): Promise<void> {
     }
     const { message } = decoded;
     if (message.header.msg_type === 'interrupt_request') {
-      Atomics.store(interruptFlag, 0, 1);
-      process.kill(config.pid, 'SIGINT');
+      const request = Atomics.add(interrupts, INTERRUPT_REQUESTED, 1) + 1;
+      const script = Atomics.load(interrupts, INTERRUPT_SCRIPT);
+      if (script !== 0) setTimeout(() => signalIfStuck(request, script), SIGNAL_DELAY_MS);
       outbox.push(encode(session.reply(message, { status: 'ok' }), signer));
       post({ kind: 'interrupted', frames: [...frames] });
       continue;

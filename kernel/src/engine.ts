@@ -1,15 +1,35 @@
 /**
- * The compile-and-run engine: tslab's public converter and executor, driven cell by cell.
+ * The compile-and-run engine. Cells are compiled by tslab's converter (through tslab-adapter.ts,
+ * the only module that knows tslab) and run here with Node's `vm` under the script name
+ * `<cell N>`, so stack traces can be mapped back to the user's code.
  *
- * tslab reports through a console-like object: the value of a cell's last expression through
- * `log`, thrown values and compiler diagnostics through `error`. The engine turns those calls into
- * a typed outcome instead of text, names each cell's script `<cell N>` so stack traces can be
- * mapped back to the user's code, and keeps the sources needed to do that.
+ * Every top-level declaration of a cell lives on one shared `exports` object, updated as the cell
+ * runs; the declarations a cell adds are kept for type checking the next cells even when the cell
+ * threw or was interrupted, so `let spins = 0; while (true) spins++` leaves `spins` at the value
+ * it had when stopped.
+ *
+ * Interrupts. A cell stuck in synchronous code is stopped by SIGINT (`breakOnSigint`). Code that
+ * runs later, after an `await` or in a timer or event callback, is outside that script, where
+ * SIGINT cannot reach; so every loop of a cell's JavaScript starts its body with a check of the
+ * shared interrupt flag, which throws an interruption when the flag is set. The check costs one
+ * atomic load per iteration.
  */
+import Module from 'node:module';
+import path from 'node:path';
 import vm from 'node:vm';
-import * as ts from '@tslab/typescript-for-tslab';
-import { createConverter, isCompleteCode, type Converter } from 'tslab/dist/converter';
-import { createExecutor, type ConverterSet, type Executor } from 'tslab/dist/executor';
+import {
+  INTERRUPT_HONOURED,
+  INTERRUPT_REQUESTED,
+  INTERRUPT_SCRIPT,
+  interruptCells,
+} from './control-protocol';
+import {
+  completeness,
+  createCellCompiler,
+  loopBodies,
+  type CellCompiler,
+  type QuickInfo,
+} from './tslab-adapter';
 
 /** One compiler diagnostic, 1-based, in the cell unless `file` names another file. */
 export interface CellDiagnostic {
@@ -25,7 +45,7 @@ export type Outcome =
   | { kind: 'compile-error'; diagnostics: CellDiagnostic[] }
   | { kind: 'runtime-error'; error: unknown };
 
-/** Source of an executed cell: what the user wrote and the JavaScript that ran. */
+/** Source of an executed cell: what the user wrote and the JavaScript that ran (line for line). */
 export interface CellSource {
   ts: string;
   js: string;
@@ -46,64 +66,135 @@ export type Completeness =
 /** Prefix of the script name given to each cell, e.g. `<cell 3>`. */
 export const CELL_FILE_PATTERN = /<cell (\d+)>/;
 
-const DIAGNOSTIC_FORMAT = '%s%d:%d - %s';
-const MAX_KEPT_CELLS = 500;
+/** The message of the error a loop check throws; traceback.ts reports it as KeyboardInterrupt. */
+export const LOOP_INTERRUPT_MESSAGE = 'Script execution was interrupted inside a loop of the cell';
+/** The message an awaiting cell is abandoned with. */
+export const ASYNC_INTERRUPT_MESSAGE = 'Interrupted asynchronously';
 
-interface Collector {
-  values: unknown[];
-  errors: unknown[];
-  diagnostics: CellDiagnostic[];
+const MAX_KEPT_CELLS = 500;
+const LOOP_KEYWORD = /\b(?:for|while|do)\b/;
+/** Name of the interrupt check inside a cell's wrapper function (a parameter, not a global). */
+const CHECK = '__efflab_check__';
+/** Global through which a cell's wrapper receives exports, require and the check. */
+const RUNTIME = '__efflab_cell__';
+
+/**
+ * Inserts a call of `check` at the start of every loop body of `js`, on the same lines (so stack
+ * traces keep their line numbers).
+ */
+export function instrumentLoops(js: string, check: string = CHECK): string {
+  if (!LOOP_KEYWORD.test(js)) return js;
+  const edits: { at: number; text: string }[] = [];
+  for (const body of loopBodies(js)) {
+    if (body.close === undefined) edits.push({ at: body.open, text: `${check}();` });
+    else edits.push({ at: body.open, text: `{${check}();` }, { at: body.close, text: '}' });
+  }
+  edits.sort((a, b) => b.at - a.at);
+  let out = js;
+  for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.at);
+  return out;
 }
 
-type RunInThisContext = typeof vm.runInThisContext;
+/** A module object the cell's `require` can load local `.ts` files (compiled by the converter) into. */
+interface CompilableModule extends NodeJS.Module {
+  _compile(content: string, filename: string): void;
+}
 
-/** Runs TypeScript cells in this process with tslab's compiler and executor. */
+/** Runs TypeScript cells in this process. */
 export class Engine {
-  private readonly executor: Executor;
-  private readonly converters: ConverterSet;
-  private collector: Collector = { values: [], errors: [], diagnostics: [] };
+  private readonly compiler: CellCompiler;
+  private readonly exports: Record<string, unknown> = {};
+  private readonly exportsProxy: Record<string, unknown>;
+  private readonly require: NodeJS.Require;
+  private readonly sideOutputs = new Map<string, string>();
+  private readonly sideModules = new Map<string, NodeJS.Module>();
   private readonly cells = new Map<number, CellSource>();
+  private prevDeclarations = '';
+  private abandon?: (error: Error) => void;
+  private scripts = 0;
 
   /**
-   * @param rootDir folder cells run in.
-   * @param takeInterrupt returns true (once) when an interrupt was requested since the cell began.
+   * @param rootDir folder cells run in (module resolution of `require`).
+   * @param interrupts the shared interrupt counters (see control-protocol.ts).
    */
   constructor(
     rootDir: string,
-    private readonly takeInterrupt: () => boolean = () => false,
+    private readonly interrupts: Int32Array = interruptCells(),
   ) {
-    const node = createConverter();
-    let browser: Converter | undefined;
-    this.converters = {
-      node,
-      get browser(): Converter {
-        browser ??= createConverter({ isBrowser: true });
-        return browser;
-      },
-      close: () => {
-        node.close();
-        browser?.close();
-      },
+    this.compiler = createCellCompiler();
+    this.exportsProxy = this.createExports();
+    const base = Module.createRequire(path.join(rootDir, 'src.js'));
+    this.require = Object.assign(this.wrapRequire(base, rootDir), {
+      resolve: base.resolve,
+      cache: base.cache,
+      main: base.main,
+      extensions: base.extensions,
+    });
+    const cells = this.interrupts;
+    const check = (): void => {
+      const requested = Atomics.load(cells, INTERRUPT_REQUESTED);
+      if (requested === Atomics.load(cells, INTERRUPT_HONOURED)) return;
+      Atomics.store(cells, INTERRUPT_HONOURED, requested);
+      const error = new Error(LOOP_INTERRUPT_MESSAGE);
+      Error.captureStackTrace(error, check);
+      throw error;
     };
-    this.executor = createExecutor(rootDir, this.converters, {
-      log: (value: unknown) => this.collector.values.push(value),
-      error: (first: unknown, ...rest: unknown[]) => this.onError(first, rest),
+    Object.defineProperty(globalThis, RUNTIME, {
+      value: Object.freeze({ exports: this.exportsProxy, require: this.require, check }),
+      configurable: true,
+      enumerable: false,
+      writable: false,
     });
   }
 
-  private onError(first: unknown, rest: unknown[]): void {
-    if (first === DIAGNOSTIC_FORMAT && rest.length === 4) {
-      const [file, line, column, message] = rest;
-      const name = typeof file === 'string' ? file.trim() : '';
-      this.collector.diagnostics.push({
-        line: Number(line),
-        column: Number(column),
-        message: String(message),
-        ...(name ? { file: name } : {}),
+  /**
+   * TypeScript's CommonJS output declares imported names with `defineProperty` getters; they are
+   * stored as plain values instead so that a later cell may assign to them.
+   */
+  private createExports(): Record<string, unknown> {
+    const target = this.exports;
+    return new Proxy(target, {
+      defineProperty: (_t, prop, attrs) => {
+        if (prop === '__esModule') return true;
+        target[prop as string] = attrs.get ? (attrs.get as () => unknown)() : attrs.value;
+        return true;
+      },
+    });
+  }
+
+  /** `require` from `rootDir` that also loads the JavaScript of local `.ts` files cells import. */
+  private wrapRequire(base: (id: string) => unknown, dirname: string): (id: string) => unknown {
+    const fromSide = (id: string): unknown => {
+      let filename = path.resolve(dirname, id);
+      if (path.extname(filename) === '') filename += '.js';
+      const cached = this.sideModules.get(filename);
+      if (cached) return cached.exports;
+      const js = this.sideOutputs.get(filename);
+      if (js === undefined) return undefined;
+      const mod = new Module(filename, module) as CompilableModule;
+      mod.filename = filename;
+      mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
+        path.dirname(filename),
+      );
+      const own = Module.createRequire(filename);
+      mod.require = Object.assign(this.wrapRequire(own, path.dirname(filename)), {
+        resolve: own.resolve,
+        cache: own.cache,
+        main: own.main,
+        extensions: own.extensions,
       });
-      return;
-    }
-    this.collector.errors.push(first);
+      this.sideModules.set(filename, mod);
+      // Local modules' loops can be interrupted too; they reach the check through the global.
+      mod._compile(instrumentLoops(js, `${RUNTIME}.check`), filename);
+      return mod.exports;
+    };
+    return (id: string): unknown => {
+      if (id.startsWith('.') || path.isAbsolute(id)) {
+        const side = fromSide(id);
+        if (side !== undefined) return side;
+      }
+      return base(id);
+    };
   }
 
   /** The sources of cell `n`, if it ran recently. */
@@ -116,45 +207,68 @@ export class Engine {
    * returns its promise; the promise settles when the cell's top-level awaits do.
    */
   async execute(code: string, n: number): Promise<Outcome> {
-    const collector: Collector = { values: [], errors: [], diagnostics: [] };
-    this.collector = collector;
-    const source: CellSource = { ts: code, js: '' };
-    const original: RunInThisContext = vm.runInThisContext;
-    const hooked: RunInThisContext = (script, options) => {
-      source.js = script;
-      if (this.takeInterrupt()) throw new Error('Script execution was interrupted before it started');
-      const named =
-        typeof options === 'object' && options !== null ? { ...options, filename: `<cell ${n}>` } : options;
-      return original(script, named);
-    };
-    const vmModule = vm as unknown as { runInThisContext: RunInThisContext };
-    vmModule.runInThisContext = hooked;
-    let pending: Promise<boolean>;
-    try {
-      pending = this.executor.execute(code);
-    } finally {
-      vmModule.runInThisContext = original;
+    const result = this.compiler.compile(this.prevDeclarations, code);
+    if (!result.ok) {
+      return {
+        kind: 'compile-error',
+        diagnostics: result.diagnostics.map((d) => ({
+          line: d.line + 1,
+          column: d.character + 1,
+          message: d.message,
+          ...(d.fileName ? { file: d.fileName } : {}),
+        })),
+      };
     }
-    this.remember(n, source);
-    let ok: boolean;
+    const compiled = result.compiled;
+    for (const side of compiled.sideOutputs) {
+      this.sideModules.delete(side.path);
+      this.sideOutputs.set(side.path, side.js);
+    }
+    if (compiled.js === undefined || compiled.js === '') {
+      this.prevDeclarations = compiled.declarations;
+      return { kind: 'ok', hasValue: false, value: undefined, warnings: [] };
+    }
+    const prefix = compiled.hasTopLevelAwait
+      ? `(async function(exports, require, ${CHECK}) { `
+      : `(function(exports, require, ${CHECK}) { `;
+    const suffix = `\n})(${RUNTIME}.exports, ${RUNTIME}.require, ${RUNTIME}.check)`;
+    this.remember(n, { ts: code, js: prefix + compiled.js + suffix });
+    // Whatever happens from here on, the cell's declarations exist (with the values they reached).
+    this.prevDeclarations = compiled.declarations;
+    let returned: unknown;
     try {
-      ok = await pending;
+      if (this.takeInterrupt()) throw new Error('Script execution was interrupted before it started');
+      Atomics.store(this.interrupts, INTERRUPT_SCRIPT, (this.scripts = (this.scripts % 0x7fffffff) + 1));
+      returned = vm.runInThisContext(prefix + instrumentLoops(compiled.js) + suffix, {
+        filename: `<cell ${n}>`,
+        breakOnSigint: true,
+      });
     } catch (error) {
       return { kind: 'runtime-error', error };
     } finally {
-      if (this.collector === collector) this.collector = { values: [], errors: [], diagnostics: [] };
+      Atomics.store(this.interrupts, INTERRUPT_SCRIPT, 0);
     }
-    if (!ok) {
-      if (collector.errors.length > 0) return { kind: 'runtime-error', error: collector.errors[0] };
-      return { kind: 'compile-error', diagnostics: collector.diagnostics };
+    if (compiled.hasTopLevelAwait) {
+      const abandoned = new Promise<never>((_, reject) => {
+        this.abandon = reject;
+      });
+      try {
+        await Promise.race([returned, abandoned]);
+      } catch (error) {
+        return { kind: 'runtime-error', error };
+      } finally {
+        this.abandon = undefined;
+      }
     }
-    const hasValue = collector.values.length > 0;
-    return {
-      kind: 'ok',
-      hasValue,
-      value: hasValue ? collector.values[0] : undefined,
-      warnings: collector.diagnostics,
-    };
+    const name = compiled.lastExpressionVar;
+    if (name === undefined || !(name in this.exports)) {
+      return { kind: 'ok', hasValue: false, value: undefined, warnings: [] };
+    }
+    const value = this.exports[name];
+    delete this.exports[name];
+    // As tslab does: a last expression that is null or undefined shows nothing.
+    const hasValue = value !== undefined && value !== null;
+    return { kind: 'ok', hasValue, value: hasValue ? value : undefined, warnings: [] };
   }
 
   private remember(n: number, source: CellSource): void {
@@ -167,22 +281,20 @@ export class Engine {
 
   /** Completion candidates at `cursor` (a UTF-16 offset into `code`). */
   complete(code: string, cursor: number): Completion {
-    const info = this.executor.complete(code, cursor);
-    const kinds = new Map<string, string>();
-    for (const entry of info.original?.entries ?? []) kinds.set(entry.name, entry.kind);
+    const info = this.compiler.complete(this.prevDeclarations, code, cursor);
     return {
       start: info.start,
       end: info.end,
       matches: info.candidates,
-      kinds: info.candidates.map((name) => kinds.get(name) ?? ''),
+      kinds: info.candidates.map((name) => info.kinds.get(name) ?? ''),
     };
   }
 
   /** Type and documentation of the symbol at `cursor`, or undefined when there is none. */
-  inspect(code: string, cursor: number): ts.QuickInfo | undefined {
+  inspect(code: string, cursor: number): QuickInfo | undefined {
     for (const at of [cursor, cursor - 1]) {
       if (at < 0) continue;
-      const info = this.executor.inspect(code, at);
+      const info = this.compiler.inspect(this.prevDeclarations, code, at);
       if (info) return info;
     }
     return undefined;
@@ -190,25 +302,29 @@ export class Engine {
 
   /** Whether `code` is ready to run, needs more lines, or cannot parse. */
   isComplete(code: string): Completeness {
-    const partial = isCompleteCode(code);
-    if (!partial.completed) return { status: 'incomplete', indent: partial.indent ?? '' };
-    const out = ts.transpileModule(code, { reportDiagnostics: true, fileName: 'cell.ts' });
-    return (out.diagnostics ?? []).length > 0 ? { status: 'invalid' } : { status: 'complete' };
+    return completeness(code);
   }
 
-  /** Aborts a cell that is awaiting (a cell stuck in synchronous code is stopped by SIGINT). */
+  /** Marks every interrupt requested so far as honoured; true when one was still pending. */
+  takeInterrupt(): boolean {
+    const requested = Atomics.load(this.interrupts, INTERRUPT_REQUESTED);
+    return Atomics.exchange(this.interrupts, INTERRUPT_HONOURED, requested) !== requested;
+  }
+
+  /** Abandons a cell that is awaiting (a cell stuck in synchronous code is stopped by SIGINT). */
   interrupt(): void {
-    this.executor.interrupt();
+    this.abandon?.(new Error(ASYNC_INTERRUPT_MESSAGE));
   }
 
   /** Forgets all variables declared by earlier cells. */
   reset(): void {
-    this.executor.reset();
+    this.prevDeclarations = '';
+    for (const name of Object.getOwnPropertyNames(this.exports)) delete this.exports[name];
     this.cells.clear();
   }
 
   /** Releases the compiler's watchers so the process can exit. */
   close(): void {
-    this.executor.close();
+    this.compiler.close();
   }
 }

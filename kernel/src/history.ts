@@ -32,12 +32,29 @@ export function defaultHistoryDir(): string {
   return path.join(data, 'efflab', 'history');
 }
 
-function globToRegExp(pattern: string): RegExp {
-  const body = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 's');
+/**
+ * A Unix glob as SQLite's GLOB reads it (what IPython's history search uses): `*` any run, `?` one
+ * character, `[abc]` / `[a-z]` / `[^abc]` a class; case-sensitive; the whole input must match.
+ */
+export function globToRegExp(pattern: string): RegExp {
+  let body = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*') body += '[\\s\\S]*';
+    else if (c === '?') body += '[\\s\\S]';
+    else if (c === '[') {
+      const close = pattern.indexOf(']', i + 2);
+      if (close < 0) body += '\\[';
+      else {
+        let cls = pattern.slice(i + 1, close);
+        const negate = cls.startsWith('^');
+        if (negate) cls = cls.slice(1);
+        body += `[${negate ? '^' : ''}${cls.replace(/[\\\]^]/g, '\\$&')}]`;
+        i = close;
+      }
+    } else body += c.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${body}$`, 'u');
 }
 
 /** The history of this kernel session plus read access to earlier ones. */
@@ -123,32 +140,58 @@ export class History {
     return new Promise((resolve) => out.write('', () => resolve()));
   }
 
-  /** The last `n` entries. */
-  tail(n: number): HistoryEntry[] {
-    const all = this.all();
-    return n > 0 ? all.slice(-n) : [];
+  /**
+   * The last `n` entries of all sessions, this one last (IPython's `get_tail` with
+   * `include_latest`, as ipykernel calls it); n = null means 10.
+   */
+  tail(n: number | null): HistoryEntry[] {
+    const count = n ?? 10;
+    return count > 0 ? this.all().slice(-count) : [];
   }
 
-  /** Entries of `session` (0 = this one, negative = counted back) with start <= line < stop. */
+  /**
+   * Entries of `session` (0 = this one, negative = counted back) with start <= line < stop, as
+   * IPython's `get_range`. For this session, start and stop may count back from the end (negative)
+   * and a null, zero or too large stop means the end; line 0 is IPython's empty placeholder entry.
+   * Unlike ipykernel, which reports this session's entries as session 0, the real session number
+   * is reported, so that a range asked for with the number `tail` gave comes back with it (what
+   * jupyter_kernel_test checks).
+   */
   range(session: number, start: number, stop: number | null): HistoryEntry[] {
     const s = session > 0 ? session : this.session + session;
-    return this.load(s).filter((e) => e.line >= start && (stop === null || e.line < stop));
+    if (s !== this.session) {
+      return this.load(s).filter((e) => e.line >= start && (!stop || e.line < stop));
+    }
+    const size = (this.current.at(-1)?.line ?? 0) + 1;
+    const from = start < 0 ? start + size : start;
+    const to = !stop || stop > size ? size : stop < 0 ? stop + size : stop;
+    const byLine = new Map(this.current.map((e) => [e.line, e]));
+    const out: HistoryEntry[] = [];
+    for (let line = Math.max(0, from); line < to; line++) {
+      if (line === 0) out.push({ session: this.session, line: 0, input: '', output: null });
+      const entry = byLine.get(line);
+      if (entry) out.push(entry);
+    }
+    return out;
   }
 
-  /** Entries whose input matches a glob `pattern`; the last `n` (all when n is null), optionally unique. */
+  /**
+   * Entries whose input matches the glob `pattern`, oldest first, as IPython's `search`: with
+   * `unique`, one entry per distinct input, its latest; with `n` (not null), only the last n of
+   * those (n = 0 gives none).
+   */
   search(pattern: string, n: number | null, unique: boolean): HistoryEntry[] {
     const re = globToRegExp(pattern);
     let hits = this.all().filter((e) => re.test(e.input));
     if (unique) {
-      const seen = new Set<string>();
-      const kept: HistoryEntry[] = [];
-      for (let i = hits.length - 1; i >= 0; i--) {
-        if (seen.has(hits[i].input)) continue;
-        seen.add(hits[i].input);
-        kept.unshift(hits[i]);
+      const latest = new Map<string, HistoryEntry>();
+      for (const e of hits) {
+        latest.delete(e.input);
+        latest.set(e.input, e);
       }
-      hits = kept;
+      hits = [...latest.values()];
     }
-    return n !== null && n > 0 ? hits.slice(-n) : hits;
+    if (n === null) return hits;
+    return n > 0 ? hits.slice(-n) : [];
   }
 }

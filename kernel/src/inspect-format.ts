@@ -1,13 +1,13 @@
 /** Formats TypeScript quick info (type, docs, JSDoc tags) for `inspect_reply`. */
-import type * as ts from '@tslab/typescript-for-tslab';
+import type { QuickInfo, SymbolDisplayPart } from './tslab-adapter';
 import type { JsonObject } from './wire';
 
-function text(parts: readonly ts.SymbolDisplayPart[] | undefined): string {
+function text(parts: readonly SymbolDisplayPart[] | undefined): string {
   return (parts ?? []).map((p) => p.text).join('');
 }
 
 /** The `data` bundle of an inspect reply: plain text and Markdown. */
-export function formatQuickInfo(info: ts.QuickInfo): JsonObject {
+export function formatQuickInfo(info: QuickInfo): JsonObject {
   const signature = text(info.displayParts);
   const docs = text(info.documentation);
   const tags = (info.tags ?? []).map((tag) => {

@@ -1,9 +1,9 @@
 /** The `kernel_info_reply` content: who we are, which language, where to find help. */
-import * as ts from '@tslab/typescript-for-tslab';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROTOCOL_VERSION, type JsonObject } from './wire';
 import { LIBRARY_ROOT } from './resolution';
+import { TSLAB_VERSION, typescriptVersion } from './tslab-adapter';
 
 function versionOf(packageJson: string): string {
   try {
@@ -17,8 +17,6 @@ function versionOf(packageJson: string): string {
 
 /** efflab's version (from the repository's package.json). */
 export const EFFLAB_VERSION = versionOf(path.join(LIBRARY_ROOT, 'package.json'));
-/** The tslab version whose compiler and executor we run. */
-export const TSLAB_VERSION = versionOf(require.resolve('tslab/package.json'));
 
 /** Builds the reply content; computed once per kernel. */
 export function kernelInfo(): JsonObject {
@@ -29,14 +27,14 @@ export function kernelInfo(): JsonObject {
     implementation_version: EFFLAB_VERSION,
     language_info: {
       name: 'typescript',
-      version: ts.version,
+      version: typescriptVersion,
       mimetype: 'text/typescript',
       file_extension: '.ts',
       codemirror_mode: 'typescript',
       pygments_lexer: 'typescript',
     },
     banner:
-      `efflab ${EFFLAB_VERSION}: TypeScript ${ts.version} on Node.js ${process.version} (compiler and executor from tslab ${TSLAB_VERSION}).\n` +
+      `efflab ${EFFLAB_VERSION}: TypeScript ${typescriptVersion} on Node.js ${process.version} (cell compiler from tslab ${TSLAB_VERSION}).\n` +
       `import { display, html, plotly, progress } from 'efflab' to get started.`,
     help_links: [
       { text: 'TypeScript handbook', url: 'https://www.typescriptlang.org/docs/handbook/intro.html' },

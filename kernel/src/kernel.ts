@@ -17,12 +17,19 @@ import { Session } from './session';
 import { Outbox } from './outbox';
 import { OutputCapture } from './streams';
 import { Engine, type Outcome } from './engine';
-import { compileReport, runtimeReport, warningText, type ErrorReport } from './traceback';
+import { compileReport, isInterruption, runtimeReport, warningText, type ErrorReport } from './traceback';
 import { History, type HistoryEntry } from './history';
 import { CommManager } from './comms';
 import { kernelInfo } from './kernel-info';
 import { formatQuickInfo } from './inspect-format';
-import { toBuffers, type FromWorker, type ToWorker, type WorkerConfig } from './control-protocol';
+import {
+  INTERRUPT_SIGNALLED,
+  interruptCells,
+  toBuffers,
+  type FromWorker,
+  type ToWorker,
+  type WorkerConfig,
+} from './control-protocol';
 import { debug, warn } from './log';
 import {
   setKernelBridge,
@@ -84,8 +91,12 @@ export class Kernel {
   private pendingInput?: { resolve: (v: string) => void; reject: (e: Error) => void };
   private stopping = false;
   private readonly info = kernelInfo();
-  /** Set by the control worker on interrupt_request (see control-protocol.ts). */
-  private readonly interruptFlag = new Int32Array(new SharedArrayBuffer(4));
+  /** Counted up by the control worker on interrupt_request (see control-protocol.ts). */
+  private readonly interrupts = interruptCells();
+  /** How many of the worker's SIGINTs the main thread has seen. */
+  private workerSignalsSeen = 0;
+  /** Requests answered while a cell ran: their `idle` waits for the cell's, as ipykernel's order has it. */
+  private deferredIdle: MessageHeader[] = [];
 
   constructor(private readonly options: KernelOptions) {
     this.signer = new Signer(options.connection.key, options.connection.signature_scheme);
@@ -118,7 +129,7 @@ export class Kernel {
     await this.startWorker();
     this.capture.install();
     setKernelBridge(this.bridge());
-    process.on('SIGINT', () => this.interrupt());
+    process.on('SIGINT', () => this.onSigint());
     process.on('uncaughtException', (error) => this.reportBackground('Uncaught exception', error));
     process.on('unhandledRejection', (reason) =>
       this.reportBackground('Unhandled promise rejection', reason),
@@ -130,7 +141,7 @@ export class Kernel {
   }
 
   private getEngine(): Engine {
-    this.engine ??= new Engine(this.options.cwd, () => Atomics.exchange(this.interruptFlag, 0, 0) === 1);
+    this.engine ??= new Engine(this.options.cwd, this.interrupts);
     return this.engine;
   }
 
@@ -142,7 +153,7 @@ export class Kernel {
       key: conn.key,
       signatureScheme: conn.signature_scheme,
       pid: process.pid,
-      interruptFlag: this.interruptFlag.buffer as SharedArrayBuffer,
+      interrupts: this.interrupts.buffer as SharedArrayBuffer,
     };
     const compiled = path.join(__dirname, 'control-worker.js');
     const worker = existsSync(compiled)
@@ -170,11 +181,13 @@ export class Kernel {
         return;
       }
       case 'interrupted': {
+        // An awaiting cell is abandoned here (no SIGINT is raised unless synchronous code runs).
+        if (this.engine?.takeInterrupt()) this.interrupt();
         const decoded = decode(toBuffers(msg.frames), this.signer);
         if (decoded.ok) {
+          // As ipykernel's control thread does: busy and idle around the interrupt request.
           this.publishStatus('busy', decoded.message.header);
           this.publishStatus('idle', decoded.message.header);
-          this.restoreBusy();
         }
         return;
       }
@@ -218,7 +231,7 @@ export class Kernel {
           this.queue.push({ message, channel });
           void this.runQueue();
         } else {
-          void this.handle(message, channel);
+          void this.handle(message, channel, true);
         }
       }
     } catch (error) {
@@ -266,19 +279,29 @@ export class Kernel {
     this.publish('status', { execution_state: state }, parent);
   }
 
-  /** After answering a request in the middle of a cell, tell frontends the kernel is still busy. */
-  private restoreBusy(): void {
-    if (this.running) this.publishStatus('busy', this.running.header);
+  /** Publishes the idles of requests answered while the cell that just ended ran. */
+  private releaseDeferredIdle(): void {
+    const headers = this.deferredIdle;
+    this.deferredIdle = [];
+    for (const header of headers) this.publishStatus('idle', header);
   }
 
   private reportBackground(what: string, error: unknown): void {
+    if (isInterruption(error)) {
+      // A loop in a timer or event callback of a cell, stopped by an interrupt (engine.ts).
+      const where = /<cell \d+>:\d+/.exec(error instanceof Error ? (error.stack ?? '') : '')?.[0];
+      process.stderr.write(
+        `KeyboardInterrupt: stopped a loop running outside its cell${where ? ` (at ${where})` : ''}; the kernel's variables are kept\n`,
+      );
+      return;
+    }
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`${what}: ${text}\n`);
   }
 
   // ---- requests other than execute -------------------------------------------------------
 
-  private async handle(message: Message, channel: ReplyChannel): Promise<void> {
+  private async handle(message: Message, channel: ReplyChannel, onShell = false): Promise<void> {
     const type = message.header.msg_type;
     this.publishStatus('busy', message.header);
     try {
@@ -297,8 +320,11 @@ export class Kernel {
         );
       }
     } finally {
-      this.publishStatus('idle', message.header);
-      if (type !== 'shutdown_request') this.restoreBusy();
+      // ipykernel answers shell requests one at a time, so the kernel shows busy until a running
+      // cell ends. We answer them at once (a cell may await a comm message), but keep the status:
+      // while a cell runs, the request's idle is published after the cell's.
+      if (onShell && this.running) this.deferredIdle.push(message.header);
+      else this.publishStatus('idle', message.header);
     }
   }
 
@@ -371,11 +397,12 @@ export class Kernel {
     const output = field(content, 'output', 'boolean') ?? false;
     const access = field(content, 'hist_access_type', 'string') ?? 'tail';
     let entries: HistoryEntry[];
-    if (access === 'tail') entries = this.history.tail(field(content, 'n', 'number') ?? 10);
+    // Defaults as ipykernel's do_history has them.
+    if (access === 'tail') entries = this.history.tail(field(content, 'n', 'number') ?? null);
     else if (access === 'range') {
       entries = this.history.range(
         field(content, 'session', 'number') ?? 0,
-        field(content, 'start', 'number') ?? 1,
+        field(content, 'start', 'number') ?? 0,
         field(content, 'stop', 'number') ?? null,
       );
     } else if (access === 'search') {
@@ -470,6 +497,7 @@ export class Kernel {
     if (storeHistory) this.history.record(count, code, resultText);
     const userExpressions = error ? {} : await this.evaluateUserExpressions(content.user_expressions);
     this.publishStatus('idle', header);
+    this.releaseDeferredIdle();
     // Everything this cell published is on the wire before its reply, so a client that reads the
     // reply and then drains iopub finds all of it there, however loaded the machine is.
     await this.iopubOut.flushed();
@@ -484,7 +512,7 @@ export class Kernel {
       : { status: 'ok', execution_count: count, payload: [], user_expressions: userExpressions };
     channel.send(this.session.reply(message, reply));
     // An interrupt that came while this cell ran was for this cell only.
-    Atomics.store(this.interruptFlag, 0, 0);
+    this.engine?.takeInterrupt();
     if (error && stopOnError) this.abortQueued();
   }
 
@@ -529,9 +557,21 @@ export class Kernel {
 
   private allowStdin = false;
 
+  /**
+   * SIGINT, raised by the control worker for an interrupt_request or sent by a client itself. A
+   * worker's signal whose request was already honoured (a loop check stopped the code, or `vm`
+   * stopped the script) is not acted on again, so it cannot stop the next cell.
+   */
+  private onSigint(): void {
+    const fromWorker = this.workerSignalsSeen < Atomics.load(this.interrupts, INTERRUPT_SIGNALLED);
+    if (fromWorker) this.workerSignalsSeen++;
+    const pending = this.engine?.takeInterrupt() ?? false;
+    if (!fromWorker || pending) this.interrupt();
+  }
+
   private interrupt(): void {
     // With nothing running or queued there is nothing to stop; do not stop the next cell instead.
-    if (!this.running && this.queue.length === 0) Atomics.store(this.interruptFlag, 0, 0);
+    if (!this.running && this.queue.length === 0) return;
     this.engine?.interrupt();
     const waiter = this.pendingInput;
     this.pendingInput = undefined;

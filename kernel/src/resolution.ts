@@ -13,7 +13,7 @@
 import { mkdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import Module from 'node:module';
-import * as ts from '@tslab/typescript-for-tslab';
+import { compilerSys } from './tslab-adapter';
 
 /** Finds the nearest folder at or above `from` whose package.json is named `efflab`. */
 export function findLibraryRoot(from: string = __dirname): string {
@@ -52,7 +52,7 @@ let installed = false;
 export function installTypeOverlay(cwd: string, libraryRoot: string = LIBRARY_ROOT): void {
   if (installed) return;
   installed = true;
-  const sys = ts.sys;
+  const sys = compilerSys();
   const fileExists = sys.fileExists.bind(sys);
   const directoryExists = sys.directoryExists.bind(sys);
   const readFile = sys.readFile.bind(sys);

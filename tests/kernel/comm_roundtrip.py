@@ -60,6 +60,49 @@ class CommRoundTrip(unittest.TestCase):
         self.assertEqual(result_text(outs), "'got Ada; 1 buffer of 4 bytes, sum 10'")
         self.assertNotIn(comm_id, self.comm_info())
 
+    def test_status_stays_busy_while_cell_runs_with_comm_traffic(self):
+        """Requests answered while a cell runs (comm_msg, comm_info) must not make the status
+        flicker to idle: as with ipykernel, the first idle after the cell's busy is the cell's."""
+        code = (
+            "import { openComm } from 'efflab';\n"
+            "const probe = openComm('efflab.test.status', {});\n"
+            "const first = await probe.nextMessage({ timeoutMs: 20000 });\n"
+            "const second = await probe.nextMessage({ timeoutMs: 20000 });\n"
+            "probe.close();\n"
+            "Number(first.data.n) + Number(second.data.n)"
+        )
+        msg_id = self.kc.execute(code)
+        statuses = []
+
+        def next_iopub_recording(msg_type, predicate=lambda m: True):
+            while True:
+                msg = self.kc.get_iopub_msg(timeout=TIMEOUT)
+                if msg["msg_type"] == "status":
+                    statuses.append((msg["content"]["execution_state"], msg["parent_header"].get("msg_id")))
+                if msg["msg_type"] == msg_type and predicate(msg):
+                    return msg
+
+        opened = next_iopub_recording("comm_open", lambda m: m["content"]["target_name"] == "efflab.test.status")
+        comm_id = opened["content"]["comm_id"]
+        request_ids = [self.send_shell("comm_msg", {"comm_id": comm_id, "data": {"n": 1}})]
+        request_ids.append(self.send_shell("comm_info_request", {}))
+        info = shell_reply(self.kc, request_ids[-1])
+        self.assertIn(comm_id, info["content"]["comms"])  # answered while the cell still runs
+        request_ids.append(self.send_shell("comm_msg", {"comm_id": comm_id, "data": {"n": 2}}))
+        reply = shell_reply(self.kc, msg_id)
+        self.assertEqual(reply["content"]["status"], "ok", reply["content"])
+        # read on until every request's idle has come
+        pending = set(request_ids) | {msg_id}
+        while pending:
+            msg = next_iopub_recording("status", lambda m: m["content"]["execution_state"] == "idle")
+            pending.discard(msg["parent_header"].get("msg_id"))
+        cell_busy = statuses.index(("busy", msg_id))
+        first_idle = next(i for i, (state, _) in enumerate(statuses) if state == "idle" and i > cell_busy)
+        self.assertEqual(statuses[first_idle], ("idle", msg_id), statuses)
+        for rid in request_ids:  # each request still gets its busy and, after the cell's, its idle
+            self.assertIn(("busy", rid), statuses)
+            self.assertGreater(statuses.index(("idle", rid)), first_idle)
+
     def test_frontend_opened_comm_with_buffers(self):
         reply, _ = run(
             self.kc,

@@ -52,13 +52,23 @@ function relevant(output: string): string {
     .join('\n');
 }
 
-async function pythonSuite(script: string, timeoutMs: number, diagnostic: (msg: string) => void) {
+/**
+ * Runs a unittest file and checks that exactly `expected.ran` tests ran and `expected.skipped`
+ * were skipped, so a test lost to a renamed method or a failed import cannot pass unnoticed.
+ */
+async function pythonSuite(
+  script: string,
+  expected: { ran: number; skipped: number },
+  timeoutMs: number,
+  diagnostic: (msg: string) => void,
+) {
   const run = await runCommand(path.join(VENV_BIN, 'python'), [script], HERE, timeoutMs);
   const counts = unittestCounts(run.output);
   diagnostic(`${script}: ran ${counts.ran}, failed ${counts.failed}, skipped ${counts.skipped}`);
   for (const m of run.output.matchAll(/METRIC (\S+)=(\S+)$/gm)) diagnostic(`${m[1]} = ${m[2]}`);
   assert.equal(run.code, 0, `${script} failed:\n${relevant(run.output)}`);
-  assert.ok(counts.ran > 0, `${script} ran no tests`);
+  assert.equal(counts.ran, expected.ran, `${script}: ${counts.ran} tests ran, expected ${expected.ran}`);
+  assert.equal(counts.skipped, expected.skipped, `${script}: ${counts.skipped} skipped`);
   return counts;
 }
 
@@ -83,18 +93,20 @@ describe('efflab kernel with Jupyter clients', { concurrency: 1 }, () => {
   });
 
   test('jupyter_kernel_test conformance suite passes', async (t) => {
-    const counts = await pythonSuite('conformance.py', 240_000, (m) => t.diagnostic(m));
     // 12 tests; only test_pager is skipped (no pager payload in TypeScript).
-    assert.equal(counts.ran, 12);
-    assert.equal(counts.skipped, 1);
+    await pythonSuite('conformance.py', { ran: 12, skipped: 1 }, 240_000, (m) => t.diagnostic(m));
   });
 
   test('comms round trip with jupyter_client, including a cell awaiting a comm answer', async (t) => {
-    await pythonSuite('comm_roundtrip.py', 180_000, (m) => t.diagnostic(m));
+    await pythonSuite('comm_roundtrip.py', { ran: 5, skipped: 0 }, 180_000, (m) => t.diagnostic(m));
   });
 
   test('reliability: errors, interrupts, 1,000 executions, 1,000 malformed messages, restart', async (t) => {
-    await pythonSuite('reliability.py', 420_000, (m) => t.diagnostic(m));
+    await pythonSuite('reliability.py', { ran: 12, skipped: 0 }, 420_000, (m) => t.diagnostic(m));
+  });
+
+  test('history tail, range and search answer as ipykernel does on the same cells', async (t) => {
+    await pythonSuite('history_ipykernel.py', { ran: 4, skipped: 0 }, 180_000, (m) => t.diagnostic(m));
   });
 
   test('tour notebook runs headless with jupyter execute', async () => {

@@ -1,6 +1,7 @@
 // The wire protocol: signing, verification and frame layout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { decode, DELIMITER, encode, Signer } from '../../kernel/src/wire';
 import { Session } from '../../kernel/src/session';
 
@@ -28,8 +29,29 @@ test('encode then decode returns the same message, identities and buffers', () =
 test('signature is HMAC-SHA256 over header, parent, metadata, content', () => {
   const frames = encode(session.message('status', { execution_state: 'idle' }, {}), signer);
   const at = frames.findIndex((f) => f.equals(DELIMITER));
-  assert.equal(frames[at + 1].toString(), signer.sign(frames.slice(at + 2, at + 6)));
-  assert.match(frames[at + 1].toString(), /^[0-9a-f]{64}$/);
+  // Computed independently of wire.ts, with Node's crypto, as the Jupyter spec defines it.
+  const hmac = createHmac('sha256', 'secret-key');
+  for (const part of frames.slice(at + 2, at + 6)) hmac.update(part);
+  assert.equal(frames[at + 1].toString(), hmac.digest('hex'));
+  // Verification the other way: frames signed here, not by wire.ts, are accepted; signed with
+  // another key, rejected.
+  const parts = [
+    '{"msg_id":"m1","msg_type":"status","session":"s","username":"u","date":"d","version":"5.3"}',
+    '{}',
+    '{}',
+    '{"execution_state":"busy"}',
+  ];
+  const expected = createHmac('sha256', 'secret-key').update(parts.join('')).digest('hex');
+  // The same digest from Python: jupyter_client's Session(key=b'secret-key').sign(parts).
+  assert.equal(expected, '7a9efc9cbd7e87c177881fa1a09509ebdae1e467d1be3e3fad0a1051ee89ae40');
+  const signed = [DELIMITER, Buffer.from(expected), ...parts.map((p) => Buffer.from(p))];
+  assert.ok(decode(signed, signer).ok);
+  const forged = [
+    DELIMITER,
+    Buffer.from(createHmac('sha256', 'other').update(parts.join('')).digest('hex')),
+    ...parts.map((p) => Buffer.from(p)),
+  ];
+  assert.equal(decode(forged, signer).ok, false);
 });
 
 test('a tampered frame or a wrong key is rejected before JSON parsing', () => {
