@@ -426,7 +426,20 @@ export class Kernel {
       try {
         await this.execute(next.message, next.channel);
       } catch (error) {
+        // Never leave the client waiting: a fault of the kernel itself still gets a reply.
         warn(`execute failed inside the kernel: ${String(error)}`);
+        const evalue = error instanceof Error ? error.message : String(error);
+        next.channel.send(
+          this.session.reply(next.message, {
+            status: 'error',
+            ename: 'KernelError',
+            evalue,
+            traceback: [`KernelError: ${evalue}`],
+            execution_count: this.executionCount,
+          }),
+        );
+        this.publishStatus('idle', next.message.header);
+        this.releaseDeferredIdle();
       } finally {
         this.running = undefined;
       }

@@ -111,10 +111,27 @@ export function checkTslab(
  * the cells before it and emits JavaScript that assigns every top-level declaration to `exports`.
  */
 export function createCellCompiler(): CellCompiler {
-  const converter = converterModule.createConverter();
+  let converter = converterModule.createConverter();
+  /**
+   * tslab's converter keeps one slot for TypeScript's rebuild timer and throws when a watched file
+   * changes on disk while another rebuild is pending (e.g. the library's `.d.ts` files rebuilt,
+   * or a local module edited between cells); the converter is then stuck. Start a fresh one and
+   * try once more: the cell's state lives in the declarations passed in, not in the converter.
+   */
+  const withConverter = <T>(use: (c: converterModule.Converter) => T): T => {
+    try {
+      return use(converter);
+    } catch (error) {
+      if (!(error instanceof Error) || !/rebuildTimer|unexpected tiemr|unexpected timer/i.test(error.message))
+        throw error;
+      converter.close();
+      converter = converterModule.createConverter();
+      return use(converter);
+    }
+  };
   return {
     compile(prevDeclarations, code) {
-      const out = converter.convert(prevDeclarations, code);
+      const out = withConverter((c) => c.convert(prevDeclarations, code));
       if (out.diagnostics.length > 0) {
         return {
           ok: false,
@@ -138,13 +155,13 @@ export function createCellCompiler(): CellCompiler {
       };
     },
     complete(prevDeclarations, code, cursor) {
-      const info = converter.complete(prevDeclarations, code, cursor);
+      const info = withConverter((c) => c.complete(prevDeclarations, code, cursor));
       const kinds = new Map<string, string>();
       for (const entry of info.original?.entries ?? []) kinds.set(entry.name, entry.kind);
       return { start: info.start, end: info.end, candidates: info.candidates, kinds };
     },
     inspect(prevDeclarations, code, cursor) {
-      return converter.inspect(prevDeclarations, code, cursor) ?? undefined;
+      return withConverter((c) => c.inspect(prevDeclarations, code, cursor)) ?? undefined;
     },
     close() {
       converter.close();

@@ -116,7 +116,7 @@ test('loop checks: every loop body starts with the check, lines unchanged, and a
     await new Promise((resolve) => worker.once('online', resolve));
     (globalThis as unknown as { probe: Int32Array }).probe = probe;
     const running = engine.execute(
-      'const probe = (globalThis as unknown as { probe: Int32Array }).probe;\nawait new Promise((r) => setTimeout(r, 5));\nlet n = 0;\nAtomics.store(probe, 0, 1);\nAtomics.notify(probe, 0);\nwhile (true) { n++; }',
+      'const probe = (globalThis as unknown as { probe: Int32Array }).probe;\nawait new Promise((r) => setTimeout(r, 5));\nlet n = 1;\nAtomics.store(probe, 0, 1);\nAtomics.notify(probe, 0);\nwhile (true) { n++; }',
       1,
     );
     const outcome = await running;
