@@ -17,3 +17,4 @@ export * from './whiten';
 export * from './front';
 export * from './export';
 export * from './diagnostics';
+export * from './front-run';
