@@ -13,6 +13,8 @@ import {
   annotatePool,
   bestMatches,
   calibrateSigma,
+  SIGMA_NONE,
+  wilsonLower,
   kappaFromAgreement,
   majorityVote,
   matchScores,
@@ -201,19 +203,23 @@ test('Eqs. 2.5-2.7 against a float64 reference (tolerance 1e-5: float32 cosine o
   assert.ok(Math.abs(norm - 1) < 1e-5);
 });
 
-test('σ calibration: smallest σ reaching the target precision on D_v; fallback stated', () => {
-  const scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4];
-  const labels = [1, 1, 2, 0, 3, 1];
-  const gold = [1, 1, 2, 1, 0, 0];
-  const c = calibrateSigma(scores, labels, gold, { target: 0.75, minMatched: 3 });
-  // σ ≤ .4 → 6 matched, 3 right (.5); σ in .41-.50 → 5 matched, 3 right (.6); σ in .51-.60 → 4
-  // matched, 3 right (.75): the first grid point reaching the target is σ = .51.
+test('σ calibration: smallest σ whose Wilson lower bound reaches the target; none when nothing qualifies', () => {
+  // Wilson bound, z = 1: 7 of 7 right → 7/8 = .875; 3 of 3 → .75 (hand-computed: p = 1 gives n/(n + z²)).
+  assert.ok(Math.abs(wilsonLower(7, 7) - 0.875) < 1e-12);
+  assert.ok(Math.abs(wilsonLower(3, 3) - 0.75) < 1e-12);
+  assert.equal(wilsonLower(0, 0), 0);
+  const scores = [0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.5, 0.4];
+  const labels = [1, 1, 2, 0, 3, 1, 2, 1, 0];
+  const gold = [1, 1, 2, 0, 3, 1, 2, 0, 1];
+  // σ in .51-.60 → 7 matched, all right: bound .875 ≥ .85; σ = .5 adds a wrong one (7/8: bound < .85).
+  const c = calibrateSigma(scores, labels, gold, { target: 0.85, minMatched: 3 });
   assert.equal(c.sigma, 0.51);
-  const p = c.curve.find((q) => q.sigma === 0.7)!;
-  assert.equal(p.matched, 3);
-  assert.equal(p.precision, 1);
-  const f = calibrateSigma(scores, labels, gold, { target: 1.01, minMatched: 3 });
-  assert.match(f.reason, /no σ reaches/);
+  const p = c.curve.find((q) => q.sigma === 0.5)!;
+  assert.equal(p.matched, 8);
+  assert.equal(p.precision, 7 / 8);
+  const none = calibrateSigma(scores, labels, gold, { target: 0.9, minMatched: 3 });
+  assert.equal(none.sigma, SIGMA_NONE);
+  assert.match(none.reason, /label nothing/);
 });
 
 test('Eq. 2.9: q²/f rows sum to 1 and are sharper than q; hand example', () => {

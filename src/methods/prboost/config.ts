@@ -30,6 +30,11 @@ export interface PrboostConfig {
   /** α of Eq. 2.7. */
   alpha: number;
   ruleEmbedding: RuleEmbedding;
+  /**
+   * Confidence of σ's precision check on D_v: z of the Wilson lower bound (1 by default; 0 = the plain
+   * precision, which small D_v sets can pass by luck).
+   */
+  sigmaZ: number;
   tiePolicy: TiePolicy;
   /** Which predictions drive the boosting weights: the running ensemble (thesis text) or the latest model. */
   errorDriver: 'ensemble' | 'latest';
@@ -57,6 +62,7 @@ const BASE: PrboostConfig = {
   templates: ['category'],
   alpha: 0.25,
   ruleEmbedding: 'mix',
+  sigmaZ: 1,
   tiePolicy: 'majority-first',
   errorDriver: 'ensemble',
   ensembleWeighting: 'equal',
@@ -77,6 +83,9 @@ export const PRESETS: Readonly<Record<'quick' | 'default' | 'thesis', PrboostCon
     testLimit: 160,
     iterations: 3,
     topN: 4,
+    // 38 D_v rows (about 13 uncovered) cannot certify any σ at z = 1; quick shows the mechanism with the
+    // plain precision check instead, and its new rules are correspondingly noisier.
+    sigmaZ: 0,
     annotator: { minPrecision: 0.8, minMatches: 2, errorRates: [0.05, 0.1, 0.2] },
     weakModel: { epochs: 20, batchSize: 16, selfTrainEpochs: 4 },
   },

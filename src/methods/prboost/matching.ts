@@ -141,17 +141,29 @@ export interface Calibration {
   reason: string;
 }
 
+/** Wilson score lower bound of a proportion `right / n` at z standard errors (0 when n = 0). */
+export function wilsonLower(right: number, n: number, z = 1): number {
+  if (n === 0) return 0;
+  const p = right / n;
+  const z2 = z * z;
+  return (p + z2 / (2 * n) - z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+}
+
+/** σ above every possible score (|s| ≤ 1): nothing is matched. */
+export const SIGMA_NONE = 1.01;
+
 /**
- * Chooses σ on D_v: the smallest σ on a 0.01 grid whose matched D_v rows are at least `target` precise
- * over at least `minMatched` rows — new rules must be as precise as the rules they join. When no σ gets
- * there, the σ with the best precision (over ≥ `minMatched` rows, else the largest grid value) is used
- * and the reason says so.
+ * Chooses σ on D_v: the smallest σ on a 0.01 grid at which the matched D_v rows are at least `target`
+ * precise with some confidence — the Wilson lower bound (z = `z`, default 1) of their precision must reach
+ * the target, over at least `minMatched` rows. New rules must be as precise as the rules they join, and a
+ * handful of lucky matches on a small D_v does not prove that. When no σ qualifies, σ = SIGMA_NONE (new
+ * rules label nothing yet) and the reason says so.
  */
 export function calibrateSigma(
   bestScores: ArrayLike<number>,
   bestLabels: ArrayLike<number>,
   gold: ArrayLike<number>,
-  options: { target: number; minMatched?: number; grid?: number[] },
+  options: { target: number; minMatched?: number; grid?: number[]; z?: number },
 ): Calibration {
   const n = gold.length;
   if (bestScores.length !== n || bestLabels.length !== n)
@@ -159,6 +171,7 @@ export function calibrateSigma(
       `calibrateSigma: ${bestScores.length} scores, ${bestLabels.length} labels, ${n} gold`,
     );
   const minMatched = options.minMatched ?? 3;
+  const z = options.z ?? 1;
   const grid = options.grid ?? Array.from({ length: 101 }, (_, i) => i / 100);
   const curve = grid.map((sigma) => {
     let matched = 0;
@@ -168,29 +181,32 @@ export function calibrateSigma(
       matched++;
       if (bestLabels[i] === gold[i]) right++;
     }
-    return { sigma, coverage: n ? matched / n : 0, matched, precision: matched ? right / matched : NaN };
+    return {
+      sigma,
+      coverage: n ? matched / n : 0,
+      matched,
+      precision: matched ? right / matched : NaN,
+      lower: wilsonLower(right, matched, z),
+    };
   });
-  const ok = curve.find((p) => p.matched >= minMatched && p.precision >= options.target);
+  const ok = curve.find((p) => p.matched >= minMatched && p.lower >= options.target);
+  const points = curve.map(({ sigma, coverage, matched, precision }) => ({
+    sigma,
+    coverage,
+    matched,
+    precision,
+  }));
   if (ok)
     return {
       sigma: ok.sigma,
       target: options.target,
-      curve,
-      reason: `smallest σ with D_v precision ≥ ${options.target.toFixed(3)} over ≥ ${minMatched} rows`,
+      curve: points,
+      reason: `smallest σ whose D_v precision is ≥ ${options.target.toFixed(3)} (Wilson bound, z = ${z}) over ≥ ${minMatched} rows`,
     };
-  const usable = curve.filter((p) => p.matched >= minMatched);
-  if (usable.length === 0)
-    return {
-      sigma: grid[grid.length - 1],
-      target: options.target,
-      curve,
-      reason: `fewer than ${minMatched} D_v rows match at any σ; σ set to the top of the grid`,
-    };
-  const best = usable.reduce((a, b) => (b.precision > a.precision ? b : a));
   return {
-    sigma: best.sigma,
+    sigma: SIGMA_NONE,
     target: options.target,
-    curve,
-    reason: `no σ reaches precision ${options.target.toFixed(3)}; σ with the best D_v precision (${best.precision.toFixed(3)})`,
+    curve: points,
+    reason: `no σ shows D_v precision ≥ ${options.target.toFixed(3)} with confidence; new rules label nothing yet`,
   };
 }

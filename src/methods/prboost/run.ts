@@ -9,8 +9,8 @@
  *
  * Choices where the thesis is silent: new rules label only rows the keyword rules leave uncovered (they
  * never overrule a keyword vote); every iteration re-matches all accepted rules with a freshly calibrated
- * σ, so D_t = keyword rows ∪ rows matched by R⁺ so far (it only grows while σ does not rise); σ's target
- * precision is the keyword rules' accuracy on D_l ∪ D_v.
+ * σ and labels the rows still unlabelled (D_t = D_{t−1} ∪ D_r: a row keeps its first label); σ is the smallest value at which the matched D_v rows
+ * that no keyword rule covers are at least as precise as the keyword rules on D_l ∪ D_v.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -368,15 +368,18 @@ export class PrboostRun {
       }
       return bestMatches(new Tensor(scoresAll, [rows.length, this.rules.length]), labels, -Infinity);
     };
-    const v = best(ws.validation);
+    // σ is calibrated on the D_v rows the keyword rules leave uncovered: the only rows new rules label.
+    const calib = ws.validation.filter((p) => ws.keywordLabels[p] < 0);
+    const v = best(calib);
     this.calibration = calibrateSigma(
       v.score,
       v.label,
-      ws.validation.map((p) => ws.gold[p]),
-      { target: this.targetPrecision },
+      calib.map((p) => ws.gold[p]),
+      { target: this.targetPrecision, z: ws.config.sigmaZ },
     );
     const u = best(ws.unlabelled);
-    const weak = Int32Array.from(ws.keywordLabels);
+    // D_t = D_{t−1} ∪ D_r (Eq. 2.8's data): a row keeps the label it got; only unlabelled rows are matched.
+    const weak = Int32Array.from(this.weakLabels);
     ws.unlabelled.forEach((p, i) => {
       if (weak[p] < 0 && u.label[i] >= 0 && u.score[i] >= this.calibration!.sigma) weak[p] = u.label[i];
     });
