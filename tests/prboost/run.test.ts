@@ -15,6 +15,7 @@ import { repoRoot } from '../../src/data/paths';
 import { FileFormatError, ValueError } from '../../src/errors';
 import {
   baselines,
+  candidatePreview,
   curvesFigure,
   ensembleProbs,
   hardMatchVotes,
@@ -100,6 +101,15 @@ test('the loop: iteration records, accepted rules with decisions, weak labels, b
     ['rule majority vote', 'weak model, initial rules only', 'weak model, D_l only', 'model on D_l ∪ D_v'],
   );
   assert.ok(base.every((b) => b.accuracy >= 0 && b.accuracy <= 1));
+
+  // Dataset and LM text is escaped where it is rendered.
+  const evil = {
+    ...(run.rules[0] ?? (await run.peekCandidates())[0]),
+    words: ['<img src=x onerror=alert(1)>'],
+  };
+  const shown = (await candidatePreview(run, [evil])).data['text/html'] as string;
+  assert.ok(!shown.includes('<img'), 'an LM word reached the page as markup');
+  assert.ok(shown.includes('&#60;img'));
 
   // Rules JSON round trip.
   const doc = rulesDocument(run);
