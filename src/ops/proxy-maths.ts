@@ -118,20 +118,43 @@ export function proxyKernel(
 ): number[] {
   const tb = this.thread.x * 3;
   const eb = this.thread.y * 15;
-  const t0 = teacher[tb];
-  const t1 = teacher[tb + 1];
-  const t2 = teacher[tb + 2];
-  const a01 = eps[eb], a02 = eps[eb + 1], a03 = eps[eb + 2], a04 = eps[eb + 3], a05 = eps[eb + 4]; // prettier-ignore
-  const a11 = eps[eb + 5], a12 = eps[eb + 6], a13 = eps[eb + 7], a14 = eps[eb + 8], a15 = eps[eb + 9]; // prettier-ignore
-  const a21 = eps[eb + 10], a22 = eps[eb + 11], a23 = eps[eb + 12], a24 = eps[eb + 13], a25 = eps[eb + 14]; // prettier-ignore
-  // Class C−1 is the fixed one; with C = 2 the third class is absent (t2 = 0, z1 = 0).
+  let t0 = teacher[tb];
+  let t1 = teacher[tb + 1];
+  let t2 = teacher[tb + 2];
+  let a01 = eps[eb], a02 = eps[eb + 1], a03 = eps[eb + 2], a04 = eps[eb + 3], a05 = eps[eb + 4]; // prettier-ignore
+  let a11 = eps[eb + 5], a12 = eps[eb + 6], a13 = eps[eb + 7], a14 = eps[eb + 8], a15 = eps[eb + 9]; // prettier-ignore
+  let a21 = eps[eb + 10], a22 = eps[eb + 11], a23 = eps[eb + 12], a24 = eps[eb + 13], a25 = eps[eb + 14]; // prettier-ignore
+  let i0 = init[tb];
+  let i1 = init[tb + 1];
+  let i2 = init[tb + 2];
+  // Class C−1 is the fixed one; with C = 2 the third class is absent (t2 = 0, z1 = 0). With three classes
+  // the class of largest teacher probability is swapped into the fixed slot (pivot): fixing the logit of
+  // a class with pᵗ ≈ 1e-11 leaves that class's probability on the common-mode direction of (z0, z1),
+  // where the 2×2 system is singular to working precision and the iteration stalls near 1e-9.
   let three = 0;
-  let y0 = init[tb] - init[tb + 1];
-  let y1 = 0;
+  let piv = 2;
   if (this.constants.C > 2.5) {
     three = 1;
-    y0 = init[tb] - init[tb + 2];
-    y1 = init[tb + 1] - init[tb + 2];
+    if (t0 > t2 && t0 >= t1) piv = 0;
+    if (t1 > t2 && t1 > t0) piv = 1;
+  }
+  // prettier-ignore
+  if (piv < 0.5) {
+    let tmp = t0; t0 = t2; t2 = tmp; tmp = i0; i0 = i2; i2 = tmp;
+    tmp = a01; a01 = a21; a21 = tmp; tmp = a02; a02 = a22; a22 = tmp; tmp = a03; a03 = a23; a23 = tmp;
+    tmp = a04; a04 = a24; a24 = tmp; tmp = a05; a05 = a25; a25 = tmp;
+  }
+  // prettier-ignore
+  if (piv > 0.5 && piv < 1.5) {
+    let tmp = t1; t1 = t2; t2 = tmp; tmp = i1; i1 = i2; i2 = tmp;
+    tmp = a11; a11 = a21; a21 = tmp; tmp = a12; a12 = a22; a22 = tmp; tmp = a13; a13 = a23; a23 = tmp;
+    tmp = a14; a14 = a24; a24 = tmp; tmp = a15; a15 = a25; a25 = tmp;
+  }
+  let y0 = i0 - i1;
+  let y1 = 0;
+  if (three > 0.5) {
+    y0 = i0 - i2;
+    y1 = i1 - i2;
   }
   let z0 = y0;
   let z1 = y1;
@@ -210,15 +233,26 @@ export function proxyKernel(
         const d1 = ptWeightSlope(t1, p1, u1, a11, a12, a13, a14, a15);
         const d2 = ptWeightSlope(t2, p2, p0 + p1, a21, a22, a23, a24, a25);
         const T = d0 * p0 + d1 * p1 + d2 * p2;
-        const J00 = (d0 - S) * p0 * u0 - p0 * p0 * (d0 - T);
+        let J00 = (d0 - S) * p0 * u0 - p0 * p0 * (d0 - T);
         let J01 = 0;
         let J11 = 1;
-        jmax = Math.abs(J00);
         if (three > 0.5) {
           J01 = -p0 * p1 * (d0 + d1 - S - T);
           J11 = (d1 - S) * p1 * u1 - p1 * p1 * (d1 - T);
-          jmax = Math.max(jmax, Math.abs(J11));
         }
+        // Jacobi scaling (Marquardt): a class with a tiny teacher probability has a Jacobian row ~p_c
+        // (~1e-10), which an unscaled damping λ ≥ 1e-3·max|J_ii| would freeze. Damp the scaled system
+        // D^{-1/2} J D^{-1/2} (unit diagonal magnitude) and map the step back with D^{-1/2}.
+        const r0 = 1 / Math.sqrt(Math.max(Math.abs(J00), 1e-30));
+        let r1 = 1;
+        if (three > 0.5) r1 = 1 / Math.sqrt(Math.max(Math.abs(J11), 1e-30));
+        J00 = J00 * r0 * r0;
+        J01 = J01 * r0 * r1;
+        J11 = J11 * r1 * r1;
+        const H0 = F0 * r0;
+        const H1 = F1 * r1;
+        jmax = Math.abs(J00);
+        if (three > 0.5) jmax = Math.max(jmax, Math.abs(J11));
         lamFloor = 1e-3 * jmax + 1e-12;
         const half = 0.5 * (J00 - J11);
         let eigMin = J00;
@@ -230,8 +264,8 @@ export function proxyKernel(
         const A00 = J00 + lamEff;
         const A11 = J11 + lamEff * three;
         const det = A00 * A11 - J01 * J01;
-        const s0 = (-F0 * A11 + F1 * J01) / det;
-        const s1 = (-F1 * A00 + F0 * J01) / det;
+        const s0 = ((-H0 * A11 + H1 * J01) / det) * r0;
+        const s1 = ((-H1 * A00 + H0 * J01) / det) * r1;
         const smax = Math.max(Math.abs(s0), Math.abs(s1));
         let shrink = 1;
         if (smax > this.constants.maxStep) shrink = this.constants.maxStep / smax;
@@ -244,5 +278,16 @@ export function proxyKernel(
   let status = -iters - 1;
   if (rel <= this.constants.nearTol) status = -iters - 0.5;
   if (done > 0.5 && done < 1.5) status = iters;
-  return [z0, z1, status, rel];
+  // Undo the pivot: report logits relative to class C−1 again.
+  let o0 = z0;
+  let o1 = z1;
+  if (piv < 0.5) {
+    o0 = -z0;
+    o1 = z1 - z0;
+  }
+  if (piv > 0.5 && piv < 1.5) {
+    o0 = z0 - z1;
+    o1 = -z1;
+  }
+  return [o0, o1, status, rel];
 }

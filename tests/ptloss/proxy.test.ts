@@ -139,7 +139,17 @@ test('general (Cholesky) path and closed-form small path give the same proxies',
   const z0 = t.data.map(Math.log);
   const a = solveProxyReference(t.data, z0, flat, 50, 3, order, 4, DEFAULT_SOLVER);
   const b = solveProxyGeneral(t.data, z0, flat, 50, 3, order, 4, DEFAULT_SOLVER);
-  assert.ok(maxAbsDiff(a.logits, b.logits) < 1e-8);
+  // Both stop at a relative residual ≤ 1e-10; the general solver fixes class 2's logit while the fused one
+  // fixes the largest class's (pivot), so a class of probability p keeps a logit uncertainty of ~1e-10/p
+  // (6e-8 for p = 0.002 here): compare probabilities to 1e-9 and logits to 1e-6.
+  const probs = (z: Float64Array): number[] =>
+    Array.from({ length: z.length / 2 }, (_, i) => {
+      const e0 = Math.exp(z[2 * i]);
+      const e1 = Math.exp(z[2 * i + 1]);
+      return [e0, e1, 1].map((v) => v / (e0 + e1 + 1));
+    }).flat();
+  assert.ok(maxAbsDiff(probs(a.logits), probs(b.logits)) < 1e-9);
+  assert.ok(maxAbsDiff(a.logits, b.logits) < 1e-6);
   assert.deepEqual(Array.from(a.converged), Array.from(b.converged));
 });
 
