@@ -31,6 +31,8 @@ import {
   type WorkerConfig,
 } from './control-protocol';
 import { debug, warn } from './log';
+import { BackendAnnouncer, opsModulePath } from './backend-note';
+import { LIBRARY_ROOT } from './resolution';
 import {
   setKernelBridge,
   type KernelBridge,
@@ -91,6 +93,7 @@ export class Kernel {
   private pendingInput?: { resolve: (v: string) => void; reject: (e: Error) => void };
   private stopping = false;
   private readonly info = kernelInfo();
+  private readonly backendNote = new BackendAnnouncer(opsModulePath(LIBRARY_ROOT));
   /** Counted up by the control worker on interrupt_request (see control-protocol.ts). */
   private readonly interrupts = interruptCells();
   /** How many of the worker's SIGINTs the main thread has seen. */
@@ -480,6 +483,8 @@ export class Kernel {
         ? { kind: 'ok', hasValue: false, value: undefined, warnings: [] }
         : await this.getEngine().execute(code, cellNo);
     this.capture.flush();
+    const note = this.backendNote.take();
+    if (note) this.publish('stream', { name: 'stdout', text: note }, header);
 
     let error: ErrorReport | undefined;
     let resultText: string | null = null;

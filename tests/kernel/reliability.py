@@ -76,6 +76,25 @@ class Reliability(unittest.TestCase):
         reply, outs = run(self.kc, "import { markdown } from 'efflab';\nconst md = markdown('**x**');\nmd.data['text/markdown']")
         self.assertEqual(reply["status"], "ok", reply)
         self.assertEqual(result_text(outs), "'**x**'")
+        self.assertFalse(any(m["msg_type"] == "stream" for m in outs), outs)  # display only: no backend note
+
+    def test_ab_compute_backend_said_once_when_ops_load(self):
+        # test_a imported only display: no backend note then. The first cell that loads the ops says
+        # which backend runs, and why not GL when it is not; later cells do not repeat it.
+        reply, outs = run(self.kc, "import { matmul, getBackend } from 'efflab';\nconst chosen = getBackend();")
+        self.assertEqual(reply["status"], "ok", reply)
+        notes = [m["content"]["text"] for m in outs if m["msg_type"] == "stream" and "efflab compute backend" in m["content"]["text"]]
+        self.assertEqual(len(notes), 1, [m["content"] for m in outs])
+        reply, outs = run(self.kc, "chosen")
+        chosen = result_text(outs).strip("'")
+        self.assertIn(chosen, ("gl", "wasm", "js", "reference"))
+        self.assertTrue(notes[0].startswith(f"efflab compute backend: {chosen}"), notes[0])
+        if chosen != "gl":
+            self.assertIn("gl ", notes[0])  # the reason GL was not chosen
+        metric("compute_backend", chosen)
+        reply, outs = run(self.kc, "import { softmax } from 'efflab';\ntypeof matmul + typeof softmax")
+        self.assertEqual(result_text(outs), "'functionfunction'")
+        self.assertFalse(any("efflab compute backend" in m["content"].get("text", "") for m in outs if m["msg_type"] == "stream"))
 
     def test_b_error_points_at_cell_line_and_kernel_survives(self):
         run(self.kc, "function explode(n: number): number {\n  if (n > 2) {\n    throw new RangeError(`too big: ${n}`);\n  }\n  return n;\n}")
