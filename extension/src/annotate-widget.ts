@@ -10,6 +10,7 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import { openComm, type CommLink, type KernelGetter } from './comm';
+import { matchesView } from './annotate-matches';
 import { button, el } from './dom';
 import {
   ANNOTATE_MIME,
@@ -23,15 +24,12 @@ import {
   type AnnotateServerMessage,
   type AnnotationEvent,
   type Decision,
-  type MatchPreview,
   type Verdict,
 } from '../../src/protocol';
 
 const NAME_KEY = 'efflab.annotator';
 const PAST: Record<Verdict, string> = { accept: 'accepted', reject: 'rejected', skip: 'skipped' };
 const CONNECT_TIMEOUT_MS = 8000;
-/** Example rows shown per candidate (more travel in the preview; the list scrolls). */
-const SHOWN_EXAMPLES = 5;
 
 /** Sessions whose widget is on the page now (so a reload probe does not show a second copy). */
 export const shownSessions = new Set<string>();
@@ -419,38 +417,6 @@ export class AnnotateRenderer extends Widget implements IRenderMime.IRenderer {
       }),
     );
   }
-}
-
-/** The rows a candidate would label with its kept words: the count and a few examples (as text). */
-function matchesView(m: MatchPreview | undefined, canAsk: boolean): HTMLElement {
-  const box = el('div', 'efflab-ann-matches');
-  if (!m) {
-    box.append(
-      el(
-        'div',
-        'efflab-ann-caption',
-        canAsk
-          ? 'Rows this rule would label: asking the kernel…'
-          : 'Rows this rule would label: not supplied by the cell',
-      ),
-    );
-    return box;
-  }
-  box.dataset.count = String(m.count);
-  const of = m.total === undefined ? '' : ` of ${m.total}`;
-  box.append(
-    el('div', 'efflab-ann-caption', `Would label ${m.count}${of} rows${m.count ? '; for example:' : ''}`),
-  );
-  const list = el('ul', 'efflab-ann-examples');
-  for (const ex of m.examples.slice(0, SHOWN_EXAMPLES)) {
-    const li = el('li', 'efflab-ann-example');
-    if (ex.label !== undefined)
-      li.append(el('span', 'efflab-ann-label', ex.label), document.createTextNode(' '));
-    li.append(document.createTextNode(ex.text));
-    list.append(li);
-  }
-  box.append(list);
-  return box;
 }
 
 export function annotateRendererFactory(kernel: KernelGetter): IRenderMime.IRendererFactory {

@@ -8,6 +8,7 @@ export * from './json';
 export * from './mime';
 export * from './plot';
 export * from './annotation';
+export * from './annotation-state';
 export * from './annotate';
 export * from './sensitivity';
 export { describe } from './check';

@@ -6,26 +6,14 @@
  * With neither, the call fails after `connectTimeoutMs` with a message saying so — it never hangs silently.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  escapeHtml,
-  getKernelBridge,
-  type Comm,
-  type CommMessage,
-  type JsonObject,
-  type Json,
-} from '../display';
-import { ConfigError, EfflabError, NotFoundError, ValueError } from '../errors';
+import { getKernelBridge } from '../display';
+import { ConfigError, EfflabError, ValueError } from '../errors';
 import {
   ANNOTATE_MIME,
-  ANNOTATE_TARGET,
   describe,
-  parseAnnotateClientMessage,
-  parseAnnotateOpen,
   validateCandidates,
-  validateMatchPreview,
   VERDICTS,
   type AnnotateBundle,
-  type AnnotateServerMessage,
   type Decision,
   type MatchExample,
   type MatchPreview,
@@ -33,9 +21,11 @@ import {
   type Verdict,
 } from '../protocol';
 import { AnnotationStore, storePath } from './store';
+import { ensureTarget, registry, toJson, type MatchFunction, type Session } from './annotate-comm';
+import { htmlListing, plainListing } from './annotate-listing';
 import { annotationAgreement, type AnnotationAgreement } from './kappa';
 
-export type { Decision, MatchExample, MatchPreview, RuleCandidate, Verdict };
+export type { Decision, MatchExample, MatchFunction, MatchPreview, RuleCandidate, Verdict };
 
 /** A headless annotator: a verdict, optionally with the words to keep (default: all). */
 export type AnnotatorFunction = (
@@ -70,7 +60,7 @@ export interface AnnotateOptions {
    * annotator has edited it (only the kept words) whenever they drop or restore a word, and for candidates
    * that arrive without `matches`. Return the count and a few example rows (their text is escaped when shown).
    */
-  preview?: (candidate: RuleCandidate) => MatchPreview | Promise<MatchPreview>;
+  preview?: MatchFunction;
 }
 
 /** What the call resolves with. */
@@ -87,147 +77,6 @@ export interface AnnotationResult {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 export const DEFAULT_LIVENESS_MS = 180_000;
 
-/** A pending widget call, found by the comm target through its session id. */
-interface Session {
-  readonly id: string;
-  readonly bundle: AnnotateBundle;
-  readonly candidates: RuleCandidate[];
-  readonly store: AnnotationStore;
-  readonly preview: AnnotateOptions['preview'];
-  /** When the widget last spoke (open, decision or its periodic ping); null until it connects. */
-  lastSeen: number | null;
-  finish(annotator: string): void;
-}
-
-interface Registry {
-  sessions: Map<string, Session>;
-  /** Store name → file, for widgets that reopen after their call returned. */
-  stores: Map<string, string>;
-  /** The bridge the comm target is registered with (a new kernel bridge needs it again). */
-  registeredWith: object | null;
-}
-
-const REGISTRY = Symbol.for('efflab.widgets.annotate');
-
-function registry(): Registry {
-  const g = globalThis as { [REGISTRY]?: Registry };
-  g[REGISTRY] ??= { sessions: new Map(), stores: new Map(), registeredWith: null };
-  return g[REGISTRY];
-}
-
-function toJson(value: unknown): Json {
-  return JSON.parse(JSON.stringify(value)) as Json;
-}
-
-function send(comm: Comm, msg: AnnotateServerMessage): void {
-  if (!comm.closed) comm.send(toJson(msg) as JsonObject);
-}
-
-/** The candidate as the annotator edited it: only the kept words (which must be some of its own). */
-function edited(candidate: RuleCandidate, keptWords: readonly string[]): RuleCandidate {
-  const unknown = keptWords.filter((w) => !candidate.words.includes(w));
-  if (unknown.length > 0)
-    throw new ValueError(
-      `candidate "${candidate.id}" has no word(s) ${unknown.map((w) => `"${w}"`).join(', ')}`,
-    );
-  if (keptWords.length === 0) throw new ValueError(`candidate "${candidate.id}": no word kept`);
-  return {
-    id: candidate.id,
-    prompt: candidate.prompt,
-    label: candidate.label,
-    instance: candidate.instance,
-    words: candidate.words.filter((w) => keptWords.includes(w)),
-  };
-}
-
-async function answerPreview(
-  comm: Comm,
-  session: Session | undefined,
-  candidateId: string,
-  keptWords: string[],
-): Promise<void> {
-  try {
-    if (!session)
-      throw new NotFoundError('no cell is waiting for this widget any more, so no rows can be matched');
-    if (!session.preview)
-      throw new ConfigError('the cell passed no options.preview, so no rows can be matched');
-    const c = session.candidates.find((x) => x.id === candidateId);
-    if (!c) throw new NotFoundError(`unknown candidate id "${candidateId}"`);
-    const matches = validateMatchPreview(
-      await session.preview(edited(c, keptWords)),
-      `options.preview("${candidateId}")`,
-    );
-    send(comm, { type: 'preview', candidateId, keptWords, matches });
-  } catch (err) {
-    send(comm, { type: 'error', message: (err as Error).message });
-  }
-}
-
-/** Serves the widget's comm: opening reports saved decisions, each decision is written as it arrives. */
-function serve(comm: Comm, open: CommMessage): void {
-  let sessionId: string;
-  let store: AnnotationStore;
-  let known: Set<string> | null = null;
-  try {
-    const data = parseAnnotateOpen(open.data);
-    if ('probe' in data) {
-      // A page reload lost the outputs: tell the extension which cells still wait, so it can show them again.
-      send(comm, { type: 'pending', bundles: [...registry().sessions.values()].map((s) => s.bundle) });
-      return;
-    }
-    sessionId = data.session;
-    const session = registry().sessions.get(sessionId);
-    if (session) {
-      store = session.store;
-      known = new Set(session.candidates.map((c) => c.id));
-      session.lastSeen = Date.now();
-    } else {
-      // The call that showed this widget has returned (or the kernel restarted): keep saving to its store.
-      store = AnnotationStore.open(registry().stores.get(data.store) ?? storePath(data.store));
-    }
-    store.reload();
-  } catch (err) {
-    send(comm, { type: 'error', message: (err as Error).message });
-    return;
-  }
-  send(comm, { type: 'state', decisions: store.all(), active: registry().sessions.has(sessionId) });
-  comm.onMessage((m) => {
-    const live = registry().sessions.get(sessionId);
-    if (live) live.lastSeen = Date.now();
-    try {
-      const msg = parseAnnotateClientMessage(m.data);
-      if (msg.type === 'ping') return;
-      if (msg.type === 'decide') {
-        const d = msg.decision;
-        if (known && !known.has(d.candidateId))
-          throw new NotFoundError(`unknown candidate id "${d.candidateId}"`);
-        store.put(d);
-        send(comm, { type: 'saved', saved: store.of(d.annotator).length });
-      } else if (msg.type === 'retract') {
-        store.remove(msg.annotator, msg.candidateId);
-        send(comm, { type: 'saved', saved: store.of(msg.annotator).length });
-      } else if (msg.type === 'preview') {
-        void answerPreview(comm, live, msg.candidateId, msg.keptWords);
-      } else {
-        if (!live) throw new NotFoundError('no cell is waiting for this widget any more; re-run the cell');
-        const count = store.of(msg.annotator).filter((d) => known?.has(d.candidateId)).length;
-        live.finish(msg.annotator);
-        send(comm, { type: 'submitted', annotator: msg.annotator, count });
-      }
-    } catch (err) {
-      send(comm, { type: 'error', message: (err as Error).message });
-    }
-  });
-}
-
-function ensureTarget(): void {
-  const r = registry();
-  const bridge = getKernelBridge();
-  if (!bridge || r.registeredWith === bridge) return;
-  bridge.registerCommTarget(ANNOTATE_TARGET, serve);
-  r.registeredWith = bridge;
-}
-
 function result(annotator: string, candidates: RuleCandidate[], store: AnnotationStore): AnnotationResult {
   const mine = new Map(store.of(annotator).map((d) => [d.candidateId, d]));
   const decisions = candidates.flatMap((c) => (mine.has(c.id) ? [mine.get(c.id)!] : []));
@@ -239,44 +88,6 @@ function result(annotator: string, candidates: RuleCandidate[], store: Annotatio
     return [{ id: c.id, prompt: c.prompt, label: c.label, words, instance: c.instance }];
   });
   return { annotator, decisions, accepted, store: store.path };
-}
-
-function matchSummary(m: MatchPreview | undefined): string {
-  if (!m) return '';
-  return `${m.count}${m.total === undefined ? '' : ` of ${m.total}`} rows`;
-}
-
-/** Text fallback of the widget (a saved notebook opened elsewhere still lists the candidates). */
-function plainListing(title: string, candidates: RuleCandidate[]): string {
-  const lines = candidates.map((c, i) => {
-    const m = c.matches ? `  matches ${matchSummary(c.matches)}` : '';
-    return `${i + 1}. [${c.label}] ${c.prompt}  {${c.words.join(', ')}}  (id ${c.id})${m}`;
-  });
-  return `${title}: ${candidates.length} candidate rules (the efflab JupyterLab extension shows the annotation widget)\n${lines.join('\n')}`;
-}
-
-/** HTML fallback: the candidates as an escaped table (their text is data, never markup). */
-function htmlListing(title: string, candidates: RuleCandidate[]): string {
-  const rows = candidates
-    .map((c) => {
-      const examples = (c.matches?.examples ?? [])
-        .slice(0, 3)
-        .map(
-          (e) => `<li>${e.label === undefined ? '' : `[${escapeHtml(e.label)}] `}${escapeHtml(e.text)}</li>`,
-        )
-        .join('');
-      const matches = c.matches ? `${escapeHtml(matchSummary(c.matches))}<ul>${examples}</ul>` : '';
-      return (
-        `<tr><td>${escapeHtml(c.id)}</td><td>${escapeHtml(c.label)}</td><td>${escapeHtml(c.prompt)}</td>` +
-        `<td>${escapeHtml(c.words.join(', '))}</td><td>${escapeHtml(c.instance)}</td><td>${matches}</td></tr>`
-      );
-    })
-    .join('');
-  return (
-    `<p><b>${escapeHtml(title)}</b>: ${candidates.length} candidate rules (install the efflab JupyterLab ` +
-    `extension to annotate them)</p><table><tr><th>id</th><th>label</th><th>prompt</th><th>words</th>` +
-    `<th>instance</th><th>matches</th></tr>${rows}</table>`
-  );
 }
 
 async function runFunction(
