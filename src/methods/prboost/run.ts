@@ -64,6 +64,8 @@ export interface IterationRecord {
   acceptedNow: number;
   rules: number;
   kappa: number;
+  /** Mean seconds per annotation decision (the widget logs each; the thesis reports < 3 s per rule). */
+  secondsPerDecision: number;
   sigma: number;
   /** Coverage and accuracy of the weak labels on D_u (keyword rules + accepted rules). */
   coverage: number;
@@ -229,6 +231,7 @@ export class PrboostRun {
       acceptedNow: 0,
       rules: this.rules.length,
       kappa: NaN,
+      secondsPerDecision: NaN,
       sigma: this.calibration?.sigma ?? NaN,
       coverage: q.coverage,
       ruleAccuracy: q.accuracy,
