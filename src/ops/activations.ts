@@ -3,8 +3,8 @@ import { assertFinite } from './checks';
 import { ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor } from './tensor';
-
-export type Activation = 'silu' | 'gelu' | 'gelu_tanh';
+import type { Activation } from './plans';
+export type { Activation } from './plans';
 
 /** Apply an activation elementwise on the selected backend. */
 export function activation(kind: Activation, x: Tensor): Tensor {

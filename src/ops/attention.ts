@@ -10,6 +10,8 @@ import { assertFinite, assertRank } from './checks';
 import { ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor } from './tensor';
+import type { AttentionDims } from './plans';
+export type { AttentionDims } from './plans';
 
 export interface AttentionOptions {
   causal?: boolean;
@@ -19,21 +21,6 @@ export interface AttentionOptions {
   keyMask?: Tensor;
   /** Score scale; default 1/sqrt(D). */
   scale?: number;
-}
-
-/** A checked attention call: sizes, causal offset, scale and the key mask. */
-export interface AttentionDims {
-  B: number;
-  T: number;
-  S: number;
-  Hq: number;
-  Hkv: number;
-  D: number;
-  offset: number;
-  scale: number;
-  causal: boolean;
-  /** Key mask [B·S] (≥ 0.5 keeps the key), or undefined. */
-  mask: Float32Array | undefined;
 }
 
 /** Score used for masked positions by kernels that cannot carry -Infinity (GL): finite, far below any score. */

@@ -3,13 +3,8 @@ import { assertFinite, assertRank } from './checks';
 import { NonFiniteError, ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor } from './tensor';
-
-/** A checked cosine matrix: n rows of a, m rows of b, width d. */
-export interface CosinePlan {
-  n: number;
-  m: number;
-  d: number;
-}
+import type { CosinePlan } from './plans';
+export type { CosinePlan } from './plans';
 
 function check(a: Tensor, b: Tensor): CosinePlan {
   assertRank(a, 2, 'cosineSimilarity', 'a [n, d]');

@@ -7,10 +7,8 @@ import { assertFinite, assertNoNaN } from './checks';
 import { NonFiniteError, ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor, shapeSize, type Shape } from './tensor';
-
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow';
-export type UnaryOp =
-  'exp' | 'log' | 'sqrt' | 'abs' | 'neg' | 'relu' | 'sigmoid' | 'tanh' | 'square' | 'reciprocal';
+import type { BinaryOp, UnaryOp, BroadcastPlan } from './plans';
+export type { BinaryOp, UnaryOp, BroadcastPlan } from './plans';
 
 export const BINARY_CODES: Record<BinaryOp, number> = {
   add: 0,
@@ -78,18 +76,6 @@ function checkBinaryDomain(op: BinaryOp, a: Tensor, b: Tensor): void {
     const i = b.data.indexOf(0);
     if (i >= 0) throw new NonFiniteError(`div: divisor [${b.shape.join(', ')}] is zero at flat index ${i}`);
   }
-}
-
-/** A checked broadcast: the result shape padded to rank 4 and each operand's strides (0 = broadcast). */
-export interface BroadcastPlan {
-  shape: number[];
-  n: number;
-  /** The result's dimensions, left-padded with 1 to rank 4. */
-  dims: number[];
-  aStrides: number[];
-  bStrides: number[];
-  /** Both operands have the result's shape (a plain zip, no index arithmetic). */
-  same: boolean;
 }
 
 /** Check that a and b broadcast (ShapeError naming both) and lay out the strides. */

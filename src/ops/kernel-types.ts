@@ -3,21 +3,30 @@
  * and calls `dispatch(name, …)`; each backend provides a `Partial<OpKernels>` (src/ops/{gl,js,wasm}),
  * and the reference table is complete. Kernels receive checked operands only: they never raise shape errors.
  */
-import type { Activation } from './activations';
-import type { AttentionDims } from './attention';
-import type { CosinePlan } from './cosine';
-import type { BinaryOp, BroadcastPlan, UnaryOp } from './elementwise';
-import type { FoldedDims, FusedDims } from './lowrank';
-import type { LinearPlan, MatmulPlan } from './matmul';
-import type { NormPlan } from './norm';
-import type { ProxyProblem, RawSolve } from './proxy-solve';
+import type {
+  Activation,
+  AttentionDims,
+  BinaryOp,
+  BroadcastPlan,
+  CosinePlan,
+  FoldedDims,
+  FusedDims,
+  LinearPlan,
+  MatmulPlan,
+  NormPlan,
+  ProxyProblem,
+  RawSolve,
+  ReducePlan,
+  Reduction,
+  RngConsts,
+  RopePlan,
+  RopeTables,
+  RowsPlan,
+  TopkPlan,
+  UnaryOp,
+} from './plans';
 import type { QuantMatrix } from './wasm';
-import type { RngConsts } from './random';
-import type { ReducePlan, Reduction } from './reduce';
-import type { RopePlan, RopeTables } from './rope';
-import type { RowsPlan } from './softmax';
 import type { Tensor } from './tensor';
-import type { TopkPlan } from './topk';
 
 export interface OpKernels {
   matmul(a: Tensor, b: Tensor, p: MatmulPlan): Tensor;

@@ -12,16 +12,8 @@ import { ShapeError } from './errors';
 import { dispatch } from './registry';
 import type { RopeStyle, RopeTables } from './rope';
 import { Tensor } from './tensor';
-
-/** A checked reconstruct + RoPE: batch, positions, compressed width, K/V heads, head dim, pairing. */
-export interface FusedDims {
-  B: number;
-  S: number;
-  dc: number;
-  Hkv: number;
-  D: number;
-  interleaved: boolean;
-}
+import type { FusedDims, FoldedDims } from './plans';
+export type { FusedDims, FoldedDims } from './plans';
 
 function check(c: Tensor, basis: Tensor, tables: RopeTables, Hkv: number, style: RopeStyle): FusedDims {
   if (c.rank !== 3)
@@ -98,19 +90,6 @@ export function reconstructRopeRef(c: Tensor, basis: Tensor, tables: RopeTables,
     }
   }
   return new Tensor(out, [g.B, g.S, g.Hkv, g.D]);
-}
-
-/** A checked folded attention: sizes, compressed width d_c, output width and the query offset. */
-export interface FoldedDims {
-  B: number;
-  T: number;
-  Hq: number;
-  D: number;
-  S: number;
-  Hkv: number;
-  dc: number;
-  hidden: number;
-  offset: number;
 }
 
 function foldedDims(q: Tensor, keys: Tensor, cv: Tensor, folded: Tensor, offset: number): FoldedDims {

@@ -8,33 +8,14 @@ import { assertFinite, assertRank } from './checks';
 import { ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor, shapeSize } from './tensor';
+import type { MatmulPlan, LinearPlan } from './plans';
+export type { MatmulPlan, LinearPlan } from './plans';
 
 export interface MatmulOptions {
   /** Treat A's last two axes as transposed (A stored as [.., K, M]). */
   transA?: boolean;
   /** Treat B's last two axes as transposed (B stored as [.., N, K]); the fast layout. */
   transB?: boolean;
-}
-
-/** A checked matmul: sizes, layouts and the element strides every backend reads with. */
-export interface MatmulPlan {
-  batch: number;
-  M: number;
-  K: number;
-  N: number;
-  transA: boolean;
-  transB: boolean;
-  /** Stride between rows i of op(A) / along k of op(A). */
-  aRow: number;
-  aCol: number;
-  /** Stride along k of op(B) / between columns j of op(B). */
-  bRow: number;
-  bCol: number;
-  /** Elements between batches (0 when the operand broadcasts). */
-  aBatch: number;
-  bBatch: number;
-  /** Result shape: [batch, M, N] when either operand is rank 3, else [M, N]. */
-  shape: number[];
 }
 
 /** Check shapes (ShapeError naming both operands) and lay out a batched matmul. */
@@ -115,15 +96,6 @@ export function matmulRef(a: Tensor, b: Tensor, p: MatmulPlan): Tensor {
 /** Plain-TS reference (float64 accumulation) with the same semantics as `matmul`. */
 export function matmulReference(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   return matmulRef(a, b, matmulPlan(a, b, opts));
-}
-
-/** A checked linear layer: x viewed as [M, K], W [N, K], optional bias [N]. */
-export interface LinearPlan {
-  M: number;
-  K: number;
-  N: number;
-  /** Result shape [..., N] (x's leading axes kept). */
-  shape: number[];
 }
 
 /** Check y = x · Wᵀ + b shapes; `what` names the layer in the error (e.g. `layer 3 q_proj`). */

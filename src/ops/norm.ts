@@ -3,13 +3,8 @@ import { assertFinite } from './checks';
 import { ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor } from './tensor';
-
-/** A checked norm: x viewed as [rows, cols], the ε under the square root. */
-export interface NormPlan {
-  rows: number;
-  cols: number;
-  eps: number;
-}
+import type { NormPlan } from './plans';
+export type { NormPlan } from './plans';
 
 function plan(x: Tensor, op: string, eps: number, params: [string, Tensor | undefined][]): NormPlan {
   if (x.rank < 1) throw new ShapeError(`${op}: input must have at least one axis`);

@@ -8,45 +8,14 @@
  */
 import { ShapeError, ValueError } from './errors';
 import { dispatch } from './registry';
+import type { RawSolve, ProxyProblem, SolverSettings } from './plans';
+export type { RawSolve, ProxyProblem, SolverSettings } from './plans';
 
 /** Largest class count and order of the fused solve. */
 export const PROXY_MAX_CLASSES = 3;
 export const PROXY_MAX_ORDER = 5;
 
-export interface SolverSettings {
-  /** Newton steps allowed per example. */
-  maxIterations: number;
-  /** Converged when every |F_j| ≤ tolerance · (|w_j| + p_j |S|). */
-  tolerance: number;
-  /** Largest change of any logit in one step (keeps early steps from overflowing exp). */
-  maxStep: number;
-}
-
 export const DEFAULT_SOLVER: SolverSettings = { maxIterations: 60, tolerance: 1e-10, maxStep: 4 };
-
-/** Raw per-example solver output (reduced logits, last logit 0). Index: trial · examples + example. */
-export interface RawSolve {
-  /** [examples·trials, C−1] reduced logits. */
-  logits: Float64Array;
-  /** Newton steps taken per example. */
-  iterations: Int32Array;
-  /** 1 converged, 0 not, 2 stalled within float32 resolution near a solution (gl; the float64 polish decides). */
-  converged: Uint8Array;
-  /** Float64 relative residual at the returned logits, where the solver computed it (NaN otherwise). */
-  residual?: Float64Array;
-}
-
-/** A checked proxy problem: teacher [N, C] probabilities and initial logits, ε [T, C, M]. */
-export interface ProxyProblem {
-  teacher: ArrayLike<number>;
-  teacherLogits: ArrayLike<number>;
-  eps: ArrayLike<number>;
-  examples: number;
-  classes: number;
-  order: number;
-  trials: number;
-  settings: SolverSettings;
-}
 
 /**
  * Solve the proxy teacher of every (trial, example) pair on the selected backend (Eq. 4.19).

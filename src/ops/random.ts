@@ -11,6 +11,8 @@
 import { ShapeError, ValueError } from './errors';
 import { dispatch } from './registry';
 import { Tensor, shapeSize, type Shape } from './tensor';
+import type { RngConsts } from './plans';
+export type { RngConsts } from './plans';
 
 const TWO24 = 16777216;
 const TWO12 = 4096;
@@ -20,27 +22,6 @@ export const MAX_RANDOM_ELEMENTS = TWO24;
 /** Odd 24-bit multipliers and additive constants for the four rounds. */
 const A = [0x9e3779, 0x85ebcb, 0xc2b2ad, 0x27d4eb] as const;
 const C = [0x7f4a7c, 0x165667, 0xd3a2e1, 0x5bd1e9] as const;
-
-/** The generator's constants: seed words, 12-bit split multipliers, adders, and the output mode. */
-export interface RngConsts {
-  s0: number;
-  s1: number;
-  a0h: number;
-  a0l: number;
-  a1h: number;
-  a1l: number;
-  a2h: number;
-  a2l: number;
-  a3h: number;
-  a3l: number;
-  c0: number;
-  c1: number;
-  c2: number;
-  c3: number;
-  p: number;
-  scale: number;
-  mode: number;
-}
 
 /** (x + y) mod 2^24 for x, y < 2^24, exact in float32. */
 export function addMod24(x: number, y: number): number {

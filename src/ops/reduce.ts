@@ -3,17 +3,8 @@ import { assertFinite, normaliseAxis } from './checks';
 import { ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor } from './tensor';
-
-export type Reduction = 'sum' | 'mean' | 'variance' | 'max' | 'min';
-
-/** A checked reduction: x viewed as [outer, L, inner], reduced along L. */
-export interface ReducePlan {
-  outer: number;
-  L: number;
-  inner: number;
-  ddof: number;
-  shape: number[];
-}
+import type { Reduction, ReducePlan } from './plans';
+export type { Reduction, ReducePlan } from './plans';
 
 export interface ReduceOptions {
   /** Keep the reduced axis with size 1. */

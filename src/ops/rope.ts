@@ -9,15 +9,10 @@ import { assertFinite, assertRank } from './checks';
 import { ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor } from './tensor';
+import type { RopeTables, RopePlan } from './plans';
+export type { RopeTables, RopePlan } from './plans';
 
 export type RopeStyle = 'half' | 'interleaved';
-
-export interface RopeTables {
-  /** cos θ, shape [T, D/2]. */
-  cos: Float32Array;
-  /** sin θ, shape [T, D/2]. */
-  sin: Float32Array;
-}
 
 /** Inverse frequencies base^(−2i/D) for i < D/2 (the standard RoPE schedule, float64). */
 export function ropeInvFreq(headDim: number, base = 10000): Float64Array {
@@ -42,14 +37,6 @@ export function ropeTables(positions: ArrayLike<number>, invFreq: ArrayLike<numb
     }
   }
   return { cos, sin };
-}
-
-/** A checked RoPE: x [T, H, D] and its pairing. */
-export interface RopePlan {
-  T: number;
-  H: number;
-  D: number;
-  interleaved: boolean;
 }
 
 function check(x: Tensor, tables: RopeTables): [number, number, number] {

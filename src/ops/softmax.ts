@@ -7,18 +7,8 @@ import { F32_MAX, assertNoNaN } from './checks';
 import { NonFiniteError, ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor } from './tensor';
-
-/** What a row kernel computes: probabilities, log-probabilities, or the row's logsumexp. */
-export type RowSoftmaxMode = 'softmax' | 'logSoftmax' | 'logSumExp';
-
-/** A checked row op over the last axis: [rows, cols]; masked entries are -Infinity. */
-export interface RowsPlan {
-  rows: number;
-  cols: number;
-  mode: RowSoftmaxMode;
-  /** Whether any entry is -Infinity (kernels that cannot carry infinities clamp then restore). */
-  masked: boolean;
-}
+import type { RowsPlan, RowSoftmaxMode } from './plans';
+export type { RowsPlan, RowSoftmaxMode } from './plans';
 
 function rowsCols(x: Tensor, op: string): [number, number] {
   if (x.rank < 1) throw new ShapeError(`${op}: needs at least one axis, got a scalar`);

@@ -9,13 +9,8 @@ import { assertNoNaN } from './checks';
 import { ShapeError } from './errors';
 import { dispatch } from './registry';
 import { Tensor } from './tensor';
-
-/** A checked top-k: x viewed as [rows, cols], k per row. */
-export interface TopkPlan {
-  rows: number;
-  cols: number;
-  k: number;
-}
+import type { TopkPlan } from './plans';
+export type { TopkPlan } from './plans';
 
 export interface TopK {
   values: Tensor;
