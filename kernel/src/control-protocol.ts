@@ -21,6 +21,8 @@ export interface WorkerConfig {
   pid: number;
   /** The interrupt counters (see `interruptCells`). */
   interrupts: SharedArrayBuffer;
+  /** File to leave a note in before ending a kernel no interrupt could reach (read on restart). */
+  restartNote?: string;
 }
 
 /** Index of the count of interrupts requested (the worker adds one per interrupt_request). */
@@ -31,6 +33,10 @@ export const INTERRUPT_HONOURED = 1;
 export const INTERRUPT_SIGNALLED = 2;
 /** Index of the number of the cell script running synchronously right now (0: none). */
 export const INTERRUPT_SCRIPT = 3;
+/** Index of the request count the main thread's event loop has seen (it answers between tasks). */
+export const INTERRUPT_SEEN = 4;
+/** Index of a flag: 1 while the main thread compiles or runs a cell synchronously. */
+export const INTERRUPT_BUSY = 5;
 
 /**
  * Counters shared by the control worker and the main thread. An interrupt is pending while
@@ -41,7 +47,7 @@ export const INTERRUPT_SCRIPT = 3;
  * script is still running synchronously a moment after the request and the request is still
  * pending (a loop check would have honoured it).
  */
-export function interruptCells(buffer: SharedArrayBuffer = new SharedArrayBuffer(16)): Int32Array {
+export function interruptCells(buffer: SharedArrayBuffer = new SharedArrayBuffer(24)): Int32Array {
   return new Int32Array(buffer);
 }
 

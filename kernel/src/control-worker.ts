@@ -5,14 +5,17 @@
  * stops a cell running under `vm` with `breakOnSigint` and aborts an awaiting cell through the
  * main thread's SIGINT handler. Every other control message is forwarded to the main thread.
  */
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Reply, Router } from 'zeromq';
 import { decode, encode, Signer } from './wire';
 import { Session } from './session';
 import {
   INTERRUPT_REQUESTED,
+  INTERRUPT_BUSY,
   INTERRUPT_HONOURED,
   INTERRUPT_SCRIPT,
+  INTERRUPT_SEEN,
   INTERRUPT_SIGNALLED,
   interruptCells,
   toBuffers,
@@ -48,6 +51,37 @@ function signalIfStuck(request: number, script: number): void {
   process.kill(config.pid, 'SIGINT');
 }
 
+/** How long the main thread may stay unreachable after an interrupt before the kernel is ended. */
+export const STUCK_RESTART_MS = 5000;
+
+/**
+ * Ends the kernel when the main thread's event loop has not come back for STUCK_RESTART_MS after
+ * interrupt `request` while it was neither compiling nor running a cell (where the loop checks and
+ * SIGINT reach): it is stuck in code nothing can interrupt (a library loop in a callback, code made
+ * with `eval`). The note tells the restarted kernel's first cell what happened; the Jupyter server
+ * restarts a kernel whose process ended. Never a hung kernel whose heartbeat still answers.
+ */
+function restartIfStuck(request: number, since: number): void {
+  if (Atomics.load(interrupts, INTERRUPT_SEEN) >= request) return;
+  const busy = Atomics.load(interrupts, INTERRUPT_BUSY) === 1;
+  if (busy || Date.now() - since < STUCK_RESTART_MS) {
+    setTimeout(() => restartIfStuck(request, busy ? Date.now() : since), 500);
+    return;
+  }
+  const text =
+    `The kernel was restarted: an interrupt could not stop code running outside the cells' loops ` +
+    `(a library call in a timer or event callback, or code built with eval / new Function) within ` +
+    `${STUCK_RESTART_MS / 1000} s, so the process was ended. Variables are gone: run the cells you need again.`;
+  try {
+    if (config.restartNote)
+      writeFileSync(config.restartNote, JSON.stringify({ text, at: new Date().toISOString() }));
+  } catch {
+    // the note is a courtesy; ending the stuck process is what matters
+  }
+  process.stderr.write(`[efflab-kernel] ${text}\n`);
+  process.kill(config.pid, 'SIGKILL');
+}
+
 async function heartbeat(socket: Reply): Promise<void> {
   for await (const frames of socket) await socket.send(frames);
 }
@@ -64,6 +98,8 @@ async function control(socket: Router, outbox: Outbox): Promise<void> {
       const request = Atomics.add(interrupts, INTERRUPT_REQUESTED, 1) + 1;
       const script = Atomics.load(interrupts, INTERRUPT_SCRIPT);
       if (script !== 0) setTimeout(() => signalIfStuck(request, script), SIGNAL_DELAY_MS);
+      const since = Date.now();
+      setTimeout(() => restartIfStuck(request, since), 500);
       outbox.push(encode(session.reply(message, { status: 'ok' }), signer));
       post({ kind: 'interrupted', frames: [...frames] });
       continue;

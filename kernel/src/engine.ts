@@ -20,6 +20,7 @@ import vm from 'node:vm';
 import {
   INTERRUPT_HONOURED,
   INTERRUPT_REQUESTED,
+  INTERRUPT_BUSY,
   INTERRUPT_SCRIPT,
   interruptCells,
 } from './control-protocol';
@@ -207,6 +208,15 @@ export class Engine {
    * returns its promise; the promise settles when the cell's top-level awaits do.
    */
   async execute(code: string, n: number): Promise<Outcome> {
+    Atomics.store(this.interrupts, INTERRUPT_BUSY, 1);
+    try {
+      return await this.executeMarked(code, n);
+    } finally {
+      Atomics.store(this.interrupts, INTERRUPT_BUSY, 0);
+    }
+  }
+
+  private async executeMarked(code: string, n: number): Promise<Outcome> {
     const result = this.compiler.compile(this.prevDeclarations, code);
     if (!result.ok) {
       return {
@@ -248,6 +258,8 @@ export class Engine {
     } finally {
       Atomics.store(this.interrupts, INTERRUPT_SCRIPT, 0);
     }
+    // The synchronous part is over: the loop checks and the awaits take interrupts from here.
+    Atomics.store(this.interrupts, INTERRUPT_BUSY, 0);
     if (compiled.hasTopLevelAwait) {
       const abandoned = new Promise<never>((_, reject) => {
         this.abandon = reject;
@@ -279,9 +291,19 @@ export class Engine {
     }
   }
 
+  /** Runs compiler work marked busy, so the control worker's watchdog knows the thread is working. */
+  private busy<T>(work: () => T): T {
+    Atomics.store(this.interrupts, INTERRUPT_BUSY, 1);
+    try {
+      return work();
+    } finally {
+      Atomics.store(this.interrupts, INTERRUPT_BUSY, 0);
+    }
+  }
+
   /** Completion candidates at `cursor` (a UTF-16 offset into `code`). */
   complete(code: string, cursor: number): Completion {
-    const info = this.compiler.complete(this.prevDeclarations, code, cursor);
+    const info = this.busy(() => this.compiler.complete(this.prevDeclarations, code, cursor));
     return {
       start: info.start,
       end: info.end,
@@ -294,7 +316,7 @@ export class Engine {
   inspect(code: string, cursor: number): QuickInfo | undefined {
     for (const at of [cursor, cursor - 1]) {
       if (at < 0) continue;
-      const info = this.compiler.inspect(this.prevDeclarations, code, at);
+      const info = this.busy(() => this.compiler.inspect(this.prevDeclarations, code, at));
       if (info) return info;
     }
     return undefined;

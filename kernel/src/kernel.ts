@@ -7,7 +7,7 @@
  * answer receives it while it is still running. Control and heartbeat live in a worker thread
  * (see control-worker.ts) so they answer even while a cell blocks the main thread.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Publisher, Router } from 'zeromq';
@@ -23,6 +23,8 @@ import { CommManager } from './comms';
 import { kernelInfo } from './kernel-info';
 import { formatQuickInfo } from './inspect-format';
 import {
+  INTERRUPT_REQUESTED,
+  INTERRUPT_SEEN,
   INTERRUPT_SIGNALLED,
   interruptCells,
   toBuffers,
@@ -50,9 +52,24 @@ export interface KernelOptions {
   /** Folder cells run in (module resolution, relative paths). */
   cwd: string;
   historyDir?: string;
+  /** File the control worker leaves a note in before ending a kernel stuck beyond interrupts. */
+  restartNote?: string;
 }
 
 class BadRequest extends Error {}
+
+/** Reads and removes the note a stuck predecessor left (see control-worker.ts). */
+function readRestartNote(file: string | undefined): string | undefined {
+  if (!file || !existsSync(file)) return undefined;
+  try {
+    const note = JSON.parse(readFileSync(file, 'utf8')) as { text?: unknown };
+    return typeof note.text === 'string' ? note.text : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
 
 function field<T extends 'string' | 'number' | 'boolean'>(
   content: JsonObject,
@@ -94,6 +111,8 @@ export class Kernel {
   private stopping = false;
   private readonly info = kernelInfo();
   private readonly backendNote = new BackendAnnouncer(opsModulePath(LIBRARY_ROOT));
+  /** Why the previous kernel on these ports was ended, told in the first cell's output. */
+  private restartText?: string;
   /** Counted up by the control worker on interrupt_request (see control-protocol.ts). */
   private readonly interrupts = interruptCells();
   /** How many of the worker's SIGINTs the main thread has seen. */
@@ -119,6 +138,7 @@ export class Kernel {
         ),
     );
     this.history = new History(options.historyDir);
+    this.restartText = readRestartNote(options.restartNote);
   }
 
   /** Binds every socket, starts the control worker and begins serving. Resolves once serving. */
@@ -157,6 +177,7 @@ export class Kernel {
       signatureScheme: conn.signature_scheme,
       pid: process.pid,
       interrupts: this.interrupts.buffer as SharedArrayBuffer,
+      restartNote: this.options.restartNote,
     };
     const compiled = path.join(__dirname, 'control-worker.js');
     const worker = existsSync(compiled)
@@ -184,6 +205,8 @@ export class Kernel {
         return;
       }
       case 'interrupted': {
+        // The event loop runs: tell the worker's watchdog this kernel is not stuck.
+        Atomics.store(this.interrupts, INTERRUPT_SEEN, Atomics.load(this.interrupts, INTERRUPT_REQUESTED));
         // An awaiting cell is abandoned here (no SIGINT is raised unless synchronous code runs).
         if (this.engine?.takeInterrupt()) this.interrupt();
         const decoded = decode(toBuffers(msg.frames), this.signer);
@@ -483,6 +506,10 @@ export class Kernel {
         ? { kind: 'ok', hasValue: false, value: undefined, warnings: [] }
         : await this.getEngine().execute(code, cellNo);
     this.capture.flush();
+    if (this.restartText) {
+      this.publish('stream', { name: 'stderr', text: `${this.restartText}\n` }, header);
+      this.restartText = undefined;
+    }
     const note = this.backendNote.take();
     if (note) this.publish('stream', { name: 'stdout', text: note }, header);
 

@@ -36,7 +36,11 @@ async function main(): Promise<void> {
   const cwd = process.cwd();
   installRuntimePaths();
   installTypeOverlay(cwd);
-  const kernel = new Kernel({ connection: readConnectionFile(file), cwd });
+  const kernel = new Kernel({
+    connection: readConnectionFile(file),
+    cwd,
+    restartNote: `${file}.efflab-restart.json`,
+  });
   process.on('SIGTERM', () => void kernel.shutdown());
   watchParent();
   await kernel.start();

@@ -102,7 +102,7 @@ describe('efflab kernel with Jupyter clients', { concurrency: 1 }, () => {
   });
 
   test('reliability: errors, interrupts, 1,000 executions, 1,000 malformed messages, restart', async (t) => {
-    await pythonSuite('reliability.py', { ran: 13, skipped: 0 }, 420_000, (m) => t.diagnostic(m));
+    await pythonSuite('reliability.py', { ran: 14, skipped: 0 }, 420_000, (m) => t.diagnostic(m));
   });
 
   test('history tail, range and search answer as ipykernel does on the same cells', async (t) => {

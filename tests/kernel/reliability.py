@@ -295,6 +295,32 @@ class Reliability(unittest.TestCase):
         self.assertEqual(prompts, ["name? "])
         self.assertEqual(result_text(outs), "'hello Grace'")
 
+    def test_y_stuck_beyond_interrupts_restarts_with_a_note(self):
+        # A loop in code built with `new Function` inside a timer callback has no loop check and is
+        # outside any cell script: the interrupt cannot reach it, so the kernel ends itself (never
+        # hung) and the restarted kernel says why in its first cell's output.
+        reply, _ = run(self.kc, "setTimeout(() => { (new Function('while (true) {}'))(); }, 50);")
+        self.assertEqual(reply["status"], "ok", reply)
+        time.sleep(1.0)
+        old = kernel_pid(self.km)
+        t0 = time.monotonic()
+        self.km.interrupt_kernel()
+        while self.km.is_alive() and time.monotonic() - t0 < 20:
+            time.sleep(0.2)
+        ended = time.monotonic() - t0
+        metric("stuck_kernel_ended_after_s", round(ended, 1))
+        self.assertFalse(self.km.is_alive(), "the stuck kernel is still running")
+        self.assertLess(ended, 12)
+        self.km.restart_kernel(now=True)  # what the Jupyter server's restarter does
+        self.kc.wait_for_ready(timeout=60)
+        self.assertNotEqual(kernel_pid(self.km), old)
+        reply, outs = run(self.kc, "1 + 1")
+        self.assertEqual(result_text(outs), "2")
+        stderr = "".join(m["content"]["text"] for m in outs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+        self.assertIn("The kernel was restarted: an interrupt could not stop code", stderr)
+        reply, outs = run(self.kc, "2 + 2")  # said once
+        self.assertFalse(any(m["msg_type"] == "stream" for m in outs), outs)
+
     def test_z_restart(self):
         old = kernel_pid(self.km)
         self.km.restart_kernel(now=False)
