@@ -36,6 +36,8 @@ export {
   ValueError,
 } from './errors';
 export type * from './ops';
+// danfojs's frame type, so `const news = data.readCsv(...)` in a cell can be named (tests/extension/nameable-results.test.ts).
+export type { DataFrame } from './data';
 
 export declare const ops: typeof OpsArea;
 export declare const data: typeof DataArea;

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { data } from '../../src';
+// The data area directly: under tsx the lazy package entry (src/index.ts) exposes no areas.
+import * as data from '../../src/data';
 import { FileFormatError, NotFoundError, ValueError } from '../../src/errors';
 
 test('AG News test split: 7,600 rows, 1,900 per label, escapes cleaned', () => {

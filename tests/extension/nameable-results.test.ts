@@ -25,8 +25,18 @@ function publicFunctions(): { area: string | null; name: string }[] {
   assert.ok(source, `${entry} is missing: build dist/ first (npx tsc -p tsconfig.build.json)`);
   const moduleSymbol = checker.getSymbolAtLocation(source);
   assert.ok(moduleSymbol);
+  // An area is either a namespace re-export (`export * as data`) or, with the lazy entry, a declared
+  // constant of the area's module type (`export declare const data: typeof DataArea`).
   const exportsOf = (sym: ts.Symbol): ts.Symbol[] => {
     const target = sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym;
+    if (target.flags & ts.SymbolFlags.Variable) {
+      const type = checker.getTypeOfSymbol(target);
+      return checker.getPropertiesOfType(type).map((p) => {
+        const decl = p.valueDeclaration ?? p.declarations?.[0];
+        const inner = decl && checker.getSymbolAtLocation(ts.getNameOfDeclaration(decl) ?? decl);
+        return inner ?? p;
+      });
+    }
     return checker.getExportsOfModule(target);
   };
   // Functions a cell calls: not gpu.js kernel bodies, which declare a `this` of the kernel's own.
