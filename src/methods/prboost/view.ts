@@ -53,6 +53,7 @@ export function iterationRows(records: readonly IterationRecord[]): Record<strin
     accepted: r.acceptedNow,
     rules: r.rules,
     κ: num(r.kappa),
+    's/decision': num(r.secondsPerDecision, 3),
     σ: num(r.sigma),
     'D_u coverage %': pct(r.coverage),
     'rule acc %': pct(r.ruleAccuracy),
