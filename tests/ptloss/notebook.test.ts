@@ -29,7 +29,7 @@ test('notebooks/04-ptloss.ipynb runs headless with the ci preset', { timeout: 42
   assert.match(plain, /Q̂ per trial \(20 done\)/, 'live search plot did not reach its final state');
   assert.match(plain, /PTLoss/);
   assert.match(plain, /Fig\. 4\.3b: proxy distance and student accuracy/, 'claims table missing');
-  assert.match(plain, /PRESET: 'ci'/);
+  assert.match(plain, /PRESET: 'quick'/);
 
   // The values a reader sees: accuracies are percentages with a spread, the claims table is complete.
   const tables = htmlTables(cells);
@@ -54,6 +54,47 @@ test('notebooks/04-ptloss.ipynb runs headless with the ci preset', { timeout: 42
   assert.equal(claims.length - 1, 4, 'four claims');
   for (const r of claims.slice(1))
     assert.ok(['yes', 'no'].includes(r[claims[0].indexOf('holds')]), r.join(' | '));
+  // The PTLoss claim names what the quick preset searched (orders 1..2 × 10 draws), not "3-order", and the
+  // order chosen for each of its two teachers, each within 1..2.
+  const ptClaim = claims
+    .slice(1)
+    .map((r) => r[claims[0].indexOf('claim')])
+    .find((c) => c.startsWith('PTLoss'));
+  const m =
+    /^PTLoss \(orders 1\.\.2 × 10 draws searched; chosen order per teacher: ([12]), ([12])\) beats the baselines$/.exec(
+      ptClaim ?? '',
+    );
+  assert.ok(m, `PTLoss claim label '${ptClaim}'`);
+  assert.doesNotMatch(plain + claims.flat().join(' '), /3-order/);
+  // The simplex figure names the selected trial and order as the search cell reported them, and its
+  // title sits above the ternary's domain (no overlap with the top vertex's label).
+  const found = /bestTrial: (\d+),\s*order: (\d)/.exec(plain);
+  assert.ok(found, 'search result printed');
+  assert.equal(m[1], found[2], 'the first teacher of the claims row is the search cell’s teacher');
+  const tern = plots
+    .map(
+      (o) => o.data?.['application/vnd.plotly.v1+json'] as { layout?: Record<string, unknown> } | undefined,
+    )
+    .find((p) => JSON.stringify(p?.layout ?? {}).includes('"ternary"'));
+  const lay = tern?.layout as
+    | {
+        title: { text: string; y: number; yanchor: string };
+        ternary: { domain: { y: number[] } };
+        margin: { t: number };
+      }
+    | undefined;
+  assert.ok(lay, 'ternary layout');
+  assert.equal(
+    lay.title.text,
+    `Teacher → proxy teacher (trial ${found[1]}, order ${found[2]}) vs p*, test points`,
+  );
+  assert.ok(
+    lay.title.yanchor === 'top' &&
+      lay.title.y >= 0.95 &&
+      lay.ternary.domain.y[1] <= 0.85 &&
+      lay.margin.t >= 80,
+  );
+  assert.match(plain, /This run \(preset `quick`\): \d+\.\d min of wall time/);
   const corr = claims.map((r) => r.join(' ')).find((r) => r.includes('mean r ='));
   const rr = Number(/mean r = (-?\d+\.\d+)/.exec(corr ?? '')?.[1]);
   assert.ok(rr >= -1 && rr <= 1, `correlation ${rr}`);

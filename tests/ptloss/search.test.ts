@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  DEFAULT_MIN_SOLVED_FRACTION,
   drawCoefficients,
   fromRows,
   qualityScore,
   Rng,
+  scoreCandidates,
   searchCoefficients,
   solveProxy,
   type Matrix64,
@@ -127,4 +129,50 @@ test('search rejects bad arguments', () => {
     () => searchCoefficients(t, labels.subarray(0, 5), { maxOrder: 1, trialsPerOrder: 1 }),
     /5 labels for 10 examples/,
   );
+});
+
+test('eligibility policy: a trial competes when ≥ 99.9% of examples are solved; failures are reported', () => {
+  // 1,000 copies of an easy row (≤ 5 Newton steps under these draws) and k copies of a hard one that needs
+  // 6-7 steps in trials 0 and 2: with maxIterations 5 those trials leave exactly k examples unsolved.
+  const draws = drawCoefficients(3, 1, 4, [-1, 10], 9);
+  const run = (hard: number, minSolvedFraction?: number) => {
+    const rows = [...Array(1000).fill([0.7, 0.2, 0.1]), ...Array(hard).fill([0.999, 0.0009, 0.0001])];
+    const labels = Int32Array.from(rows, (_, i) => (i % 3 === 0 ? 1 : 0));
+    return scoreCandidates(fromRows(rows), labels, draws, {
+      settings: { maxIterations: 5 },
+      minSolvedFraction,
+    });
+  };
+  const one = run(1);
+  assert.deepEqual(
+    one.trace.map((r) => r.unsolved),
+    [1, 0, 1, 0],
+  );
+  assert.deepEqual(one.failureSummary, {
+    pairs: 2,
+    trialsAffected: 2,
+    examples: [{ example: 1000, trials: 2 }],
+  });
+  // 1000/1001 = 0.999001 ≥ 0.999: every trial is eligible under the default.
+  assert.equal(DEFAULT_MIN_SOLVED_FRACTION, 0.999);
+  assert.deepEqual(
+    one.trace.map((r) => r.eligible),
+    [true, true, true, true],
+  );
+  assert.equal(one.eligibleTrials, 4);
+  // Trials with a failure are scored on the solved examples only.
+  assert.equal(one.trace[0].solvedFraction, 1000 / 1001);
+  // 1000/1002 = 0.998 < 0.999: the two affected trials are out.
+  const two = run(2);
+  assert.deepEqual(
+    two.trace.map((r) => r.eligible),
+    [false, true, false, true],
+  );
+  assert.equal(two.best?.quality, Math.min(two.trace[1].quality, two.trace[3].quality));
+  // minSolvedFraction 1 is the strict rule (every example solved).
+  assert.deepEqual(
+    run(1, 1).trace.map((r) => r.eligible),
+    [false, true, false, true],
+  );
+  assert.throws(() => run(1, 1.5), /minSolvedFraction 1\.5 must be in \[0, 1\]/);
 });

@@ -6,11 +6,11 @@
  */
 import { coefficientRows, type Coefficients } from './coefficients';
 import { accuracy, lossName, predictProbs, trainStudent, type DistillLoss } from './distill';
-import { ValueError } from '../../errors';
+import { ConfigError, ValueError } from '../../errors';
 import { makeGaussianData, meanL2Distance, type GaussianData } from './gaussian';
 import type { Matrix64 } from './matrix';
 import { solveProxy } from './proxy';
-import { searchCoefficients, type TrialRecord } from './search';
+import { DEFAULT_MIN_SOLVED_FRACTION, searchCoefficients, type TrialRecord } from './search';
 
 export interface ExperimentSettings {
   seeds: number[];
@@ -31,9 +31,15 @@ export interface ExperimentSettings {
   delta: number;
   gamma: number;
   eskdPatience: number;
+  /** Share of validation examples a search trial must solve to be eligible (default 0.999, see search.ts). */
+  minSolvedFraction?: number;
 }
 
-/** Thesis scale: 10k points, 100 epochs, orders 1..3 × 100 draws, 10 proxies, three seeds. */
+/**
+ * Thesis scale: 10k points, 100 epochs, orders 1..3 × 100 draws, 10 proxies, three seeds. Estimated from
+ * the measured per-epoch cost: about 1 hour of CPU time (29 students × 100 epochs per seed), hours of wall
+ * time on a shared machine.
+ */
 export const FULL_SETTINGS: ExperimentSettings = {
   seeds: [1, 2, 3],
   points: 10000,
@@ -52,14 +58,27 @@ export const FULL_SETTINGS: ExperimentSettings = {
 };
 
 /**
- * Same protocol with 10 teacher and 3 student epochs: one epoch of 282 batches already brings a
- * one-hot student within a point of the Bayes accuracy on this problem, and the whole run fits in
- * about half an hour on a shared 2-core machine (the full preset takes hours there).
+ * Same protocol with 10 teacher and 3 student epochs (one epoch of 282 batches already brings a one-hot
+ * student within a point of the Bayes accuracy on this problem). Estimated from the measured per-epoch
+ * cost (≈0.4 s of CPU per student epoch over 9,000 points): about 2 minutes of CPU time.
  */
 export const REDUCED_SETTINGS: ExperimentSettings = {
   ...FULL_SETTINGS,
   teacherEpochs: 10,
   studentEpochs: 3,
+  eskdPatience: 1,
+};
+
+/**
+ * What "run all" gets: the thesis data (10,000 points, teachers on 90 / 450 / 9,000 examples, three seeds)
+ * and the full search (orders 1..3 × 100 draws), with 30 teacher epochs, 4 student epochs and 6 sampled
+ * proxies. Measured on the shared 2-core machine: about 2.5 minutes of CPU time (see the notebook).
+ */
+export const DEFAULT_SETTINGS: ExperimentSettings = {
+  ...FULL_SETTINGS,
+  teacherEpochs: 30,
+  studentEpochs: 4,
+  proxies: 6,
   eskdPatience: 1,
 };
 
@@ -78,6 +97,39 @@ export const CI_SETTINGS: ExperimentSettings = {
   eskdPatience: 1,
 };
 
+/** Preset names: quick (CI, seconds), default (minutes), thesis (the full protocol, hours), reduced. */
+export type PresetName = 'quick' | 'default' | 'thesis' | 'reduced';
+
+const PRESETS: Record<PresetName, ExperimentSettings> = {
+  quick: CI_SETTINGS,
+  default: DEFAULT_SETTINGS,
+  thesis: FULL_SETTINGS,
+  reduced: REDUCED_SETTINGS,
+};
+const ALIASES: Record<string, PresetName> = { ci: 'quick', full: 'thesis' };
+
+/**
+ * The preset a notebook runs: `chosen` (edited in the notebook) unless the environment overrides it for
+ * CI: EFFLAB_PRESET or PTLOSS_PRESET names one, PTLOSS_QUICK=1 means quick. Aliases: ci → quick, full → thesis.
+ */
+export function choosePreset(chosen: string, env: Record<string, string | undefined> = {}): PresetName {
+  const raw = env.EFFLAB_PRESET ?? env.PTLOSS_PRESET ?? (env.PTLOSS_QUICK === '1' ? 'quick' : chosen);
+  const name = ALIASES[raw] ?? raw;
+  if (!(name in PRESETS)) {
+    throw new ConfigError(
+      `choosePreset: unknown preset '${raw}' (choose ${Object.keys(PRESETS).join(', ')}; aliases ci, full)`,
+    );
+  }
+  return name as PresetName;
+}
+
+/** The experiment settings of a preset (a copy: editing it does not change the preset). */
+export function presetSettings(name: PresetName): ExperimentSettings {
+  const s = PRESETS[name];
+  if (!s) throw new ConfigError(`presetSettings: unknown preset '${String(name)}'`);
+  return { ...s, seeds: [...s.seeds], teacherSizes: [...s.teacherSizes], box: [s.box[0], s.box[1]] };
+}
+
 export interface StudentResult {
   loss: string;
   testAccuracy: number;
@@ -94,7 +146,13 @@ export interface TeacherResult {
   proxyL2ToPStar: number;
   bestQuality: number;
   bestCoefficients: number[][];
+  /** Unsolved (trial, example) pairs over the whole search, and the trials they touched. */
   searchUnsolved: number;
+  searchTrialsAffected: number;
+  /** Trials eligible under the failure policy, of all trials. */
+  searchEligible: number;
+  /** Perturbation order of the selected coefficients. */
+  bestOrder: number;
   proxyUnsolved: number;
   students: StudentResult[];
 }
@@ -219,11 +277,17 @@ export function runSeed(seed: number, s: ExperimentSettings, progress: Progress 
       trialsPerOrder: s.trialsPerOrder,
       box: s.box,
       seed: seed * 1000 + 200 + ti,
+      minSolvedFraction: s.minSolvedFraction,
     });
-    if (!search.best)
+    if (!search.best) {
+      const fs = search.failureSummary;
       throw new ValueError(
-        `runSeed: no eligible coefficients for teacher ${ti} (every trial had unsolved examples)`,
+        `runSeed: no eligible coefficients for seed ${seed}, teacher ${ti}: ${fs.trialsAffected} of ${search.trace.length} trials solved fewer than ${(100 * (s.minSolvedFraction ?? DEFAULT_MIN_SOLVED_FRACTION)).toFixed(1)}% of the ${pVal.shape[0]} validation examples (${fs.pairs} unsolved pairs; examples most affected: ${fs.examples
+          .slice(0, 5)
+          .map((e) => `${e.example} (${e.trials} trials)`)
+          .join(', ')})`,
       );
+    }
     const eps = search.best.coefficients;
     const proxyTest = solveProxy(pTest, eps);
     const students: StudentResult[] = [];
@@ -239,6 +303,9 @@ export function runSeed(seed: number, s: ExperimentSettings, progress: Progress 
       bestQuality: search.best.quality,
       bestCoefficients: coefficientRows(eps),
       searchUnsolved: search.failures.length,
+      searchTrialsAffected: search.failureSummary.trialsAffected,
+      searchEligible: search.eligibleTrials,
+      bestOrder: search.best.order,
       proxyUnsolved: proxyTest.failures.length,
       students,
     });

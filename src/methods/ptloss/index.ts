@@ -22,3 +22,4 @@ export * from './gaussian';
 export * from './mlp';
 export * from './distill';
 export * from './experiment';
+export * from './labels';

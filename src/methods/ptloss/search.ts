@@ -28,10 +28,16 @@ export interface SearchOptions {
   /** Solver settings passed to the proxy solve. */
   settings?: Partial<SolverSettings>;
   /**
-   * What to do with a trial whose proxy has unsolved examples: 'exclude' (default) scores it on the
-   * solved examples but never picks it as best; 'score-solved' lets it compete on those examples.
+   * What to do with a trial whose proxy has unsolved examples: 'exclude' (default) lets it compete only
+   * when at least `minSolvedFraction` of the examples were solved (scored on the solved ones);
+   * 'score-solved' lets any trial with a solved example compete on those examples.
    */
   failurePolicy?: 'exclude' | 'score-solved';
+  /**
+   * Under 'exclude': the fraction of validation examples a trial's proxy must solve to be eligible
+   * (default DEFAULT_MIN_SOLVED_FRACTION = 0.999; 1 = every example). The thesis is silent on failures.
+   */
+  minSolvedFraction?: number;
   /** Called after each trial is scored (live plots). */
   onTrial?: (trial: TrialRecord) => void;
   /** Keep each trial's proxy probabilities in the trace (memory: N_v·C per trial). */
@@ -50,6 +56,8 @@ export interface TrialRecord {
   entropyTerm: number;
   /** Validation examples whose proxy solve did not converge. */
   unsolved: number;
+  /** Solved examples / validation examples. */
+  solvedFraction: number;
   /** Whether this trial may be chosen as best under the failure policy. */
   eligible: boolean;
   /** Lowest eligible Q̂ up to and including this trial. */
@@ -64,6 +72,10 @@ export interface SearchResult {
   trace: TrialRecord[];
   /** Every unsolved (trial, example) pair; trial is the trace index. */
   failures: ProxyFailure[];
+  /** The failures summarised: how many pairs and trials, which examples (most affected first). */
+  failureSummary: FailureSummary;
+  /** Trials eligible under the failure policy. */
+  eligibleTrials: number;
   /** The proxy solver used (the ops layer's fused solve, or the general one for C > 3 or M > 5). */
   solver: ProxySolver;
   /** Backend that ran the fused solve (chosen by `setBackend` / `withBackend` / `EFFLAB_BACKEND`). */
@@ -71,6 +83,32 @@ export interface SearchResult {
   /** Wall time of the proxy solves and of the scoring, ms. */
   solveMs: number;
   scoreMs: number;
+}
+
+/** Default share of validation examples a trial must solve to be eligible (see `minSolvedFraction`). */
+export const DEFAULT_MIN_SOLVED_FRACTION = 0.999;
+
+export interface FailureSummary {
+  /** Unsolved (trial, example) pairs. */
+  pairs: number;
+  /** Trials with at least one unsolved example. */
+  trialsAffected: number;
+  /** Each example that failed in some trial, with the number of trials it failed in (most first). */
+  examples: { example: number; trials: number }[];
+}
+
+/** Count the unsolved pairs per example (the report behind the eligibility policy). */
+export function summarizeFailures(failures: readonly ProxyFailure[]): FailureSummary {
+  const perExample = new Map<number, number>();
+  const trials = new Set<number>();
+  for (const f of failures) {
+    perExample.set(f.example, (perExample.get(f.example) ?? 0) + 1);
+    trials.add(f.trial);
+  }
+  const examples = [...perExample.entries()]
+    .map(([example, n]) => ({ example, trials: n }))
+    .sort((a, b) => b.trials - a.trials || a.example - b.example);
+  return { pairs: failures.length, trialsAffected: trials.size, examples };
 }
 
 /** Draw Algorithm 2's coefficient sets: for M = 1..N_M, N_k sets with entries uniform in `box`. */
@@ -132,6 +170,10 @@ export function scoreCandidates(
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new ValueError(`searchCoefficients: batchSize ${batchSize} must be an integer ≥ 1`);
   const policy = opts.failurePolicy ?? 'exclude';
+  const minSolved = opts.minSolvedFraction ?? DEFAULT_MIN_SOLVED_FRACTION;
+  if (!(minSolved >= 0 && minSolved <= 1))
+    throw new ValueError(`searchCoefficients: minSolvedFraction ${minSolved} must be in [0, 1]`);
+  let eligibleTrials = 0;
   const trace: TrialRecord[] = [];
   const failures: ProxyFailure[] = [];
   let best: TrialRecord | undefined;
@@ -156,7 +198,9 @@ export function scoreCandidates(
         if (!include[e]) unsolved++;
       }
       const q = qualityScore(batch.probs, labels, include, j * n);
-      const eligible = q.count > 0 && (unsolved === 0 || policy === 'score-solved');
+      const solvedFraction = (n - unsolved) / n;
+      const eligible = q.count > 0 && (policy === 'score-solved' || solvedFraction >= minSolved);
+      if (eligible) eligibleTrials++;
       const index = start + j;
       const rec: TrialRecord = {
         index,
@@ -166,6 +210,7 @@ export function scoreCandidates(
         distanceTerm: q.distanceTerm,
         entropyTerm: q.entropyTerm,
         unsolved,
+        solvedFraction,
         eligible,
         bestSoFar: NaN,
       };
@@ -177,5 +222,15 @@ export function scoreCandidates(
     }
     scoreMs += performance.now() - t1;
   }
-  return { best, trace, failures, solver, backend, solveMs, scoreMs };
+  return {
+    best,
+    trace,
+    failures,
+    failureSummary: summarizeFailures(failures),
+    eligibleTrials,
+    solver,
+    backend,
+    solveMs,
+    scoreMs,
+  };
 }
