@@ -92,6 +92,7 @@ test('the loop: iteration records, accepted rules with decisions, weak labels, b
   assert.ok(records[2].coverage >= records[0].coverage, 'new rules only add labels to uncovered rows');
   assert.ok(run.rules.every((r) => r.decisions.length === 3 && r.words.length > 0));
   assert.ok(Number.isFinite(records[1].kappa));
+  assert.ok(records[1].secondsPerDecision >= 0, 'seconds per decision recorded');
   const rows = iterationRows(records);
   assert.equal(rows.length, 3);
   assert.equal(curvesFigure(records).data.length, 4);

@@ -436,6 +436,7 @@ export class PrboostRun {
         candidates: candidates.length,
         acceptedNow: outcome.accepted.length,
         kappa: outcome.kappa,
+        secondsPerDecision: outcome.secondsPerDecision,
         seconds: sec,
       },
       fit,
