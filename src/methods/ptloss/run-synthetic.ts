@@ -1,14 +1,13 @@
 /**
  * Command line for the synthetic experiment (section 4.6.1):
- *   npx tsx src/methods/ptloss/run-synthetic.ts --preset full|reduced|ci [--seeds 1,2,3] --out FILE
+ *   npx tsx src/methods/ptloss/run-synthetic.ts --preset quick|default|thesis|reduced [--seeds 1,2,3] --out FILE
  *   npx tsx src/methods/ptloss/run-synthetic.ts --merge A.json B.json … --out FILE
  * Writes {settings, seeds: SeedResult[], summary, correlation} as JSON.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
-  CI_SETTINGS,
-  FULL_SETTINGS,
-  REDUCED_SETTINGS,
+  choosePreset,
+  presetSettings,
   runSeed,
   summarize,
   type ExperimentSettings,
@@ -49,16 +48,7 @@ function main(argv: string[]): void {
     writeFileSync(out, JSON.stringify(experimentFile(parts[0].settings, seeds), null, 1) + '\n');
     return;
   }
-  const preset = arg('--preset') ?? 'reduced';
-  const base =
-    preset === 'full'
-      ? FULL_SETTINGS
-      : preset === 'ci'
-        ? CI_SETTINGS
-        : preset === 'reduced'
-          ? REDUCED_SETTINGS
-          : undefined;
-  if (!base) throw new Error(`run-synthetic: unknown preset '${preset}' (full, reduced, ci)`);
+  const base = presetSettings(choosePreset(arg('--preset') ?? 'default'));
   const seedsArg = arg('--seeds');
   const settings: ExperimentSettings = {
     ...base,
