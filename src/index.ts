@@ -356,7 +356,9 @@ type Area = Record<string, unknown>;
 
 /** Defines export `name` as a getter, so its module is required on first use, not here. */
 function lazy(name: string, get: () => unknown): void {
-  Object.defineProperty(exports, name, { enumerable: true, configurable: true, get });
+  // `module.exports`, not `exports`: under tsx/esbuild the module's exports object is replaced before
+  // this body runs, so names defined on the original `exports` would be lost (tsc: the same object).
+  Object.defineProperty(module.exports, name, { enumerable: true, configurable: true, get });
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports -- required on first use (see above) */
