@@ -79,6 +79,21 @@ const CHECK = '__efflab_check__';
 /** Global through which a cell's wrapper receives exports, require and the check. */
 const RUNTIME = '__efflab_cell__';
 
+const ES_MODULE_MARK = 'Object.defineProperty(exports, "__esModule", { value: true });';
+/** A call, a `new`, a tagged or plain template (may call), or a loop: code that may run long. */
+const MAY_RUN_LONG = /[\w$)\]'"`]\s*\(|\bnew\b|`|\b(?:for|while|do)\b/;
+
+/**
+ * Whether a cell's JavaScript needs Node's SIGINT watchdog (`breakOnSigint`), which starts and
+ * stops a thread per run (0.1-0.3 ms, more on a loaded machine). Code with no call, `new`,
+ * template or loop (an expression such as `x + 1`, a declaration of values) cannot run long, so it
+ * runs without; everything else keeps it, so SIGINT still stops long synchronous calls.
+ * (A getter defined in a library that loops forever is the one thing this misses.)
+ */
+export function needsSigintWatchdog(js: string): boolean {
+  return MAY_RUN_LONG.test(js.replace(ES_MODULE_MARK, ''));
+}
+
 /**
  * Inserts a call of `check` at the start of every loop body of `js`, on the same lines (so stack
  * traces keep their line numbers).
@@ -251,7 +266,7 @@ export class Engine {
       Atomics.store(this.interrupts, INTERRUPT_SCRIPT, (this.scripts = (this.scripts % 0x7fffffff) + 1));
       returned = vm.runInThisContext(prefix + instrumentLoops(compiled.js) + suffix, {
         filename: `<cell ${n}>`,
-        breakOnSigint: true,
+        breakOnSigint: needsSigintWatchdog(compiled.js),
       });
     } catch (error) {
       return { kind: 'runtime-error', error };

@@ -8,11 +8,17 @@ import path from 'node:path';
 import vm from 'node:vm';
 import {
   checkTslab,
+  createCellCompiler,
   TSLAB_VERSION,
   TSLAB_TYPESCRIPT_VERSION,
   loopBodies,
 } from '../../kernel/src/tslab-adapter';
-import { Engine, instrumentLoops, LOOP_INTERRUPT_MESSAGE } from '../../kernel/src/engine';
+import {
+  Engine,
+  instrumentLoops,
+  LOOP_INTERRUPT_MESSAGE,
+  needsSigintWatchdog,
+} from '../../kernel/src/engine';
 import { INTERRUPT_REQUESTED, interruptCells } from '../../kernel/src/control-protocol';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -129,5 +135,29 @@ test('loop checks: every loop body starts with the check, lines unchanged, and a
     if (n.kind === 'ok') assert.ok((n.value as number) > 0);
   } finally {
     engine.close();
+  }
+});
+
+test('the SIGINT watchdog is skipped only for code that cannot run long', () => {
+  const compiler = createCellCompiler();
+  const js = (code: string): string => {
+    const out = compiler.compile('declare const a: number;\n', code);
+    assert.ok(out.ok, code);
+    return out.ok ? (out.compiled.js ?? '') : '';
+  };
+  try {
+    for (const quick of ['1', 'const b = 2;', 'a + 1', "const s = 'x' + a;", '[a, { c: a }]'])
+      assert.equal(needsSigintWatchdog(js(quick)), false, quick);
+    for (const slow of [
+      'Math.max(1, 2)',
+      'new Array(3)',
+      'for (;;) break;',
+      'let i = 0;\nwhile (i < 1) i++;',
+      '`${a}`',
+      "import { join } from 'node:path';\njoin",
+    ])
+      assert.equal(needsSigintWatchdog(js(slow)), true, slow);
+  } finally {
+    compiler.close();
   }
 });
