@@ -18,7 +18,7 @@ const AREAS = ['data', 'widgets', 'lorc', 'ops', 'models', 'ptloss', 'prboost', 
 
 /** Names of the exported functions (callable, not constructible) of `efflab.<area>` and of display's flat exports. */
 function publicFunctions(): { area: string | null; name: string }[] {
-  const entry = join(ROOT, 'dist', 'src', 'index.d.ts');
+  const entry = join(ROOT, 'dist', 'src', 'api.d.ts');
   const program = ts.createProgram([entry], { skipLibCheck: true, types: [] });
   const checker = program.getTypeChecker();
   const source = program.getSourceFile(entry);
