@@ -114,7 +114,7 @@ export function simulatedPool(ws: Workspace, store: string, dir?: string): RuleA
     fs.mkdirSync(folder, { recursive: true });
     const r: PoolResult = await annotatePool(cands, pool, ws.classNames, {
       store: `${store}-it${iteration}`,
-      dir,
+      dir: folder,
     });
     return {
       accepted: r.accepted,
