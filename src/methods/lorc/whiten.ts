@@ -14,19 +14,21 @@
  * orthogonal projection of the OUTPUT (key) space, onto the top right singular vectors Q_r of Sᵀ W. So
  * the cache keeps its form (store k·Q_r, read back c·Q_rᵀ) with a different basis.
  * We compute Q and Σ from the small w × w matrix C = Wᵀ XᵀX W = (SᵀW)ᵀ(SᵀW): with its Cholesky factor
- * C = RᵀR, Sᵀ W = (orthonormal)·R, so R has exactly the singular values and right singular vectors of
- * Sᵀ W (tests compare with numpy's SVD of W·S built from an explicit Cholesky factor of XᵀX).
+ * C = RᵀR, Sᵀ W = (orthonormal)·R, so C's eigenvectors and √eigenvalues are exactly the right singular vectors and
+ * singular values of Sᵀ W (tests compare with numpy's SVD of W·S built from an explicit Cholesky factor of
+ * XᵀX).
  *
  * Values through W_o (our choice of objective). A value row v = x·W_v reaches the layer output only as
  * v_g·W_o,h for each query head h reading K/V head g (attention mixes rows of V, which the truncation
  * commutes with). Ignoring the attention weights, the output error of a value map M (v ↦ v·M) is
  * ‖X W_v (I − M) B‖_F with B [w, Hq·hidden] holding W_o,h in block (g(h), h). With A = Sᵀ W_v = (orth.)·R_v
- * and BBᵀ = L Lᵀ (block-diagonal: Σ_{h∈g} W_o,h W_o,hᵀ per K/V head), the best rank-r map is
- *   M_r = Down_r·Up_r,  Down = R_v⁻¹ P',  Up = P'ᵀ R_v,   where R_v L = P' Σ' Q'ᵀ (SVD),
+ * and BBᵀ block-diagonal (Σ_{h∈g} W_o,h W_o,hᵀ per K/V head), the best rank-r map is
+ *   M_r = Down_r·Up_r,  Down = R_v⁻¹ P',  Up = P'ᵀ R_v,   with P', Σ' the left singular vectors and
+ *   values of R_v·B (eigen-decomposition of R_v·BBᵀ·R_vᵀ),
  * an oblique projection (M² = M): the cache stores c = v·Down_r (r numbers) and the output projection is
  * folded with Up_r (Eq. 5.9 with Up_r in place of V_cᵀ). Its residual is Σ_{i>r} σ'_i².
  */
-import { CholeskyDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { KVAppend, KVAttendResult, KVCache, KVRead } from '../../models/kv-cache';
 import type { LlamaModel } from '../../models/llama';
 import { Tensor, matmul } from '../../ops';
@@ -185,10 +187,21 @@ function projectedGram(w: Tensor, gram: Float64Array): Matrix {
   return c;
 }
 
-/** SVD of a square matrix, singular values descending (ml-matrix sorts them). */
-function squareSvd(m: Matrix): { U: Matrix; S: Float64Array; V: Matrix } {
-  const d = new SingularValueDecomposition(m, { autoTranspose: false });
-  return { U: d.leftSingularVectors, S: Float64Array.from(d.diagonal), V: d.rightSingularVectors };
+/**
+ * Eigen-decomposition of a symmetric positive semi-definite matrix M = Q Λ Qᵀ, eigenvalues descending
+ * (tiny negative rounding clamped to 0). For M = ZᵀZ, Q are Z's right singular vectors and √Λ its
+ * singular values; ~3× faster here than an SVD of Z (ml-matrix), accurate for every σ_i ≫ √ε·σ_1.
+ */
+function symmetricEig(m: Matrix): { values: Float64Array; vectors: Matrix } {
+  const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
+  const vals = e.realEigenvalues;
+  const order = vals.map((_, i) => i).sort((a, b) => vals[b] - vals[a]);
+  const q = e.eigenvectorMatrix;
+  const vectors = new Matrix(m.rows, m.columns);
+  order.forEach((src, dst) => {
+    for (let i = 0; i < m.rows; i++) vectors.set(i, dst, q.get(i, src));
+  });
+  return { values: Float64Array.from(order, (i) => Math.max(0, vals[i])), vectors };
 }
 
 /** A whitened decomposition of one projection: ordered basis columns and the whitened spectrum. */
@@ -207,9 +220,9 @@ export interface WhitenedProjection {
 export function whitenedProjection(w: Tensor, gram: Float64Array, name = 'W'): WhitenedProjection {
   if (w.rank !== 2)
     throw new ShapeError(`whitenedProjection(${name}): expected a matrix, got [${w.shape.join(', ')}]`);
-  const r = upperCholesky(projectedGram(w, gram), `whitenedProjection(${name})`);
-  const { S, V } = squareSvd(r);
-  return { basis: toTensor(V), S };
+  // C = Wᵀ XᵀX W = (SᵀW)ᵀ(SᵀW): its eigenvectors are the right singular vectors of SᵀW, √λ its σ.
+  const { values, vectors } = symmetricEig(projectedGram(w, gram));
+  return { basis: toTensor(vectors), S: values.map(Math.sqrt) };
 }
 
 /** Down/up factors of a value map chosen through W_o (see file comment); slice the first r columns. */
@@ -258,8 +271,9 @@ export function outputAwareValues(
       }
     }
   }
-  const lower = upperCholesky(bbt, `outputAwareValues(${name}) W_o`).transpose(); // BBᵀ = L Lᵀ
-  const { U, S } = squareSvd(rv.mmul(lower));
+  // Left singular vectors and values of R_v·B from (R_v B)(R_v B)ᵀ = R_v·BBᵀ·R_vᵀ.
+  const { values, vectors: U } = symmetricEig(rv.mmul(bbt).mmul(rv.transpose()));
+  const S = values.map(Math.sqrt);
   // Down = R_v⁻¹ U (R_v upper triangular), Upᵀ = R_vᵀ U.
   const down = solveUpper(rv, U);
   const upT = rv.transpose().mmul(U);
