@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { executeNotebook } from '../helpers/notebook';
+import { executeNotebook, htmlTables } from '../helpers/notebook';
 
 test('notebooks/05-lorc.ipynb runs headless in quick mode', { timeout: 660_000 }, () => {
   const cells = executeNotebook('05-lorc.ipynb', { LORC_QUICK: '1' }, 600);
@@ -20,4 +20,40 @@ test('notebooks/05-lorc.ipynb runs headless in quick mode', { timeout: 660_000 }
     mimes.some((m) => m.includes('sensitivity')),
     `no layer-sensitivity view among ${mimes.join(', ')}`,
   );
+
+  // The values a reader sees.
+  const tables = htmlTables(cells);
+  const find = (col: string): string[][] => {
+    const t = tables.find((x) => x[0].includes(col));
+    assert.ok(t, `no table with a '${col}' column`);
+    return t;
+  };
+  // Per-layer analysis: condition numbers ≥ 1; a skipped layer keeps full rank and has no error; errors in [0, 1].
+  const layers = find('κ(W_k)');
+  const col = (t: string[][], name: string): number => t[0].indexOf(name);
+  assert.equal(layers.length - 1, 30, 'one row per SmolLM2 layer');
+  for (const r of layers.slice(1)) {
+    for (const k of ['κ(W_k)', 'κ(W_v)'])
+      assert.ok(Number(r[col(layers, k)]) >= 1, `${r[0]} ${k} ${r[col(layers, k)]}`);
+    const [ek, ev] = r[col(layers, 'error (K / V)')].split('/').map(Number);
+    assert.ok(ek >= 0 && ek <= 1 && ev >= 0 && ev <= 1, `${r[0]} errors ${ek} / ${ev}`);
+    const dc = r[col(layers, 'd_c')];
+    if (dc.includes('skipped')) assert.ok(dc.startsWith('192/192') && ek === 0 && ev === 0, `${r[0]}: ${dc}`);
+  }
+  // The front: perplexities finite and above 1, increases consistent in sign with the interval.
+  const front = find('95 % interval');
+  for (const r of front.slice(1)) {
+    const ppl = Number(r[col(front, 'perplexity')]);
+    assert.ok(Number.isFinite(ppl) && ppl > 1, `${r.join(' | ')}`);
+    const inc = parseFloat(r[col(front, 'increase')]);
+    const [lo, hi] = r[col(front, '95 % interval')].split(' to ').map((x) => parseFloat(x));
+    assert.ok(lo <= inc && inc <= hi, `increase ${inc} outside its interval [${lo}, ${hi}]`);
+  }
+  // Measured cache bytes equal Eq. 5.4, and the compressed cache holds fewer.
+  const bytes = find('Eq. 5.4 bytes');
+  const held = bytes.slice(1).map((r) => Number(r[col(bytes, 'bytes held')]));
+  bytes
+    .slice(1)
+    .forEach((r, i) => assert.equal(held[i], Number(r[col(bytes, 'Eq. 5.4 bytes')]), r.join(' | ')));
+  assert.ok(held[1] < held[0], `LoRC ${held[1]} bytes vs full ${held[0]}`);
 });
