@@ -4,23 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { executeNotebook, htmlTables } from '../helpers/notebook';
-
-function text(v: unknown): string {
-  return Array.isArray(v) ? v.join('') : String(v ?? '');
-}
+import { assertCleanRun, executeNotebook, htmlTables } from '../helpers/notebook';
 
 test('notebooks/03-dorm.ipynb runs headless with the quick preset', { timeout: 600_000 }, () => {
   const cells = executeNotebook('03-dorm.ipynb', { EFFLAB_PRESET: 'quick' }, 580);
-  const code = cells.filter((c) => c.cell_type === 'code');
-  const outputs = code.flatMap((c) => c.outputs ?? []);
-  const errors = outputs.filter((o) => o.output_type === 'error');
-  assert.equal(errors.length, 0, `a cell raised: ${errors.map((e) => `${e.ename}: ${e.evalue}`).join('; ')}`);
-  assert.ok(
-    code.every((c) => (c.outputs ?? []).length > 0),
-    'every code cell shows something',
-  );
-  const plain = outputs.map((o) => text(o.data?.['text/plain'])).join('\n');
+  const { outputs, plain } = assertCleanRun(cells);
   assert.match(plain, /preset: 'quick'/);
   const plots = outputs.filter((o) => o.data?.['application/vnd.plotly.v1+json'] !== undefined);
   assert.ok(

@@ -84,3 +84,19 @@ export function htmlTables(cells: NotebookCell[]): string[][][] {
       ),
     );
 }
+
+/**
+ * The checks every chapter notebook test starts with: no cell raised and every code cell shows
+ * something. Returns the outputs and their text/plain parts joined, for the test's own assertions.
+ */
+export function assertCleanRun(cells: NotebookCell[]): { outputs: NotebookOutput[]; plain: string } {
+  const code = cells.filter((c) => c.cell_type === 'code');
+  const outputs = code.flatMap((c) => c.outputs ?? []);
+  const errors = outputs.filter((o) => o.output_type === 'error');
+  assert.equal(errors.length, 0, `a cell raised: ${errors.map((e) => `${e.ename}: ${e.evalue}`).join('; ')}`);
+  assert.ok(
+    code.every((c) => (c.outputs ?? []).length > 0),
+    'every code cell shows something',
+  );
+  return { outputs, plain: outputs.map((o) => joined(o.data?.['text/plain'])).join('\n') };
+}

@@ -11,12 +11,8 @@ import { test } from 'node:test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { executeNotebook, htmlTables } from '../helpers/notebook';
+import { assertCleanRun, executeNotebook, htmlTables } from '../helpers/notebook';
 import { useSharedData } from './helpers';
-
-function text(v: unknown): string {
-  return Array.isArray(v) ? v.join('') : String(v ?? '');
-}
 
 test('notebooks/02-prboost.ipynb runs headless with the quick preset', { timeout: 1_500_000 }, () => {
   useSharedData();
@@ -26,15 +22,7 @@ test('notebooks/02-prboost.ipynb runs headless with the quick preset', { timeout
     { EFFLAB_PRESET: 'quick', EFFLAB_HEADLESS: '1', EFFLAB_PRBOOST_OUT: out },
     1400,
   );
-  const code = cells.filter((c) => c.cell_type === 'code');
-  const outputs = code.flatMap((c) => c.outputs ?? []);
-  const errors = outputs.filter((o) => o.output_type === 'error');
-  assert.equal(errors.length, 0, `a cell raised: ${errors.map((e) => `${e.ename}: ${e.evalue}`).join('; ')}`);
-  assert.ok(
-    code.every((c) => (c.outputs ?? []).length > 0),
-    'every code cell shows something',
-  );
-  const plain = outputs.map((o) => text(o.data?.['text/plain'])).join('\n');
+  const { plain } = assertCleanRun(cells);
   assert.match(plain, /PRESET: 'quick'/);
   assert.match(plain, /heatmap/, 'conflict heatmap missing');
 
