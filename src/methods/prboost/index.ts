@@ -23,3 +23,4 @@ export * from './exports';
 export * from './view';
 export * from './widget-annotator';
 export * from './experiment';
+export * from './experiment-table';
