@@ -42,6 +42,31 @@ export interface Optimizer {
   step(params: Vec, grad: ArrayLike<number>): void;
 }
 
+/** A copy of an optimiser's moving state (moments / momentum buffer and step count), to undo a step. */
+export interface OptimizerState {
+  readonly t: number;
+  readonly buffers: readonly Float64Array[];
+}
+
+/**
+ * The built-in optimisers also save and restore their state (a rejected step is undone with its moments,
+ * DORM's divergence recovery) and take a new learning rate between steps (`settings.lr`).
+ */
+export interface StatefulOptimizer extends Optimizer {
+  readonly settings: { lr: number };
+  saveState(): OptimizerState;
+  restoreState(state: OptimizerState): void;
+}
+
+function restoreBuffers(who: string, into: Float64Array[], state: OptimizerState): void {
+  if (state.buffers.length !== into.length || state.buffers.some((b, i) => b.length !== into[i].length)) {
+    throw new ShapeError(
+      `${who}.restoreState: the saved state has buffers of [${state.buffers.map((b) => b.length).join(', ')}] values, this optimiser [${into.map((b) => b.length).join(', ')}]`,
+    );
+  }
+  state.buffers.forEach((b, i) => into[i].set(b));
+}
+
 function checkStep(params: Vec, grad: ArrayLike<number>, size: number, who: string): void {
   if (params.length !== size || grad.length !== size) {
     throw new ShapeError(
@@ -54,7 +79,7 @@ function checkStep(params: Vec, grad: ArrayLike<number>, size: number, who: stri
   }
 }
 
-export class Adam implements Optimizer {
+export class Adam implements StatefulOptimizer {
   readonly settings: Required<AdamSettings>;
   private readonly m: Float64Array;
   private readonly v: Float64Array;
@@ -89,6 +114,17 @@ export class Adam implements Optimizer {
     return this.steps;
   }
 
+  /** A copy of m, v and the step count. */
+  saveState(): OptimizerState {
+    return { t: this.steps, buffers: [Float64Array.from(this.m), Float64Array.from(this.v)] };
+  }
+
+  /** Puts back a state from `saveState` (same parameter count). */
+  restoreState(state: OptimizerState): void {
+    restoreBuffers('Adam', [this.m, this.v], state);
+    this.steps = state.t;
+  }
+
   step(params: Vec, grad: ArrayLike<number>): void {
     checkStep(params, grad, this.m.length, 'Adam.step');
     const { lr, beta1, beta2, eps, weightDecay, decoupled } = this.settings;
@@ -110,7 +146,7 @@ export class Adam implements Optimizer {
   }
 }
 
-export class Sgd implements Optimizer {
+export class Sgd implements StatefulOptimizer {
   readonly settings: Required<SgdSettings>;
   private readonly buf: Float64Array;
   private steps = 0;
@@ -134,6 +170,17 @@ export class Sgd implements Optimizer {
     return this.steps;
   }
 
+  /** A copy of the momentum buffer and the step count. */
+  saveState(): OptimizerState {
+    return { t: this.steps, buffers: [Float64Array.from(this.buf)] };
+  }
+
+  /** Puts back a state from `saveState` (same parameter count). */
+  restoreState(state: OptimizerState): void {
+    restoreBuffers('Sgd', [this.buf], state);
+    this.steps = state.t;
+  }
+
   step(params: Vec, grad: ArrayLike<number>): void {
     checkStep(params, grad, this.buf.length, 'Sgd.step');
     const { lr, momentum, weightDecay } = this.settings;
@@ -149,7 +196,7 @@ export class Sgd implements Optimizer {
 }
 
 /** An optimiser for P parameters from its description. */
-export function makeOptimizer(spec: OptimizerSpec, size: number): Optimizer {
+export function makeOptimizer(spec: OptimizerSpec, size: number): StatefulOptimizer {
   if (spec.kind === 'adam') {
     const { kind: _kind, ...settings } = spec;
     return new Adam(size, settings);

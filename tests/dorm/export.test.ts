@@ -29,11 +29,16 @@ test('weights CSV and head safetensors read back exactly in Python (csv module, 
   try {
     const csv = writeWeightsCsv(path.join(dir, 'weights.csv'), split.train, split.sources, prior, w);
     const st = saveHead(path.join(dir, 'head.safetensors'), fit.head, fit.params);
-    // Our own safetensors reader gets the float32-rounded parameters back.
+    // Our own safetensors reader gets the float32-rounded parameters back, in PyTorch's [out, in] layout
+    // (θ stores W₁ as [dim, hidden], the trainer's x·W layout).
     const f = readSafetensorsHeader(st);
     const w1 = readSafetensor(f, 'w1.weight');
     assert.deepEqual(w1.shape, [8, task.dim]);
-    w1.data.forEach((x, k) => assert.equal(x, Math.fround(fit.params[k])));
+    w1.data.forEach((x, q) => {
+      const j = Math.floor(q / task.dim);
+      const k = q % task.dim;
+      assert.equal(x, Math.fround(fit.params[k * 8 + j]));
+    });
     const py = spawnSync(
       PY,
       [

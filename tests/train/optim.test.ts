@@ -69,3 +69,32 @@ test('optimiser specs, the PTLoss settings, and rejected steps', () => {
   assert.throws(() => new Adam(1, { lr: -1 }), /lr > 0/);
   assert.throws(() => makeOptimizer({ kind: 'sgd', lr: 0 }, 1), /lr > 0/);
 });
+
+test('saveState / restoreState undo a step exactly (Adam and SGD), and settings.lr changes the next step', () => {
+  for (const opt of [
+    makeOptimizer({ kind: 'adam', lr: 0.1, beta2: 0.98 }, 3),
+    makeOptimizer({ kind: 'sgd', lr: 0.1, momentum: 0.9 }, 3),
+  ]) {
+    const theta = Float64Array.from([1, -2, 0.5]);
+    opt.step(theta, [0.5, -0.1, 0.2]);
+    const saved = opt.saveState();
+    const before = Float64Array.from(theta);
+    // Two continuations from the same state must agree exactly: one straight, one after a step undone.
+    const straight = Float64Array.from(theta);
+    opt.step(straight, [0.3, 0.2, -0.1]);
+    const t2 = opt.t;
+    opt.restoreState(saved);
+    assert.equal(opt.t, 1);
+    const again = Float64Array.from(before);
+    opt.step(again, [0.3, 0.2, -0.1]);
+    assert.deepEqual(again, straight);
+    assert.equal(opt.t, t2);
+    // Halving the learning rate halves the first-moment step from the same state (Adam: lr / bc1 · m̂ / √v̂).
+    opt.restoreState(saved);
+    opt.settings.lr = 0.05;
+    const half = Float64Array.from(before);
+    opt.step(half, [0.3, 0.2, -0.1]);
+    for (let i = 0; i < 3; i++) close(half[i] - before[i], (straight[i] - before[i]) / 2, 1e-15, `Δθ_${i}`);
+    assert.throws(() => opt.restoreState({ t: 0, buffers: [new Float64Array(2)] }), /restoreState/);
+  }
+});

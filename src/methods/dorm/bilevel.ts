@@ -8,8 +8,7 @@
  *   L_α = mean_{j∈V} ℓ_j(θ) + β mean_{i∈B} (w_i − w⁰_i)² + α mean_{i∈B} w_i (ℓ_i(θ) − ℓ_i(u)).
  */
 import { ShapeError, ValueError } from '../../errors';
-import { pairLosses, type RewardHead } from './head';
-import { Rng } from './rng';
+import { pairLosses, type DropoutKey, type RewardHead } from './head';
 import type { PairSet } from './task';
 
 export interface LagrangianInput {
@@ -26,7 +25,10 @@ export interface LagrangianInput {
   alpha: number;
   /** β; Infinity means the weights are held at the prior (the regulariser is then left out). */
   beta: number;
-  /** Seed of the dropout masks (the same masks for θ and u on the training batch); none when omitted. */
+  /**
+   * Seed of the dropout masks: the training batch uses the key (seed, 0) for both θ and u (the same masks),
+   * the validation batch (seed, 1). No dropout when omitted.
+   */
   dropoutSeed?: number;
 }
 
@@ -55,9 +57,10 @@ export function lagrangian(x: LagrangianInput): LagrangianParts {
       `bilevel: ${x.weights.length} weights and ${x.prior.length} prior weights for ${B} rows`,
     );
   const P = x.theta.length;
-  const rngT = x.dropoutSeed === undefined ? undefined : new Rng(x.dropoutSeed);
-  const rngU = x.dropoutSeed === undefined ? undefined : new Rng(x.dropoutSeed);
-  const rngV = x.dropoutSeed === undefined ? undefined : new Rng(x.dropoutSeed + 1);
+  const keyT: DropoutKey | undefined =
+    x.dropoutSeed === undefined ? undefined : { seed: x.dropoutSeed, stream: 0 };
+  const keyV: DropoutKey | undefined =
+    x.dropoutSeed === undefined ? undefined : { seed: x.dropoutSeed, stream: 1 };
   const gradTheta = new Float64Array(P);
   const gradProxyTrain = new Float64Array(P);
   const valCoef = new Float64Array(V).fill(1 / V);
@@ -65,21 +68,21 @@ export function lagrangian(x: LagrangianInput): LagrangianParts {
     rows: x.valRows,
     coef: valCoef,
     grad: gradTheta,
-    rng: rngV,
+    dropout: keyV,
   });
   const coefT = Float64Array.from(x.weights, (w) => (x.alpha * w) / B);
   const lt = pairLosses(x.head, x.theta, x.train, {
     rows: x.trainRows,
     coef: coefT,
     grad: gradTheta,
-    rng: rngT,
+    dropout: keyT,
   });
   const coefU = Float64Array.from(x.weights, (w) => w / B);
   const lu = pairLosses(x.head, x.proxy, x.train, {
     rows: x.trainRows,
     coef: coefU,
     grad: gradProxyTrain,
-    rng: rngU,
+    dropout: keyT,
   });
   let valLoss = 0;
   lv.forEach((l) => (valLoss += l / V));

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ShapeError, ValueError } from '../../errors';
-import type { RewardHead } from './head';
+import { torchLayout, type RewardHead } from './head';
 import type { PriorWeights } from './prior';
 import type { PairSet } from './task';
 
@@ -104,9 +104,13 @@ export function writeSafetensors(
   return file;
 }
 
-/** Writes a head's parameters (W1 [hidden, dim], b1, W2 [outputs, hidden], b2, projection) as safetensors. */
+/**
+ * Writes a head's parameters as safetensors in PyTorch's `nn.Linear` layout (W1 [hidden, dim], b1,
+ * W2 [outputs, hidden], b2) with the projection λ: `torch.nn.Linear.load_state_dict` takes them as they are.
+ */
 export function saveHead(file: string, head: RewardHead, params: Float64Array = head.params): string {
   const { dim, hidden, outputs } = head.config;
+  params = torchLayout(head.config, params);
   const o1 = hidden * dim;
   const o2 = o1 + hidden;
   const o3 = o2 + outputs * hidden;

@@ -1,19 +1,31 @@
 /**
- * The reward head of DORM's small-scale setting: an MLP on frozen text features, x → ReLU(W₁x + b₁) →
- * dropout → W₂h + b₂ ∈ R^m, read as a scalar reward r(x) = λᵀ(W₂h + b₂) (m = 1, λ = 1 for pairwise data;
- * Eq. 3.1's multi-attribute head with its projection λ for rated data). Parameters live in one flat
- * Float64Array [W₁ (hidden × dim), b₁, W₂ (m × hidden), b₂] so the bilevel solver can treat θ and the proxy u
- * as plain vectors. Losses per pair, with gradients of any weighted sum of them:
- * - Bradley–Terry: ℓ = −log σ(r(a) − r(b)) for a preferred to b;
+ * The reward head of DORM's small-scale setting, on the shared trainer (src/train): an MLP on frozen text
+ * features, x → ReLU(xW₁ + b₁) → dropout → hW₂ + b₂ ∈ R^m, read as a scalar reward r(x) = λᵀ out(x) (m = 1,
+ * λ = 1 for pairwise data; Eq. 3.1's multi-attribute head with its projection λ for rated data).
+ * θ is the trainer's flat parameter vector (layer by layer, W [fanIn, fanOut] then b), so the bilevel solver
+ * treats θ and the proxy u as plain vectors. Losses per pair, with gradients of any weighted sum of them:
+ * - Bradley–Terry: ℓ = −log σ(r(a) − r(b)) for a preferred to b (the trainer's 'bradley-terry' loss);
  * - regression (Eq. 3.1): ℓ = ‖out(a) − r_a‖² + ‖out(b) − r_b‖² on the two responses' rating vectors.
- * This is implemented here (float64, plain loops) because the shared trainer was not merged when DORM was
- * written; a head of this size (≈25k parameters) is overhead-bound either way.
+ * Dropout masks are the trainer's counter-based ones, addressed by a `DropoutKey` (seed, stream).
  */
 import { ConfigError, ShapeError } from '../../errors';
+import {
+  evaluateLoss,
+  lossAndGrad,
+  Mlp,
+  type CustomLoss,
+  type Dataset,
+  type DropoutKey,
+  type Loss,
+  type LossValues,
+  type Matrix64,
+  type Precision,
+} from '../../train';
 import type { PairSet } from './task';
 import { Rng } from './rng';
 
 export type HeadLoss = 'bt' | 'regression';
+export type { DropoutKey, Precision };
 
 export interface HeadConfig {
   dim: number;
@@ -23,9 +35,14 @@ export interface HeadConfig {
   /** Dropout rate on the hidden layer, in [0, 1). */
   dropout: number;
   loss: HeadLoss;
+  /**
+   * 'float32' (default): products through the ops layer's `matmul` (the trainer's production path);
+   * 'float64': plain float64 loops, the precision the finite-difference tests use.
+   */
+  precision?: Precision;
 }
 
-/** A head: its configuration, the projection λ (length `outputs`) and parameters. */
+/** A head: its configuration, the projection λ (length `outputs`) and parameters θ (trainer layout). */
 export interface RewardHead {
   config: HeadConfig;
   projection: Float64Array;
@@ -37,106 +54,150 @@ export function paramCount(c: Pick<HeadConfig, 'dim' | 'hidden' | 'outputs'>): n
   return c.hidden * c.dim + c.hidden + c.outputs * c.hidden + c.outputs;
 }
 
-/** A head with He-initialised W₁, small W₂ and zero biases, from a seed. */
-export function createHead(config: HeadConfig, seed: number): RewardHead {
-  const { dim, hidden, outputs, dropout } = config;
+/** Offsets of W₁ [dim, hidden], b₁, W₂ [hidden, outputs], b₂ in θ (the trainer's layout). */
+export function paramLayout(c: Pick<HeadConfig, 'dim' | 'hidden' | 'outputs'>): {
+  w1: number;
+  b1: number;
+  w2: number;
+  b2: number;
+} {
+  const b1 = c.dim * c.hidden;
+  const w2 = b1 + c.hidden;
+  return { w1: 0, b1, w2, b2: w2 + c.hidden * c.outputs };
+}
+
+function checkConfig(config: HeadConfig): void {
+  const { dropout } = config;
   if (!(dropout >= 0 && dropout < 1)) throw new ConfigError(`reward head: dropout ${dropout} not in [0, 1)`);
-  if (config.loss === 'bt' && outputs !== 1)
-    throw new ConfigError(`reward head: the Bradley–Terry loss needs outputs = 1, got ${outputs}`);
+  if (config.loss !== 'bt' && config.loss !== 'regression')
+    throw new ConfigError(`reward head: unknown loss "${String(config.loss)}" (bt, regression)`);
+  if (config.loss === 'bt' && config.outputs !== 1)
+    throw new ConfigError(`reward head: the Bradley–Terry loss needs outputs = 1, got ${config.outputs}`);
+}
+
+/**
+ * A head with He-initialised W₁ (normal, variance 2/dim: the hidden layer is ReLU), W₂ normal with variance
+ * 1/hidden and zero biases, from a seed. (DORM keeps this initialisation rather than the trainer's PyTorch
+ * default: it is what its results were measured with.)
+ */
+export function createHead(config: HeadConfig, seed: number): RewardHead {
+  checkConfig(config);
+  const { dim, hidden, outputs } = config;
   const rng = new Rng(seed);
   const params = new Float64Array(paramCount(config));
+  const L = paramLayout(config);
   const s1 = Math.sqrt(2 / dim);
-  for (let k = 0; k < hidden * dim; k++) params[k] = s1 * rng.normal();
-  const o2 = hidden * dim + hidden;
+  // Drawn hidden unit by hidden unit (j, then k), stored at W₁[k, j].
+  for (let j = 0; j < hidden; j++)
+    for (let k = 0; k < dim; k++) params[L.w1 + k * hidden + j] = s1 * rng.normal();
   const s2 = 1 / Math.sqrt(hidden);
-  for (let k = 0; k < outputs * hidden; k++) params[o2 + k] = s2 * rng.normal();
+  for (let o = 0; o < outputs; o++)
+    for (let j = 0; j < hidden; j++) params[L.w2 + j * outputs + o] = s2 * rng.normal();
   return { config: { ...config }, projection: new Float64Array(outputs).fill(1), params };
 }
 
-/** Scratch space for one response's forward/backward pass. */
-interface Scratch {
-  pre: Float64Array;
-  act: Float64Array;
-  mask: Float64Array;
-  out: Float64Array;
+/** One trainer model per (shape, dropout, precision); its parameters are overwritten on every use. */
+const models = new Map<string, Mlp>();
+
+/** The trainer's MLP for a head configuration, holding `params` (copied in). */
+export function headModel(config: HeadConfig, params: ArrayLike<number>): Mlp {
+  checkConfig(config);
+  const precision = config.precision ?? 'float32';
+  const k = `${config.dim}/${config.hidden}/${config.outputs}/${config.dropout}/${precision}`;
+  let m = models.get(k);
+  if (!m) {
+    m = new Mlp({
+      sizes: [config.dim, config.hidden, config.outputs],
+      seed: 0,
+      dropout: config.dropout,
+      precision,
+    });
+    if (models.size > 16) models.clear();
+    models.set(k, m);
+  }
+  if (params.length !== m.size)
+    throw new ShapeError(`reward head: ${params.length} parameters, expected ${m.size}`);
+  m.params.set(params);
+  return m;
 }
 
-function scratch(c: HeadConfig): Scratch {
+/** Eq. 3.1 on a pair: ℓ = ‖out(a) − r_a‖² + ‖out(b) − r_b‖², targets [n, 2m] = (r_a, r_b). */
+const pairRegression: CustomLoss = {
+  kind: 'custom',
+  name: 'pair squared error (Eq. 3.1)',
+  rowsPerExample: 2,
+  evaluate(outputs: Matrix64, batch: Dataset): LossValues {
+    const [rows, m] = outputs.shape;
+    const n = rows / 2;
+    const t = batch.targets;
+    if (!t || t.shape[0] !== n || t.shape[1] !== 2 * m)
+      throw new ShapeError(`regression loss: targets must be [${n}, ${2 * m}] (ratings of a, then of b)`);
+    const z = outputs.data;
+    const perExample = new Float64Array(n);
+    const grad = new Float64Array(rows * m);
+    for (let i = 0; i < n; i++) {
+      let l = 0;
+      for (let o = 0; o < m; o++) {
+        const ea = z[i * m + o] - t.data[i * 2 * m + o];
+        const eb = z[(n + i) * m + o] - t.data[i * 2 * m + m + o];
+        l += ea * ea + eb * eb;
+        grad[i * m + o] = 2 * ea;
+        grad[(n + i) * m + o] = 2 * eb;
+      }
+      perExample[i] = l;
+    }
+    return { perExample, grad };
+  },
+};
+
+/** The trainer loss of a head (Bradley–Terry with the head's λ, or Eq. 3.1's regression on pairs). */
+export function headLoss(head: RewardHead): Loss {
+  return head.config.loss === 'bt' ? { kind: 'bradley-terry', projection: head.projection } : pairRegression;
+}
+
+function allRows(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
+
+function gather(src: Float32Array, width: number, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  for (let t = 0; t < rows.length; t++)
+    out.set(src.subarray(rows[t] * width, (rows[t] + 1) * width), t * width);
+  return out;
+}
+
+/**
+ * Rows of a pair set as the trainer's dataset: x = a (preferred), xRejected = b, and for a regression head
+ * targets [n, 2m] = (ratings of a, ratings of b).
+ */
+export function pairDataset(head: RewardHead, set: PairSet, rows?: ArrayLike<number>): Dataset {
+  const c = head.config;
+  if (set.dim !== c.dim)
+    throw new ShapeError(`reward head: features have width ${set.dim}, the head expects ${c.dim}`);
+  const rs = rows ?? allRows(set.n);
+  const n = rs.length;
+  let targets: Matrix64 | undefined;
+  if (c.loss === 'regression') {
+    const m = c.outputs;
+    if (!set.ratingsA || !set.ratingsB || set.attributes !== m)
+      throw new ConfigError(
+        `pairLosses: the regression loss needs ${m} ratings per response; this set has none`,
+      );
+    const t = new Float64Array(n * 2 * m);
+    for (let i = 0; i < n; i++) {
+      const r = rs[i];
+      for (let o = 0; o < m; o++) {
+        t[i * 2 * m + o] = set.ratingsA[r * m + o];
+        t[i * 2 * m + m + o] = set.ratingsB[r * m + o];
+      }
+    }
+    targets = { data: t, shape: [n, 2 * m] };
+  }
   return {
-    pre: new Float64Array(c.hidden),
-    act: new Float64Array(c.hidden),
-    mask: new Float64Array(c.hidden).fill(1),
-    out: new Float64Array(c.outputs),
+    x: { data: gather(set.a, c.dim, rs), shape: [n, c.dim] },
+    xRejected: { data: gather(set.b, c.dim, rs), shape: [n, c.dim] },
+    targets,
   };
-}
-
-/** Fills `s.mask` with inverted-dropout factors (0 or 1/(1−p)), or ones when `rng` is null. */
-function sampleMask(s: Scratch, p: number, rng: Rng | null): void {
-  if (!rng || p === 0) {
-    s.mask.fill(1);
-    return;
-  }
-  const keep = 1 / (1 - p);
-  for (let j = 0; j < s.mask.length; j++) s.mask[j] = rng.next() < p ? 0 : keep;
-}
-
-function forward(c: HeadConfig, th: Float64Array, x: Float32Array, off: number, s: Scratch): void {
-  const { dim, hidden, outputs } = c;
-  const b1 = hidden * dim;
-  for (let j = 0; j < hidden; j++) {
-    let z = th[b1 + j];
-    const w = j * dim;
-    for (let k = 0; k < dim; k++) z += th[w + k] * x[off + k];
-    s.pre[j] = z;
-    s.act[j] = z > 0 ? z * s.mask[j] : 0;
-  }
-  const w2 = b1 + hidden;
-  const b2 = w2 + outputs * hidden;
-  for (let o = 0; o < outputs; o++) {
-    let z = th[b2 + o];
-    for (let j = 0; j < hidden; j++) z += th[w2 + o * hidden + j] * s.act[j];
-    s.out[o] = z;
-  }
-}
-
-/** Adds coef · ∂(gᵀ out)/∂θ to `grad`, where g = dOut (length outputs), for the last forward of `s`. */
-function backward(
-  c: HeadConfig,
-  th: Float64Array,
-  x: Float32Array,
-  off: number,
-  s: Scratch,
-  dOut: Float64Array,
-  grad: Float64Array,
-): void {
-  const { dim, hidden, outputs } = c;
-  const b1 = hidden * dim;
-  const w2 = b1 + hidden;
-  const b2 = w2 + outputs * hidden;
-  for (let o = 0; o < outputs; o++) {
-    const g = dOut[o];
-    if (g === 0) continue;
-    grad[b2 + o] += g;
-    for (let j = 0; j < hidden; j++) grad[w2 + o * hidden + j] += g * s.act[j];
-  }
-  for (let j = 0; j < hidden; j++) {
-    if (s.pre[j] <= 0 || s.mask[j] === 0) continue;
-    let dh = 0;
-    for (let o = 0; o < outputs; o++) dh += th[w2 + o * hidden + j] * dOut[o];
-    dh *= s.mask[j];
-    if (dh === 0) continue;
-    grad[b1 + j] += dh;
-    const w = j * dim;
-    for (let k = 0; k < dim; k++) grad[w + k] += dh * x[off + k];
-  }
-}
-
-function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-}
-
-function sigmoid(z: number): number {
-  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
 }
 
 export interface PairLossOptions {
@@ -145,8 +206,8 @@ export interface PairLossOptions {
   /** When given, `grad += Σ_r coef[r] ∂ℓ_r/∂θ` (coef indexed like `rows`). */
   coef?: ArrayLike<number>;
   grad?: Float64Array;
-  /** Dropout masks from this generator (training / MC dropout); none when omitted. */
-  rng?: Rng;
+  /** Dropout masks of this key (training / MC dropout); none (eval mode) when omitted. */
+  dropout?: DropoutKey;
 }
 
 /** Per-pair losses ℓ_r(θ) of the head's loss on `rows` of `set` (and optionally their weighted gradient). */
@@ -156,92 +217,76 @@ export function pairLosses(
   set: PairSet,
   opts: PairLossOptions = {},
 ): Float64Array {
-  const c = head.config;
-  if (set.dim !== c.dim)
-    throw new ShapeError(`reward head: features have width ${set.dim}, the head expects ${c.dim}`);
-  if (params.length !== paramCount(c))
-    throw new ShapeError(`reward head: ${params.length} parameters, expected ${paramCount(c)}`);
-  const rows = opts.rows ?? Int32Array.from({ length: set.n }, (_, i) => i);
+  const rows = opts.rows ?? allRows(set.n);
   const { grad, coef } = opts;
   if (grad && (!coef || coef.length !== rows.length))
     throw new ShapeError(`pairLosses: coef must have one value per row (${rows.length})`);
-  const m = c.outputs;
-  if (c.loss === 'regression' && (!set.ratingsA || !set.ratingsB || set.attributes !== m)) {
-    throw new ConfigError(
-      `pairLosses: the regression loss needs ${m} ratings per response; this set has none`,
-    );
+  const batch = pairDataset(head, set, rows);
+  const model = headModel(head.config, params);
+  const loss = headLoss(head);
+  if (grad) {
+    if (grad.length !== model.size)
+      throw new ShapeError(
+        `pairLosses: gradient buffer of ${grad.length} values for ${model.size} parameters`,
+      );
+    const r = lossAndGrad(model, batch, loss, { weights: coef, reduction: 'sum', dropout: opts.dropout });
+    for (let k = 0; k < grad.length; k++) grad[k] += r.grad[k];
+    return r.perExample;
   }
-  const rng = opts.rng ?? null;
-  const sa = scratch(c);
-  const sb = scratch(c);
-  const dA = new Float64Array(m);
-  const dB = new Float64Array(m);
-  const lam = head.projection;
-  const out = new Float64Array(rows.length);
-  for (let t = 0; t < rows.length; t++) {
-    const r = rows[t];
-    const off = r * c.dim;
-    sampleMask(sa, c.dropout, rng);
-    sampleMask(sb, c.dropout, rng);
-    forward(c, params, set.a, off, sa);
-    forward(c, params, set.b, off, sb);
-    if (c.loss === 'bt') {
-      const delta = lam[0] * (sa.out[0] - sb.out[0]);
-      out[t] = softplus(-delta);
-      if (grad) {
-        const g = -sigmoid(-delta) * lam[0] * coef![t];
-        dA[0] = g;
-        dB[0] = -g;
-      }
-    } else {
-      let l = 0;
-      for (let o = 0; o < m; o++) {
-        const ea = sa.out[o] - set.ratingsA![r * m + o];
-        const eb = sb.out[o] - set.ratingsB![r * m + o];
-        l += ea * ea + eb * eb;
-        if (grad) {
-          dA[o] = 2 * ea * coef![t];
-          dB[o] = 2 * eb * coef![t];
-        }
-      }
-      out[t] = l;
-    }
-    if (grad && coef![t] !== 0) {
-      backward(c, params, set.a, off, sa, dA, grad);
-      backward(c, params, set.b, off, sb, dB, grad);
-    }
-  }
+  const x = { data: concat(batch), shape: [2 * rows.length, head.config.dim] };
+  const out = model.forward(x, { dropout: opts.dropout });
+  return evaluateLoss(loss, out, batch).perExample;
+}
+
+function concat(batch: Dataset): Float32Array {
+  const a = batch.x.data as Float32Array;
+  const b = batch.xRejected!.data as Float32Array;
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
   return out;
 }
 
+/** λᵀ(out(a) − out(b)) per pair from stacked outputs [2n, m] (a rows, then b rows). */
+export function marginsFromOutputs(head: RewardHead, out: ArrayLike<number>, n: number): Float64Array {
+  const m = head.config.outputs;
+  const lam = head.projection;
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let o = 0; o < m; o++) s += lam[o] * (out[i * m + o] - out[(n + i) * m + o]);
+    d[i] = s;
+  }
+  return d;
+}
+
+/** The stacked inputs [a rows; b rows] ([2n, dim]) of `rows` of a pair set. */
+export function stackedPairs(
+  set: PairSet,
+  rows?: ArrayLike<number>,
+): { data: Float32Array; shape: [number, number] } {
+  const rs = rows ?? allRows(set.n);
+  const out = new Float32Array(2 * rs.length * set.dim);
+  out.set(gather(set.a, set.dim, rs));
+  out.set(gather(set.b, set.dim, rs), rs.length * set.dim);
+  return { data: out, shape: [2 * rs.length, set.dim] };
+}
+
 /**
- * Reward margins r(a) − r(b) = λᵀ(out(a) − out(b)) on `rows`; with `rng`, one MC-dropout pass (fresh masks).
+ * Reward margins r(a) − r(b) = λᵀ(out(a) − out(b)) on `rows`; with a dropout key, one MC-dropout pass.
  */
 export function pairMargins(
   head: RewardHead,
   params: Float64Array,
   set: PairSet,
   rows?: ArrayLike<number>,
-  rng?: Rng,
+  dropout?: DropoutKey,
 ): Float64Array {
-  const c = head.config;
-  if (set.dim !== c.dim)
-    throw new ShapeError(`reward head: features have width ${set.dim}, the head expects ${c.dim}`);
-  const rs = rows ?? Int32Array.from({ length: set.n }, (_, i) => i);
-  const sa = scratch(c);
-  const sb = scratch(c);
-  const out = new Float64Array(rs.length);
-  for (let t = 0; t < rs.length; t++) {
-    const off = rs[t] * c.dim;
-    sampleMask(sa, c.dropout, rng ?? null);
-    sampleMask(sb, c.dropout, rng ?? null);
-    forward(c, params, set.a, off, sa);
-    forward(c, params, set.b, off, sb);
-    let d = 0;
-    for (let o = 0; o < c.outputs; o++) d += head.projection[o] * (sa.out[o] - sb.out[o]);
-    out[t] = d;
-  }
-  return out;
+  if (set.dim !== head.config.dim)
+    throw new ShapeError(`reward head: features have width ${set.dim}, the head expects ${head.config.dim}`);
+  const x = stackedPairs(set, rows);
+  const out = headModel(head.config, params).forward(x, { dropout });
+  return marginsFromOutputs(head, out.data, x.shape[0] / 2);
 }
 
 /** Raw outputs out(x) (n × outputs) of the head for feature rows `x` (no dropout). */
@@ -249,14 +294,7 @@ export function headOutputs(head: RewardHead, params: Float64Array, x: Float32Ar
   const c = head.config;
   if (x.length % c.dim !== 0)
     throw new ShapeError(`headOutputs: ${x.length} values is not a multiple of ${c.dim}`);
-  const n = x.length / c.dim;
-  const s = scratch(c);
-  const out = new Float64Array(n * c.outputs);
-  for (let i = 0; i < n; i++) {
-    forward(c, params, x, i * c.dim, s);
-    out.set(s.out, i * c.outputs);
-  }
-  return out;
+  return headModel(c, params).forward({ data: x, shape: [x.length / c.dim, c.dim] }).data;
 }
 
 /** Pairwise accuracy: share of rows whose margin r(a) − r(b) is positive (a tie counts half). */
@@ -267,4 +305,28 @@ export function pairAccuracy(head: RewardHead, params: Float64Array, set: PairSe
   return ok / set.n;
 }
 
-export { sigmoid, softplus };
+/** σ(z), stable for large |z|. */
+export function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+/**
+ * θ in PyTorch's `nn.Linear` layout: [W₁ (hidden × dim), b₁, W₂ (outputs × hidden), b₂] — the layout of the
+ * safetensors export and of the PyTorch benchmark baseline (the trainer stores W as [fanIn, fanOut]).
+ */
+export function torchLayout(
+  c: Pick<HeadConfig, 'dim' | 'hidden' | 'outputs'>,
+  theta: ArrayLike<number>,
+): Float64Array {
+  const { dim, hidden, outputs } = c;
+  if (theta.length !== paramCount(c))
+    throw new ShapeError(`torchLayout: ${theta.length} values, the head has ${paramCount(c)} parameters`);
+  const L = paramLayout(c);
+  const out = new Float64Array(theta.length);
+  let o = 0;
+  for (let j = 0; j < hidden; j++) for (let k = 0; k < dim; k++) out[o++] = theta[L.w1 + k * hidden + j];
+  for (let j = 0; j < hidden; j++) out[o++] = theta[L.b1 + j];
+  for (let q = 0; q < outputs; q++) for (let j = 0; j < hidden; j++) out[o++] = theta[L.w2 + j * outputs + q];
+  for (let q = 0; q < outputs; q++) out[o++] = theta[L.b2 + q];
+  return out;
+}

@@ -4,8 +4,16 @@
  * the projected rating difference λᵀ(out(a) − out(b)) against λᵀ(r_a − r_b) for regression heads.
  */
 import { ConfigError, NonFiniteError, ShapeError, ValueError } from '../../errors';
-import { pairMargins, sigmoid, type HeadConfig, type RewardHead } from './head';
-import { Rng } from './rng';
+import { mcDropout } from '../../train';
+import {
+  headModel,
+  marginsFromOutputs,
+  pairMargins,
+  sigmoid,
+  stackedPairs,
+  type HeadConfig,
+  type RewardHead,
+} from './head';
 import type { PairSet } from './task';
 import { trainWeighted, type TrainOptions } from './train';
 
@@ -124,7 +132,10 @@ function predictionsFrom(head: RewardHead, margins: Float64Array): Float64Array 
   return head.config.loss === 'bt' ? margins.map(sigmoid) : margins;
 }
 
-/** The predictions the prior reads: N MC-dropout passes (dropout kept on) over every pair of `set`. */
+/**
+ * The predictions the prior reads: N MC-dropout passes (dropout kept on) over every pair of `set`, by the
+ * shared trainer's `mcDropout` (pass k uses the dropout keys (seed + 31337, k·chunks + chunk)).
+ */
 export function mcDropoutPasses(
   head: RewardHead,
   params: Float64Array,
@@ -136,9 +147,11 @@ export function mcDropoutPasses(
     throw new ConfigError(
       'MC-dropout prior: the head has dropout 0, so every pass is the same; set a dropout rate',
     );
-  const rng = new Rng(seed + 31337);
-  return Array.from({ length: passes }, () =>
-    predictionsFrom(head, pairMargins(head, params, set, undefined, rng)),
+  const x = stackedPairs(set);
+  const mc = mcDropout(headModel(head.config, params), x, { passes, seed: seed + 31337 });
+  const per = 2 * set.n * head.config.outputs;
+  return Array.from({ length: passes }, (_, k) =>
+    predictionsFrom(head, marginsFromOutputs(head, mc.samples.subarray(k * per, (k + 1) * per), set.n)),
   );
 }
 

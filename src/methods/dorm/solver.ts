@@ -4,11 +4,12 @@
  * sources, as in the authors' code), a pull toward the prior weights w⁰ (β), a live log and a stated
  * recovery from divergence: a step that makes θ, u or w non-finite is undone and every learning rate halved.
  */
-import { ConfigError, ShapeError, ValueError } from '../../errors';
+import { ConfigError, NonFiniteError, ShapeError, ValueError } from '../../errors';
+import type { StatefulOptimizer } from '../../train';
 import { createHead, type HeadConfig, type RewardHead } from './head';
 import { lagrangian } from './bilevel';
 import { auroc, meanWhere, sourceShares } from './metrics';
-import { makeOptimizer, type OptimizerName } from './optim';
+import { dormOptimizer, type OptimizerName } from './optim';
 import { Rng } from './rng';
 import type { PairSet } from './task';
 
@@ -128,8 +129,8 @@ export function runBilevel(
   const head = createHead(config, seed);
   const theta = opts.initParams ? Float64Array.from(opts.initParams) : head.params;
   const proxy = Float64Array.from(theta);
-  const optT = makeOptimizer(opts.optimizer ?? 'adam', theta.length);
-  const optU = makeOptimizer(opts.optimizer ?? 'adam', theta.length);
+  const optT = dormOptimizer(opts.optimizer ?? 'adam', theta.length, lrT);
+  const optU = dormOptimizer(opts.optimizer ?? 'adam', theta.length, lrU);
 
   // Per-row prior targets; per source the target is S × the source's share of the prior mass.
   const prior = new Float64Array(n).fill(1);
@@ -221,16 +222,28 @@ export function runBilevel(
       proxy: Float64Array.from(proxy),
       w: Float64Array.from(rows, (r) => w[r]),
       z: [...z],
-      optT: optT.save(),
-      optU: optU.save(),
+      optT: optT.saveState(),
+      optU: optU.saveState(),
     };
     // Line 3: u ← u − α η_u ∇_u L_tr(w, u).
     const gu = parts.gradProxyTrain.map((g) => alpha * g);
-    optU.step(proxy, gu, lrU);
     // Line 4: θ ← θ − η_θ (∇L_val(θ) + α ∇_θ L_tr(w, θ)).
-    optT.step(theta, parts.gradTheta, lrT);
+    // The trainer's optimisers refuse a non-finite gradient before updating (NonFiniteError): that step is
+    // rejected below like one whose update is non-finite.
+    let badGrad = '';
+    const stepOrFlag = (opt: StatefulOptimizer, p: Float64Array, g: Float64Array, what: string): void => {
+      if (badGrad) return;
+      try {
+        opt.step(p, g);
+      } catch (e) {
+        if (!(e instanceof NonFiniteError)) throw e;
+        badGrad = what;
+      }
+    };
+    stepOrFlag(optU, proxy, gu, 'u');
+    stepOrFlag(optT, theta, parts.gradTheta, 'θ');
     // Line 5: w ← w − η_w (2β(w − w⁰) + α(∇_w L_tr(w, θ) − ∇_w L_tr(w, u))), all at step t.
-    if (!freeze) {
+    if (!freeze && !badGrad) {
       if (weighting === 'example') {
         if (beta === Infinity) rows.forEach((r) => (w[r] = prior[r]));
         else {
@@ -249,17 +262,27 @@ export function runBilevel(
         for (let k = 0; k < sources; k++) z[k] -= lrW * sources * p[k] * (gs[k] - pg);
       }
     }
-    const bad = !allFinite(theta) ? 'θ' : !allFinite(proxy) ? 'u' : !allFinite(w) || !allFinite(z) ? 'w' : '';
+    const bad = badGrad
+      ? `the gradient of ${badGrad}`
+      : !allFinite(theta)
+        ? 'θ'
+        : !allFinite(proxy)
+          ? 'u'
+          : !allFinite(w) || !allFinite(z)
+            ? 'w'
+            : '';
     if (bad) {
       theta.set(saved.theta);
       proxy.set(saved.proxy);
       rows.forEach((r, i) => (w[r] = saved.w[i]));
       saved.z.forEach((v, k) => (z[k] = v));
-      optT.restore(saved.optT);
-      optU.restore(saved.optU);
+      optT.restoreState(saved.optT);
+      optU.restoreState(saved.optU);
       lrT /= 2;
       lrU /= 2;
       lrW /= 2;
+      optT.settings.lr = lrT;
+      optU.settings.lr = lrU;
       rejected.push({
         step: t,
         reason: `${bad} became non-finite`,

@@ -1,11 +1,12 @@
 /**
  * Weighted reward-model training on fixed per-pair weights (Eq. 3.2): min_θ mean_i w_i ℓ_i(θ) by
- * mini-batch Adam with dropout. Uniform weights are the "SFT" baseline, the prior weights w⁰ "prior only".
+ * mini-batch Adam with dropout, through the shared trainer's `fit` (src/train). Uniform weights are the
+ * "SFT" baseline, the prior weights w⁰ "prior only".
  */
-import { NonFiniteError, ShapeError, ValueError } from '../../errors';
-import { createHead, pairLosses, type HeadConfig, type RewardHead } from './head';
-import { makeOptimizer, type OptimizerName } from './optim';
-import { Rng } from './rng';
+import { ShapeError, ValueError } from '../../errors';
+import { fit } from '../../train';
+import { createHead, headLoss, headModel, pairDataset, type HeadConfig, type RewardHead } from './head';
+import { dormOptimizer, type OptimizerName } from './optim';
 import type { PairSet } from './task';
 
 export interface TrainOptions {
@@ -30,40 +31,28 @@ export interface TrainResult {
   losses: number[];
 }
 
-/** Trains a head on `set` with fixed per-pair weights (Eq. 3.2). */
+/**
+ * Trains a head on `set` with fixed per-pair weights (Eq. 3.2): the trainer's `fit` with the 'mean'
+ * reduction (1/B) Σ w_i ℓ_i per batch, shuffles and dropout masks seeded from `seed + 1`.
+ */
 export function trainWeighted(config: HeadConfig, set: PairSet, opts: TrainOptions = {}): TrainResult {
-  const epochs = opts.epochs ?? 20;
-  const bs = opts.batchSize ?? 64;
-  const lr = opts.lr ?? 3e-3;
   const seed = opts.seed ?? 0;
   if (set.n === 0) throw new ValueError('trainWeighted: no training pairs');
   const w = opts.weights;
   if (w && w.length !== set.n) throw new ShapeError(`trainWeighted: ${w.length} weights for ${set.n} pairs`);
   const head = createHead(config, seed);
-  const params = opts.init ? Float64Array.from(opts.init) : head.params;
-  const opt = makeOptimizer(opts.optimizer ?? 'adam', params.length);
-  const rng = new Rng(seed + 1);
-  const grad = new Float64Array(params.length);
-  const order = Int32Array.from({ length: set.n }, (_, i) => i);
-  const losses: number[] = [];
-  for (let e = 0; e < epochs; e++) {
-    rng.shuffle(order);
-    let total = 0;
-    for (let s = 0; s < set.n; s += bs) {
-      const rows = order.subarray(s, Math.min(set.n, s + bs));
-      const coef = Float64Array.from(rows, (r) => (w ? w[r] : 1) / rows.length);
-      grad.fill(0);
-      const l = pairLosses(head, params, set, { rows, coef, grad, rng });
-      l.forEach((v, t) => (total += v * coef[t] * rows.length));
-      opt.step(params, grad, lr);
-    }
-    const mean = total / set.n;
-    if (!Number.isFinite(mean))
-      throw new NonFiniteError(`trainWeighted: training loss is ${mean} in epoch ${e + 1}`);
-    losses.push(mean);
-  }
-  head.params = params;
-  return { head, params, losses };
+  const init = opts.init ? Float64Array.from(opts.init) : head.params;
+  const model = headModel(config, init);
+  const data = { ...pairDataset(head, set), weights: w };
+  const r = fit(model, data, headLoss(head), {
+    epochs: opts.epochs ?? 20,
+    batchSize: opts.batchSize ?? 64,
+    seed: seed + 1,
+    optimizer: dormOptimizer(opts.optimizer ?? 'adam', model.size, opts.lr ?? 3e-3),
+    reduction: 'mean',
+  });
+  head.params = model.getParams();
+  return { head, params: head.params, losses: r.history.map((e) => e.trainLoss) };
 }
 
 /** Concatenates pair sets (e.g. training and validation data for the SFT and prior-only baselines). */
