@@ -2,8 +2,9 @@
  * A BERT encoder (all-MiniLM-L6-v2: 6 layers, hidden 384, 12 heads) for sentence embeddings:
  * word + position + token-type embeddings, post-LayerNorm transformer blocks with padding masks,
  * mean pooling over real tokens, then L2 normalisation (the sentence-transformers pipeline).
- * Batched: a batch is padded to its longest text; texts longer than `maxSeqLength` tokens are
- * truncated to it (keeping [CLS] … [SEP]), as sentence-transformers does. Every op runs through the
+ * Batched without padding: the texts of a batch are packed one after another (projections see every
+ * real token once, attention runs per text); texts longer than `maxSeqLength` tokens are truncated to
+ * it (keeping [CLS] … [SEP]), as sentence-transformers does. Every op runs through the
  * ops index, on the backend the one switch selects (`setBackend` / `EFFLAB_BACKEND` / `withBackend`).
  */
 import { existsSync } from 'node:fs';
@@ -78,70 +79,103 @@ export class BertEncoder {
     return [...ids.slice(0, max - 1), ids[ids.length - 1]];
   }
 
-  /** Last hidden states [B, S, hidden] and the padding mask [B, S] for a batch of token-id lists. */
+  /**
+   * Last hidden states [B, S, hidden] and the padding mask [B, S] for a batch of token-id lists.
+   * The batch is computed without padding (`packedHiddenStates`); rows past a text's end are 0.
+   */
   hiddenStates(batch: readonly (readonly number[])[]): { hidden: Tensor; mask: Tensor } {
-    const c = this.config;
-    if (batch.length === 0) throw new ValueError('BertEncoder: empty batch');
+    const { hidden, offsets } = this.packedHiddenStates(batch);
     const B = batch.length;
     const S = Math.max(...batch.map((b) => b.length));
-    if (S === 0) throw new ValueError('BertEncoder: every input is empty');
-    if (S > c.maxPositions)
-      throw new ShapeError(`BertEncoder: ${S} tokens exceed ${c.maxPositions} positions`);
-    const H = c.hidden;
-    const x0 = new Float32Array(B * S * H);
+    const H = this.config.hidden;
+    const out = new Float32Array(B * S * H);
     const mask = new Float32Array(B * S);
-    batch.forEach((ids, b) => {
-      if (ids.length === 0) throw new ValueError(`BertEncoder: input ${b} is empty`);
-      for (let s = 0; s < S; s++) {
-        const id = s < ids.length ? ids[s] : 0;
-        if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) {
-          throw new ValueError(`BertEncoder: token id ${id} (input ${b}, position ${s}) outside vocabulary`);
-        }
-        mask[b * S + s] = s < ids.length ? 1 : 0;
-        const o = (b * S + s) * H;
-        for (let j = 0; j < H; j++) {
-          x0[o + j] = this.w.word.data[id * H + j] + this.w.pos.data[s * H + j] + this.w.type.data[j];
-        }
-      }
-    });
-    const maskT = new Tensor(mask, [B, S]);
-    let x = layerNorm(new Tensor(x0, [B * S, H]), this.w.embLnG, this.w.embLnB, c.eps);
-    const D = H / c.numHeads;
-    for (const l of this.w.layers) {
-      const q = linear(x, l.wq, l.bq).reshape([B, S, c.numHeads, D]);
-      const k = linear(x, l.wk, l.bk).reshape([B, S, c.numHeads, D]);
-      const v = linear(x, l.wv, l.bv).reshape([B, S, c.numHeads, D]);
-      const a = attention(q, k, v, { keyMask: maskT }).reshape([B * S, H]);
-      x = layerNorm(add(x, linear(a, l.wo, l.bo)), l.ln1g, l.ln1b, c.eps);
-      const m = gelu(linear(x, l.wi, l.bi));
-      x = layerNorm(add(x, linear(m, l.wo2, l.bo2)), l.ln2g, l.ln2b, c.eps);
+    for (let b = 0; b < B; b++) {
+      const n = offsets[b + 1] - offsets[b];
+      out.set(hidden.data.subarray(offsets[b] * H, offsets[b + 1] * H), b * S * H);
+      mask.fill(1, b * S, b * S + n);
     }
-    return { hidden: x.reshape([B, S, H]), mask: maskT };
+    return { hidden: new Tensor(out, [B, S, H]), mask: new Tensor(mask, [B, S]) };
   }
 
   /**
-   * Sentence embeddings [N, hidden]: mean of the last hidden states over real tokens, L2-normalised.
-   * Texts are processed in batches of `batchSize` (each padded to its longest member).
+   * Last hidden states of a batch of token-id lists packed without padding: rows offsets[b] ..
+   * offsets[b + 1] − 1 of `hidden` [Σ lengths, hidden] are text b's tokens. Every projection runs once
+   * on all real tokens (M = Σ lengths, no padded rows), attention per text on its own tokens, so the
+   * result equals a padded batch with a key mask at the real positions.
+   */
+  packedHiddenStates(batch: readonly (readonly number[])[]): { hidden: Tensor; offsets: number[] } {
+    const c = this.config;
+    if (batch.length === 0) throw new ValueError('BertEncoder: empty batch');
+    const H = c.hidden;
+    const offsets = [0];
+    batch.forEach((ids, b) => {
+      if (ids.length === 0) throw new ValueError(`BertEncoder: input ${b} is empty`);
+      if (ids.length > c.maxPositions) {
+        throw new ShapeError(
+          `BertEncoder: ${ids.length} tokens (input ${b}) exceed ${c.maxPositions} positions`,
+        );
+      }
+      offsets.push(offsets[b] + ids.length);
+    });
+    const N = offsets[batch.length];
+    const x0 = new Float32Array(N * H);
+    const { word, pos, type } = this.w;
+    batch.forEach((ids, b) => {
+      for (let s = 0; s < ids.length; s++) {
+        const id = ids[s];
+        if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) {
+          throw new ValueError(`BertEncoder: token id ${id} (input ${b}, position ${s}) outside vocabulary`);
+        }
+        const o = (offsets[b] + s) * H;
+        for (let j = 0; j < H; j++) x0[o + j] = word.data[id * H + j] + pos.data[s * H + j] + type.data[j];
+      }
+    });
+    let x = layerNorm(new Tensor(x0, [N, H]), this.w.embLnG, this.w.embLnB, c.eps);
+    const nh = c.numHeads;
+    const D = H / nh;
+    for (const l of this.w.layers) {
+      const q = linear(x, l.wq, l.bq).data;
+      const k = linear(x, l.wk, l.bk).data;
+      const v = linear(x, l.wv, l.bv).data;
+      const a = new Float32Array(N * H);
+      for (let b = 0; b < batch.length; b++) {
+        const [o0, o1] = [offsets[b] * H, offsets[b + 1] * H];
+        const shape = [1, o1 / H - o0 / H, nh, D];
+        const view = (d: Float32Array): Tensor => new Tensor(d.subarray(o0, o1), shape);
+        a.set(attention(view(q), view(k), view(v)).data, o0);
+      }
+      x = layerNorm(add(x, linear(new Tensor(a, [N, H]), l.wo, l.bo)), l.ln1g, l.ln1b, c.eps);
+      const m = gelu(linear(x, l.wi, l.bi));
+      x = layerNorm(add(x, linear(m, l.wo2, l.bo2)), l.ln2g, l.ln2b, c.eps);
+    }
+    return { hidden: x, offsets };
+  }
+
+  /**
+   * Sentence embeddings [N, hidden]: mean of the last hidden states over real tokens, L2-normalised,
+   * in the order of `texts`. The texts are sorted by token length and cut into batches of `batchSize`,
+   * each computed without padding (`packedHiddenStates`).
    */
   embed(texts: readonly string[], batchSize = 32): Tensor {
     if (texts.length === 0) throw new ValueError('BertEncoder.embed: no texts');
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new ValueError(`BertEncoder.embed: batchSize must be a positive integer, got ${batchSize}`);
+    }
     const H = this.config.hidden;
     const out = new Float32Array(texts.length * H);
-    // Sort by length so each batch pads little; results go back to the input order.
     const encoded = texts.map((t, i) => ({ i, ids: this.encodeText(t) }));
     encoded.sort((a, b) => a.ids.length - b.ids.length);
+    const acc = new Float64Array(H);
     for (let s = 0; s < encoded.length; s += batchSize) {
       const chunk = encoded.slice(s, s + batchSize);
-      const { hidden, mask } = this.hiddenStates(chunk.map((c) => c.ids));
-      const S = hidden.shape[1];
+      const { hidden, offsets } = this.packedHiddenStates(chunk.map((c) => c.ids));
       chunk.forEach((c, b) => {
-        const acc = new Float64Array(H);
-        let n = 0;
-        for (let t = 0; t < S; t++) {
-          if (mask.data[b * S + t] < 0.5) continue;
-          n++;
-          for (let j = 0; j < H; j++) acc[j] += hidden.data[(b * S + t) * H + j];
+        acc.fill(0);
+        for (let t = offsets[b]; t < offsets[b + 1]; t++) {
+          for (let j = 0; j < H; j++) acc[j] += hidden.data[t * H + j];
         }
+        const n = offsets[b + 1] - offsets[b];
         let norm = 0;
         for (let j = 0; j < H; j++) {
           acc[j] /= n;

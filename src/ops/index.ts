@@ -20,12 +20,14 @@ export {
   getBackend,
   hasKernel,
   lastBackendRan,
+  profileOps,
   resolveKernelBackend,
   setBackend,
   traceBackends,
   withBackend,
   type BackendName,
   type OpCall,
+  type OpTime,
 } from './registry';
 export { OP_NAMES, type OpKernels, type OpName } from './kernel-types';
 export { glRenderer, glIsHardware } from './gl/runtime';

@@ -151,6 +151,13 @@ function resolve(name: string, source: string): BackendName {
 interface Scope {
   backend?: BackendName;
   trace?: OpCall[];
+  profile?: Map<OpName, OpTime>;
+}
+
+/** Wall time spent in one op's kernels inside `profileOps` (checks and dispatch excluded). */
+export interface OpTime {
+  calls: number;
+  ms: number;
 }
 
 const scope = new AsyncLocalStorage<Scope>();
@@ -206,6 +213,16 @@ export function traceBackends<T>(fn: () => T): { value: T; calls: OpCall[] } {
   return { value, calls };
 }
 
+/**
+ * Run `fn` and time every op kernel it calls (wall ms and calls per op, across `await`): where a model's
+ * time goes. Time outside the kernels (copies, shape checks, the caller's own loops) is not counted.
+ */
+export function profileOps<T>(fn: () => T): { value: T; ops: Map<OpName, OpTime> } {
+  const ops = new Map<OpName, OpTime>();
+  const value = scope.run({ ...scope.getStore(), profile: ops }, fn);
+  return { value, ops };
+}
+
 /** Run op `op` on the selected backend (or its fallback); the op has already checked its operands. */
 export function dispatch<K extends OpName>(
   op: K,
@@ -217,8 +234,18 @@ export function dispatch<K extends OpName>(
   const call: OpCall = { op, requested, ran };
   lastCall = call;
   lastByOp.set(op, call);
-  scope.getStore()?.trace?.push(call);
-  return kernel(...args);
+  const store = scope.getStore();
+  store?.trace?.push(call);
+  if (!store?.profile) return kernel(...args);
+  const t0 = performance.now();
+  const r = kernel(...args);
+  const dt = performance.now() - t0;
+  const e = store.profile.get(op);
+  if (e) {
+    e.calls++;
+    e.ms += dt;
+  } else store.profile.set(op, { calls: 1, ms: dt });
+  return r;
 }
 
 const disposers: (() => void)[] = [];

@@ -1,12 +1,13 @@
 /**
  * The `wasm` backend's kernel table: GEMM-shaped ops on the hand-written WebAssembly SIMD `sgemm` of
  * src/ops/wasm (register- and cache-blocked, every core): matmul, linear, cosine, attention for
- * prefill-sized queries (as two batched products per K/V head), and the low-rank key reconstruction.
+ * prefill-sized queries (batched GEMMs over the heads, in place: src/ops/wasm/attention.ts), and the
+ * low-rank key reconstruction.
  * Every other op runs the `js` loop (the registry's per-op fallback wasm → js, reported per call).
  */
 import type { AttentionDims } from './attention';
 import type { CosinePlan } from './cosine';
-import { attentionGemm, attentionJs, type GemmNT } from './js/attention';
+import { attentionJs, type GemmNT } from './js/attention';
 import { normaliseRows } from './js/cosine';
 import { rotateRowsInPlace } from './js/lowrank';
 import type { OpKernels } from './kernel-types';
@@ -15,6 +16,7 @@ import type { LinearPlan, MatmulPlan } from './matmul';
 import type { RopeTables } from './rope';
 import { Tensor } from './tensor';
 import { linearQuant, sgemm, wasmUnavailableReason as sgemmUnavailable, type QuantMatrix } from './wasm';
+import { attentionBatchedGemm } from './wasm/attention';
 
 /** Why the wasm backend cannot run here (no WebAssembly SIMD / shared memory), or undefined if it can. */
 export function wasmUnavailableReason(): string | undefined {
@@ -52,7 +54,8 @@ function cosineWasm(a: Tensor, b: Tensor, p: CosinePlan): Tensor {
 const ATTENTION_GEMM_MIN_T = 8;
 
 function attentionWasm(q: Tensor, k: Tensor, v: Tensor, g: AttentionDims): Tensor {
-  return g.T >= ATTENTION_GEMM_MIN_T ? attentionGemm(q, k, v, g, gemmNTWasm) : attentionJs(q, k, v, g);
+  if (g.T < ATTENTION_GEMM_MIN_T) return attentionJs(q, k, v, g);
+  return new Tensor(attentionBatchedGemm(q.data, k.data, v.data, g), q.shape);
 }
 
 /** Reconstruct every held key row as one product C · V_cᵀ on the SIMD GEMM, then rotate the rows. */

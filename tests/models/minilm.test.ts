@@ -56,3 +56,33 @@ test('MiniLM embeddings: per-element |Δ| ≤ 1e-4 to sentence-transformers on 2
   assert.equal(long[255], 102);
   assert.throws(() => enc.embed([]), ModelInputError);
 });
+
+test('MiniLM packed batches: padded hidden states equal the packed rows; embed keeps the caller order', () => {
+  const enc = loadSentenceEncoder('all-minilm-l6-v2');
+  const rows = loadAgNews().slice(FX.rows[0], FX.rows[0] + 6);
+  const texts = rows.map((r) => `${r.title}. ${r.description}`);
+  const ids = texts.map((t) => enc.encodeText(t));
+  const { hidden: packed, offsets } = enc.packedHiddenStates(ids);
+  const { hidden, mask } = enc.hiddenStates(ids);
+  const [B, S, H] = hidden.shape;
+  assert.equal(B, 6);
+  for (let b = 0; b < B; b++) {
+    const n = ids[b].length;
+    assert.equal(offsets[b + 1] - offsets[b], n);
+    for (let s = 0; s < S; s++) {
+      assert.equal(mask.data[b * S + s], s < n ? 1 : 0);
+      for (let j = 0; j < H; j++) {
+        const want = s < n ? packed.data[(offsets[b] + s) * H + j] : 0;
+        assert.equal(hidden.data[(b * S + s) * H + j], want);
+      }
+    }
+  }
+  // Sorting by length inside embed is invisible: reversing the input reverses the rows (within 1e-6:
+  // a text's rows do not depend on its batch neighbours, only the GEMM's row blocking may differ).
+  const fwd = enc.embed(texts, 4);
+  const rev = enc.embed([...texts].reverse(), 4);
+  for (let i = 0; i < 6; i++)
+    for (let j = 0; j < H; j++)
+      assert.ok(Math.abs(fwd.data[i * H + j] - rev.data[(5 - i) * H + j]) < 1e-6, `text ${i} entry ${j}`);
+  assert.throws(() => enc.embed(texts, 0), ModelInputError);
+});

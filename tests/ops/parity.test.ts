@@ -342,6 +342,33 @@ add({
   });
 }
 
+// Attention large enough for the wasm batched GEMMs to split across threads (≥ 2^18 multiply-adds per
+// call): BERT-shaped (12 heads, no grouping, padding keys masked) and SmolLM2-shaped (9/3 heads, causal).
+{
+  const q = lcgTensor([2, 40, 12, 32], 81);
+  const k = lcgTensor([2, 40, 12, 32], 82);
+  const v = lcgTensor([2, 40, 12, 32], 83);
+  const keyMask = new o.Tensor(
+    Float32Array.from({ length: 80 }, (_, i) => (i >= 33 && i < 40 ? 0 : 1)),
+    [2, 40],
+  );
+  add({
+    op: 'attention',
+    name: 'BERT-shaped attention [2, 40, 12, 32], padded keys masked',
+    run: () => o.attention(q, k, v, { keyMask }),
+    factor: 2,
+  });
+  const qc = lcgTensor([1, 64, 9, 64], 84);
+  const kc = lcgTensor([1, 64, 3, 64], 85);
+  const vc = lcgTensor([1, 64, 3, 64], 86);
+  add({
+    op: 'attention',
+    name: 'SmolLM2-shaped causal GQA prefill [1, 64, 9/3, 64]',
+    run: () => o.attention(qc, kc, vc, { causal: true }),
+    factor: 4,
+  });
+}
+
 // cosine, top-k, reductions
 {
   const c = F.cosine;

@@ -1,12 +1,10 @@
 /**
  * Plain-TS attention with contiguous inner loops: the scores of one query row against its visible keys
  * only (causal rows stop at their own position), a float64 softmax, then the value rows accumulated in
- * order. `attentionGemm` computes the same as two matrix products per (batch, K/V head) on a supplied
- * A·Bᵀ kernel (the wasm backend passes its SIMD GEMM; prefill-sized queries pay off there).
+ * order. (The wasm backend runs prefill-sized attention as batched GEMMs: src/ops/wasm/attention.ts.)
  */
-import { keyVisible, type AttentionDims } from '../attention';
+import type { AttentionDims } from '../attention';
 import { Tensor } from '../tensor';
-import { gemmNT } from './matmul';
 
 /** Softmax of w[0..limit) in place (hidden keys carry -Infinity and get 0). */
 function softmaxInPlace(w: Float64Array, limit: number): void {
@@ -137,61 +135,3 @@ export function attentionProbsJs(q: Tensor, k: Tensor, g: AttentionDims): Tensor
 
 /** out[M, N] = x[M, K] · w[N, K]ᵀ on contiguous buffers (the GEMM an attention backend supplies). */
 export type GemmNT = (x: Float32Array, w: Float32Array, M: number, K: number, N: number) => Float32Array;
-
-/** The js backend's A·Bᵀ as a `GemmNT`. */
-export const gemmNTJs: GemmNT = (x, w, M, K, N) => {
-  const out = new Float32Array(M * N);
-  gemmNT(x, 0, w, 0, undefined, out, 0, M, K, N);
-  return out;
-};
-
-/**
- * Attention as two matrix products per (batch, K/V head) on `gemm`: scores = Q_g · K_hᵀ for the G
- * query heads sharing K/V head h stacked as rows, a float64 masked softmax, then out = P · (V_hᵀ)ᵀ.
- * Causal rows compute their hidden half too (≤ 2× the work) — worth it only on a SIMD GEMM.
- */
-export function attentionGemm(q: Tensor, k: Tensor, v: Tensor, g: AttentionDims, gemm: GemmNT): Tensor {
-  const { B, T, Hq, D, S, Hkv } = g;
-  const G = Hq / Hkv;
-  const rows = G * T;
-  const Sp = Math.ceil(S / 4) * 4;
-  const out = new Float32Array(q.size);
-  const qs = new Float32Array(rows * D);
-  const ks = new Float32Array(S * D);
-  const vt = new Float32Array(D * Sp);
-  const p = new Float32Array(rows * Sp);
-  const w = new Float64Array(S);
-  for (let b = 0; b < B; b++) {
-    for (let kh = 0; kh < Hkv; kh++) {
-      for (let gi = 0; gi < G; gi++) {
-        for (let t = 0; t < T; t++) {
-          const src = ((b * T + t) * Hq + kh * G + gi) * D;
-          qs.set(q.data.subarray(src, src + D), (gi * T + t) * D);
-        }
-      }
-      for (let s = 0; s < S; s++) {
-        const src = ((b * S + s) * Hkv + kh) * D;
-        ks.set(k.data.subarray(src, src + D), s * D);
-        for (let d = 0; d < D; d++) vt[d * Sp + s] = v.data[src + d];
-      }
-      const scores = gemm(qs, ks, rows, D, S);
-      p.fill(0);
-      for (let r = 0; r < rows; r++) {
-        const t = r % T;
-        const limit = g.causal ? g.offset + t + 1 : S;
-        for (let s = 0; s < limit; s++)
-          w[s] = keyVisible(g, b, t, s) ? scores[r * S + s] * g.scale : -Infinity;
-        softmaxInPlace(w, limit);
-        for (let s = 0; s < limit; s++) p[r * Sp + s] = w[s];
-      }
-      const o = gemm(p, vt, rows, Sp, D);
-      for (let gi = 0; gi < G; gi++) {
-        for (let t = 0; t < T; t++) {
-          const dst = ((b * T + t) * Hq + kh * G + gi) * D;
-          out.set(o.subarray((gi * T + t) * D, (gi * T + t + 1) * D), dst);
-        }
-      }
-    }
-  }
-  return new Tensor(out, q.shape);
-}
