@@ -25,6 +25,7 @@ import {
   runBilevel,
   runExperiment,
   splitTask,
+  torchLayout,
   DEFAULT_TEMPLATE,
   DORM_PRESETS,
   Rng,
@@ -65,7 +66,8 @@ function benchData(pairs: number) {
   const cfg: HeadConfig = { dim: 384, hidden: HIDDEN, outputs: 1, dropout: 0.1, loss: 'bt' };
   const head = createHead(cfg, 1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dorm-bench-'));
-  writeBin(dir, 'theta.f64', head.params);
+  // The baseline reads θ in PyTorch's nn.Linear layout ([out, in] weights); ours stores W as [in, out].
+  writeBin(dir, 'theta.f64', torchLayout(cfg, head.params));
   writeBin(dir, 'ta.f32', split.train.a);
   writeBin(dir, 'tb.f32', split.train.b);
   writeBin(dir, 'va.f32', split.validation.a);
@@ -80,15 +82,16 @@ function benchStep(): void {
   const rng = new Rng(3);
   const n = split.train.n;
   const prior = Float64Array.from({ length: n }, () => 0.5 + rng.next());
-  const rows = Int32Array.from({ length: steps * B }, () => rng.int(n));
-  const vrows = Int32Array.from({ length: steps * B }, () => rng.int(split.validation.n));
+  // steps + 1 batches: the baseline runs one warm-up step before it times `steps`.
+  const rows = Int32Array.from({ length: (steps + 1) * B }, () => rng.int(n));
+  const vrows = Int32Array.from({ length: (steps + 1) * B }, () => rng.int(split.validation.n));
   writeBin(dir, 'rows.i32', rows);
   writeBin(dir, 'vrows.i32', vrows);
   writeBin(dir, 'w0.f64', prior);
   ensureTorch();
   // Correctness first: L_α and ∂L_α/∂θ on one batch (no dropout) against PyTorch (float32: 1e-4 relative).
   const proxy = head.params.map((x, k) => x + 0.01 * Math.sin(k));
-  writeBin(dir, 'proxy.f64', proxy);
+  writeBin(dir, 'proxy.f64', torchLayout(cfg, proxy));
   const w = Float64Array.from({ length: n }, (_, i) => 0.5 + ((i * 7) % 10) / 10);
   writeBin(dir, 'w.f64', w);
   const ours = lagrangian({
@@ -117,9 +120,10 @@ function benchStep(): void {
   });
   let gmax = 0;
   let gerr = 0;
+  const oursGrad = torchLayout(cfg, ours.gradTheta);
   chk.grad.forEach((g, k) => {
     gmax = Math.max(gmax, Math.abs(g));
-    gerr = Math.max(gerr, Math.abs(g - ours.gradTheta[k]));
+    gerr = Math.max(gerr, Math.abs(g - oursGrad[k]));
   });
   const valueErr = Math.abs(chk.value - ours.value) / Math.abs(ours.value);
   console.log(
@@ -166,7 +170,7 @@ function benchStep(): void {
       check: { valueErr, gradErr: gerr / gmax },
     },
     notes:
-      'One Algorithm 1 step: proxy and θ gradients (dropout on) and Adam updates, the proximal weight update; ours float64 plain loops.',
+      'One Algorithm 1 step: proxy and θ gradients (dropout on) and Adam updates, the proximal weight update; ours: the shared trainer (src/train), float32 products through the ops matmul.',
     ...load.mark,
   });
   fs.rmSync(dir, { recursive: true, force: true });

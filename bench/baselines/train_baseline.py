@@ -1,5 +1,6 @@
 """PyTorch CPU baseline for bench/train.bench.ts: one Adam step (forward, loss, backward, update) of the
-same MLP heads on the same inputs. Argument: JSON {"cases": [...], "steps": k, "reps": r}; prints JSON
+same MLP heads on the same inputs. Argument: JSON {"cases": [...], "steps": k, "reps": r}, or {"file": path} of a
+file holding that JSON (the inputs are too large for one command-line argument); prints JSON
 {"torch": version, "threads": n, "ms_per_step": [...]} (median over reps of k consecutive steps)."""
 import json
 import sys
@@ -8,6 +9,9 @@ import time
 import torch
 
 arg = json.loads(sys.argv[1])
+if "file" in arg:
+    with open(arg["file"]) as f:
+        arg = json.load(f)
 torch.manual_seed(0)
 out = []
 for case in arg["cases"]:
