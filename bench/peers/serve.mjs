@@ -29,4 +29,5 @@ export async function serve(handlers) {
     }
     process.stdout.write(JSON.stringify({ ...reply, peak_rss_mb: peakRssMb() }) + '\n');
   }
+  process.exit(0); // stdin closed: the bench is done with this peer (native thread pools must not keep it alive)
 }

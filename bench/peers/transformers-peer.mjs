@@ -5,7 +5,8 @@
 // Commands: load {modelDir, threads, texts, batch} · embed {order: 'sorted' | 'given'}.
 // 'sorted' batches the texts in ascending token length (as our BertEncoder.embed does; sentence-transformers
 // sorts by character length), 'given' batches them in the order given. Embeddings are mean-pooled over
-// real tokens and L2-normalised (the sentence-transformers recipe), truncated at 256 tokens like both others.
+// real tokens and L2-normalised (the sentence-transformers recipe), truncated at 256 tokens like both others
+// (the exported tokenizer_config.json says model_max_length 256).
 import { env, pipeline } from '@huggingface/transformers';
 import { serve, timed } from './serve.mjs';
 
@@ -22,7 +23,7 @@ async function embedAll(order) {
     const part = idx.slice(s, s + batch);
     const t = await extractor(
       part.map((i) => texts[i]),
-      { pooling: 'mean', normalize: true, truncation: true, max_length: 256 },
+      { pooling: 'mean', normalize: true },
     );
     const dim = t.dims[1];
     part.forEach((i, r) => (out[i] = t.data.subarray(r * dim, (r + 1) * dim)));
