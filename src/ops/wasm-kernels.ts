@@ -2,7 +2,8 @@
  * The `wasm` backend's kernel table: GEMM-shaped ops on the hand-written WebAssembly SIMD `sgemm` of
  * src/ops/wasm (register- and cache-blocked, every core): matmul, linear, cosine, attention for
  * prefill-sized queries (batched GEMMs over the heads, in place: src/ops/wasm/attention.ts), and the
- * low-rank key reconstruction.
+ * low-rank key reconstruction; and on the module's single-threaded SIMD row kernels
+ * (src/ops/wasm/gen-elementwise.ts): SiLU, GELU (erf), SwiGLU, RMSNorm, LayerNorm.
  * Every other op runs the `js` loop (the registry's per-op fallback wasm → js, reported per call).
  */
 import type { AttentionDims } from './attention';
@@ -10,13 +11,16 @@ import type { CosinePlan } from './cosine';
 import { attentionJs, type GemmNT } from './js/attention';
 import { normaliseRows } from './js/cosine';
 import { rotateRowsInPlace } from './js/lowrank';
+import { activationJs } from './js/activations';
 import type { OpKernels } from './kernel-types';
+import type { Activation, NormPlan } from './plans';
 import type { FusedDims } from './lowrank';
 import type { LinearPlan, MatmulPlan } from './matmul';
 import type { RopeTables } from './rope';
 import { Tensor } from './tensor';
 import { linearQuant, sgemm, wasmUnavailableReason as sgemmUnavailable, type QuantMatrix } from './wasm';
 import { attentionBatchedGemm } from './wasm/attention';
+import { requireKernels, type ElementwiseName } from './wasm/runtime';
 
 /** Why the wasm backend cannot run here (no WebAssembly SIMD / shared memory), or undefined if it can. */
 export function wasmUnavailableReason(): string | undefined {
@@ -74,6 +78,58 @@ function quantLinearWasm(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, p:
   return new Tensor(out, p.shape);
 }
 
+/**
+ * Run a row / elementwise kernel of the module on this thread: inputs already in the arena are read in
+ * place, others are copied into scratch; the n-element result is copied out of the arena.
+ */
+function ewCall(
+  name: ElementwiseName,
+  inputs: Float32Array[],
+  n: number,
+  scalars: number[] = [],
+): Float32Array {
+  const k = requireKernels();
+  const { arena } = k;
+  const held: { done: () => void }[] = [];
+  try {
+    const ptrs = inputs.map((x) => {
+      if (arena.owns(x)) return x.byteOffset;
+      const s = arena.scratch(4 * x.length + 64);
+      held.push(s);
+      new Float32Array(arena.memory.buffer, s.ptr, x.length).set(x);
+      return s.ptr;
+    });
+    const out = arena.scratch(4 * n + 64);
+    held.push(out);
+    k.ew[name](...ptrs, out.ptr, ...scalars);
+    return new Float32Array(arena.memory.buffer, out.ptr, n).slice();
+  } finally {
+    for (const h of held) h.done();
+  }
+}
+
+function activationWasm(kind: Activation, x: Tensor): Tensor {
+  if (kind === 'gelu_tanh') return activationJs(kind, x);
+  return new Tensor(ewCall(kind, [x.data], x.size, [x.size]), x.shape);
+}
+
+function swigluWasm(g: Tensor, u: Tensor): Tensor {
+  return new Tensor(ewCall('swiglu', [g.data, u.data], g.size, [g.size]), g.shape);
+}
+
+/** ewCall with the output pointer before the trailing row counts (the norm kernels' argument order). */
+function normCall(name: 'rmsnorm' | 'layernorm', inputs: Float32Array[], p: NormPlan): Float32Array {
+  return ewCall(name, inputs, p.rows * p.cols, [p.rows, p.cols, p.eps]);
+}
+
+function rmsNormWasm(x: Tensor, weight: Tensor, p: NormPlan): Tensor {
+  return new Tensor(normCall('rmsnorm', [x.data, weight.data], p), x.shape);
+}
+
+function layerNormWasm(x: Tensor, gamma: Tensor, beta: Tensor, p: NormPlan): Tensor {
+  return new Tensor(normCall('layernorm', [x.data, gamma.data, beta.data], p), x.shape);
+}
+
 /** Ops with a wasm kernel (the rest fall back to js). */
 export function wasmKernelTable(): Partial<OpKernels> {
   return {
@@ -83,5 +139,9 @@ export function wasmKernelTable(): Partial<OpKernels> {
     attention: attentionWasm,
     reconstructRope: reconstructRopeWasm,
     quantLinear: quantLinearWasm,
+    activation: activationWasm,
+    swiglu: swigluWasm,
+    rmsNorm: rmsNormWasm,
+    layerNorm: layerNormWasm,
   };
 }

@@ -342,6 +342,33 @@ add({
   });
 }
 
+// The wasm SIMD row kernels: lengths that are not multiples of 4 (the scalar tails), saturating
+// arguments (|x| up to 30: e^(−x) near its clamp), model-sized rows (576 = SmolLM2, 384 = MiniLM).
+{
+  const x = lcgTensor([1003], 91, 30);
+  const u = lcgTensor([1003], 92, 3);
+  add({ op: 'activation', name: 'silu, 1003 values in [−30, 30]', run: () => o.silu(x), factor: 2 });
+  // |ΔGELU| ≤ 0.5·|x|·1.5e-7 (A&S erf) ≤ 2.3e-6 at |x| = 30: factor 2 on atol 2e-6 covers it.
+  add({ op: 'activation', name: 'gelu (erf), 1003 values in [−30, 30]', run: () => o.gelu(x), factor: 2 });
+  add({ op: 'swiglu', name: 'swiglu, 1003 values', run: () => o.swiglu(x, u), factor: 2 });
+  for (const [rows, cols] of [
+    [5, 23],
+    [3, 576],
+    [4, 384],
+  ]) {
+    const xs = lcgTensor([rows, cols], 93 + cols, 4);
+    const w = lcgTensor([cols], 94 + cols);
+    const b = lcgTensor([cols], 95 + cols);
+    add({ op: 'rmsNorm', name: `rmsNorm [${rows}, ${cols}]`, run: () => o.rmsNorm(xs, w, 1e-5), factor: 2 });
+    add({
+      op: 'layerNorm',
+      name: `layerNorm [${rows}, ${cols}]`,
+      run: () => o.layerNorm(xs, w, b, 1e-12),
+      factor: 2,
+    });
+  }
+}
+
 // Attention large enough for the wasm batched GEMMs to split across threads (≥ 2^18 multiply-adds per
 // call): BERT-shaped (12 heads, no grouping, padding keys masked) and SmolLM2-shaped (9/3 heads, causal).
 {

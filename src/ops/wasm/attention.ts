@@ -8,7 +8,7 @@
  *   P_h = softmax(S_h) with the causal and key masks (a row sees keys 0..offset + t)
  *   O_h = P_h · V_h                   [T, D], written straight into the [B, T, Hq, D] output
  *
- * The masked softmax is a float32 row loop with a float64 running sum (masked keys get 0). Causal rows
+ * The masked softmax is the module's SIMD row kernel (float32, masked keys get exactly 0). Causal rows
  * compute their hidden part in the first product (≤ 2× its flops) and skip it in the second (the
  * product of each row stops at its last visible key only through zeros; the GEMM is blocked anyway).
  */
@@ -25,7 +25,8 @@ export function attentionBatchedGemm(
 ): Float32Array {
   const { B, T, Hq, D, S, Hkv } = g;
   const G = Hq / Hkv;
-  const { arena } = requireKernels();
+  const { arena, ew } = requireKernels();
+  const softmaxRow = ew.softmaxRow;
   const qn = B * T * Hq * D;
   const kn = B * S * Hkv * D;
   const sn = Hq * T * S;
@@ -69,7 +70,7 @@ export function attentionBatchedGemm(
           },
         );
       }
-      maskedSoftmaxRows(scores, Hq, T, S, g, b);
+      maskedSoftmaxRows(scores, Hq, T, S, g, b, softmaxRow);
       for (let gi = 0; gi < G; gi++) {
         sgemm(
           false,
@@ -90,7 +91,11 @@ export function attentionBatchedGemm(
   }
 }
 
-/** Softmax of each score row in place, over the keys row t of batch row b may see; hidden keys get 0. */
+/**
+ * Softmax of each score row in place (the module's SIMD `softmaxRow`), over the keys row t of batch row
+ * b may see: masked keys are set to -Infinity first (exactly 0 after exp), keys past the causal limit
+ * are set to 0.
+ */
 function maskedSoftmaxRows(
   sc: Float32Array,
   Hq: number,
@@ -98,6 +103,7 @@ function maskedSoftmaxRows(
   S: number,
   g: AttentionDims,
   b: number,
+  softmaxRow: (p: number, n: number) => void,
 ): void {
   const mask = g.mask;
   const mo = b * S;
@@ -105,20 +111,8 @@ function maskedSoftmaxRows(
     for (let t = 0; t < T; t++) {
       const o = (h * T + t) * S;
       const limit = g.causal ? g.offset + t + 1 : S;
-      let max = -Infinity;
-      if (mask) {
-        for (let s = 0; s < limit; s++) if (mask[mo + s] >= 0.5 && sc[o + s] > max) max = sc[o + s];
-      } else {
-        for (let s = 0; s < limit; s++) if (sc[o + s] > max) max = sc[o + s];
-      }
-      let z = 0;
-      for (let s = 0; s < limit; s++) {
-        const e = mask && mask[mo + s] < 0.5 ? 0 : Math.exp(sc[o + s] - max);
-        sc[o + s] = e;
-        z += e;
-      }
-      const inv = 1 / z;
-      for (let s = 0; s < limit; s++) sc[o + s] *= inv;
+      if (mask) for (let s = 0; s < limit; s++) if (mask[mo + s] < 0.5) sc[o + s] = -Infinity;
+      softmaxRow(sc.byteOffset + 4 * o, limit);
       sc.fill(0, o + limit, o + S);
     }
   }

@@ -8,6 +8,8 @@
  * shared memory, matrices are float32, "rs"/"cs" are the byte distances between rows / columns.
  */
 
+import { elementwiseWat } from './gen-elementwise';
+
 /** Micro-kernel shape: MR rows × (4·NRV) columns of C kept in MR·NRV f32x4 accumulators. */
 export interface GemmShape {
   mr: number;
@@ -795,6 +797,7 @@ export function gemmWat(fma: boolean, shape: GemmShape = fma ? DEFAULT_SHAPE : M
     quantDotI16(fma, 'q4_1'),
     dequant('q8_0'),
     dequant('q4_1'),
+    ...elementwiseWat(),
     ')',
     '',
   ].join('\n');

@@ -19,6 +19,10 @@ const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 
 type WasmFn = (...a: number[]) => void;
 
+/** Single-threaded exports of the module: the row and elementwise kernels. */
+export const ELEMENTWISE_EXPORTS = ['silu', 'swiglu', 'gelu', 'rmsnorm', 'layernorm', 'softmaxRow'] as const;
+export type ElementwiseName = (typeof ELEMENTWISE_EXPORTS)[number];
+
 /** A kernel module on the shared memory, with its threads. */
 export interface WasmKernels {
   /** Whether the module uses relaxed-SIMD fused multiply-add. */
@@ -31,6 +35,8 @@ export interface WasmKernels {
   readonly arena: WasmArena;
   /** The exports, called on this thread. */
   readonly fn: Record<JobName, WasmFn>;
+  /** The row and elementwise kernels (gen-elementwise.ts), called on this thread only. */
+  readonly ew: Record<ElementwiseName, WasmFn>;
   readonly pool: KernelPool;
   /** Stop the helper threads (the default kernels are never closed). */
   close(): void;
@@ -95,6 +101,8 @@ export function createKernels(opts: { fma?: boolean; threads?: number; steal?: b
   const inst = new api.Instance(new api.Module(bytes), { env: { mem: mem.memory } });
   const fn = {} as Record<JobName, WasmFn>;
   for (const name of JOB_EXPORTS) fn[name] = inst.exports[name] as WasmFn;
+  const ew = {} as Record<ElementwiseName, WasmFn>;
+  for (const name of ELEMENTWISE_EXPORTS) ew[name] = inst.exports[name] as WasmFn;
   const global = (n: string): number => (inst.exports[n] as { value: number }).value;
   const pool = new KernelPool(
     mem.memory,
@@ -113,6 +121,7 @@ export function createKernels(opts: { fma?: boolean; threads?: number; steal?: b
     nr: global('NR'),
     arena: mem,
     fn,
+    ew,
     pool,
     close: () => pool.close(),
   };
