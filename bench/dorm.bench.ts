@@ -6,7 +6,9 @@
  *  - dorm-features: MiniLM features of all 4,624 HH-RLHF texts into an empty cache, texts/s, vs
  *                   sentence-transformers encode (batch 32);
  *  - dorm-quality:  the Table 3.2 analogue on HH-RLHF (default preset, 3 seeds) and the per-source shares;
- *                   ours = DORM's mean test accuracy, baseline = uniform weights (SFT).
+ *                   ours = DORM's mean test accuracy, baseline = uniform weights (SFT); the full table, shares,
+ *                   ρ and AUROC also go to bench/experiments/dorm-quality-<preset>.json (dorm.readExperimentSummary,
+ *                   dorm.summaryMarkdown read it).
  * Run: xvfb-run -a npx tsx bench/dorm.bench.ts         (all four; DORM_BENCH=step,prior picks sections)
  * Smoke: DORM_BENCH_SMOKE=1 npx tsx bench/dorm.bench.ts  (tiny sizes, prints, writes no record)
  */
@@ -23,8 +25,11 @@ import {
   priorWeights,
   renderText,
   runBilevel,
+  experimentSummary,
   runExperiment,
   splitTask,
+  summaryMarkdown,
+  writeExperimentSummary,
   torchLayout,
   DEFAULT_TEMPLATE,
   DORM_PRESETS,
@@ -272,6 +277,11 @@ function benchQuality(): void {
     bilevel: { epochs: P.epochs },
     prior: { passes: P.passes },
   });
+  // The closing note's figures (Table 3.2 analogue, shares, ρ, AUROC) as a file beside the record.
+  const summary = experimentSummary(r);
+  const expFile = path.join(ROOT, 'bench', 'experiments', `dorm-quality-${P.name}.json`);
+  if (SMOKE) console.log(summaryMarkdown(summary));
+  else console.log(`[dorm-quality] ${writeExperimentSummary(expFile, { real: summary })}`);
   const get = (m: string) => r.table.find((row) => row.method === m)!;
   const dormRow = get('DORM');
   const uni = get('uniform (SFT)');

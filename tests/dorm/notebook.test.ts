@@ -10,6 +10,8 @@ test('notebooks/03-dorm.ipynb runs headless with the quick preset', { timeout: 6
   const cells = executeNotebook('03-dorm.ipynb', { EFFLAB_PRESET: 'quick' }, 580);
   const { outputs, plain } = assertCleanRun(cells);
   assert.match(plain, /preset: 'quick'/);
+  // The closing note's figures are written to a results file by the export cell.
+  assert.match(plain, /resultsPath: '[^']*export-quick\/results\.json'/);
   const plots = outputs.filter((o) => o.data?.['application/vnd.plotly.v1+json'] !== undefined);
   assert.ok(
     plots.length >= 3,

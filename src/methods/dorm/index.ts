@@ -16,3 +16,4 @@ export * from './track';
 export * from './export';
 export * from './presets';
 export * from './report';
+export * from './summary';
