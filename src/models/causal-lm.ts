@@ -52,6 +52,31 @@ export function logSoftmaxRow(row: ArrayLike<number>): Float64Array {
   return out;
 }
 
+/**
+ * Ids of the k largest entries of a row, largest first, ties by ascending id (the order of a full sort
+ * by (value desc, id asc), found in one pass with an insertion list of k instead of sorting the vocabulary).
+ */
+export function topIds(row: ArrayLike<number>, k: number): number[] {
+  const n = Math.max(0, Math.min(k, row.length));
+  const ids: number[] = [];
+  if (n === 0) return ids;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (ids.length === n) {
+      if (!(v > row[ids[n - 1]])) continue;
+      ids.pop();
+    }
+    let j = ids.length;
+    ids.push(i);
+    while (j > 0 && v > row[ids[j - 1]]) {
+      ids[j] = ids[j - 1];
+      j--;
+    }
+    ids[j] = i;
+  }
+  return ids;
+}
+
 function argmax(row: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
@@ -87,10 +112,7 @@ export class CausalLM {
     const r = this.model.forward(this.promptIds(prompt), this.model.createCache(), { logits: 'last' });
     const row = (r.logits as Tensor).data;
     const lp = logSoftmaxRow(row);
-    const order = Array.from({ length: row.length }, (_, i) => i)
-      .sort((a, b) => row[b] - row[a] || a - b)
-      .slice(0, k);
-    return order.map((id) => ({
+    return topIds(row, k).map((id) => ({
       id,
       token: this.tokenizer.idToToken(id) ?? '',
       text: this.tokenizer.decode([id]),

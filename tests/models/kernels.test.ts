@@ -1,7 +1,7 @@
 /**
  * The models compute through the ops index: one backend switch (`withBackend` / `setBackend` /
  * EFFLAB_BACKEND) decides where every op of a forward pass runs, and every backend gives the float64
- * reference's logits. Also the weight arena of src/models/wasm and its committed wasm bytes.
+ * reference's logits. Also the models' weight arena (the ops wasm arena, read in place by the kernels).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -9,6 +9,9 @@ import {
   COMPUTE_BACKENDS,
   FALLBACK,
   Tensor,
+  linear,
+  linearReference,
+  wasmArena,
   backendUnavailableReason,
   traceBackends,
   withBackend,
@@ -22,8 +25,6 @@ import {
   weightArena,
 } from '../../src/models/wasm/linear-wasm';
 import { threadCount } from '../../src/models/wasm/pool';
-import { LINEAR_WASM_BASE64 } from '../../src/models/wasm/linear-wasm-bytes';
-import { assembleLinearWat } from '../../src/models/wasm/build';
 import { tinyLlama } from './tiny-model';
 
 function maxAbs(a: Tensor, b: Tensor): number {
@@ -86,11 +87,25 @@ test('tiny model: logits on gl, wasm and js equal the float64 reference backend 
   }
 });
 
-test('the wasm kernels run here and the committed bytes are linear.wat assembled', async () => {
+test('the models multiply on the ops wasm kernels, reading weights in place from the ops arena', () => {
+  // (The committed kernel bytes are checked against their generator in tests/ops/wasm-gemm.test.ts.)
   assert.equal(wasmLinearUnavailableReason(), undefined);
   assert.equal(wasmLinearThreads(), threadCount());
-  const bytes = await assembleLinearWat();
-  assert.equal(Buffer.from(bytes).toString('base64'), LINEAR_WASM_BASE64);
+  const w = allocWeights(48 * 40);
+  assert.ok(wasmArena().owns(w), 'model weights live in the ops arena');
+  for (let i = 0; i < w.length; i++) w[i] = Math.sin(i);
+  const W = new Tensor(w, [48, 40]);
+  const x = new Tensor(
+    Float32Array.from({ length: 9 * 40 }, (_, i) => Math.cos(i)),
+    [9, 40],
+  );
+  const { value: y, calls } = traceBackends(() => withBackend('wasm', () => linear(x, W)));
+  assert.deepEqual(
+    calls.map((c) => c.ran),
+    ['wasm'],
+  );
+  // K = 40 float32 products of |x| ≤ 1: |Δ| ≤ 40 · 2 · 6e-8 ≈ 5e-6 against the float64 reference.
+  assert.ok(maxAbs(y, linearReference(x, W)) < 1e-5);
 });
 
 test('the weight arena reuses memory once views are released', () => {

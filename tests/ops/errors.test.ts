@@ -30,6 +30,18 @@ test('non-finite inputs are rejected with the index', () => {
   assert.throws(() => o.softmax(T([[1, NaN]])), /NaN at flat index 1/);
   assert.throws(() => o.softmax(T([[-Infinity, -Infinity]])), /row 0 .* entirely -Infinity/);
   assert.throws(() => o.rmsNorm(T([[Infinity, 1]]), T([1, 1])), /non-finite value Infinity/);
+  // The bit-pattern scan: every position of the 4-wide body and of the tail, each non-finite kind, and
+  // the largest finite float32 (exponent 0xfe) accepted.
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    for (const at of [0, 3, 4, 9, 10]) {
+      const d = new Float32Array(11).fill(3.4028234663852886e38);
+      d[at] = bad;
+      assert.throws(() => o.silu(new o.Tensor(d, [11])), new RegExp(`value ${bad} at flat index ${at}`));
+    }
+  }
+  assert.doesNotThrow(() =>
+    o.unary('neg', new o.Tensor(new Float32Array(11).fill(-3.4028234663852886e38), [11])),
+  );
 });
 
 test('domain errors instead of NaN', () => {
