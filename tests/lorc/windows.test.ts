@@ -13,6 +13,8 @@ import {
   configCache,
   evaluateCache,
   fixedWindows,
+  formatRatio,
+  frontStartLayer,
   modelAttention,
   analyse,
   pairedRatio,
@@ -165,4 +167,80 @@ test('paretoFront and bestWithin read a front', () => {
   assert.equal(bestWithin(pts, 0.05)?.confident, false);
   assert.equal(bestWithin(pts, 0.1)?.confident, true);
   assert.equal(bestWithin([pts[2]], 0.1), undefined);
+});
+
+test('one window has no standard error: pairedRatio gives NaN, formatRatio shows "n/a (1 window)"', () => {
+  const one = pairedRatio([2.3], [2.0]);
+  assert.ok(Math.abs(one.ratio - Math.exp(0.3)) < 1e-12, 'the ratio itself is defined');
+  assert.ok(Number.isNaN(one.se) && Number.isNaN(one.ci95[0]) && Number.isNaN(one.ci95[1]));
+  assert.equal(formatRatio(one), `${Math.exp(0.3).toFixed(4)} ± n/a (1 window)`);
+  assert.ok(!formatRatio(one).includes('NaN'));
+  // Two windows: a real SE, printed with the same format as the ratio.
+  const two = pairedRatio([2.3, 2.1], [2.0, 2.0]);
+  assert.equal(
+    formatRatio(two, (x) => x.toFixed(3)),
+    `${two.ratio.toFixed(3)} ± ${two.se.toFixed(3)}`,
+  );
+  assert.ok(two.se > 0);
+  // Rows that only carry a window count (e.g. a table row) format the same way.
+  assert.equal(formatRatio({ ratio: 1.5, se: NaN, windows: 1 }), '1.5000 ± n/a (1 window)');
+});
+
+test('configurations start at the reference residual of their first compressed layer: same NLL as a full forward', () => {
+  const model = tinyLlama();
+  const { shape, weights } = modelAttention(model);
+  const an = analyse(shape, weights);
+  const ids = Array.from({ length: 60 }, (_, i) => (i * 11 + 5) % 40);
+  const w = fixedWindows(ids, 15, 4, 'synthetic');
+  // Layer 0 held whole (custom skip), layer 1 compressed; and a config compressing layer 0 too.
+  const skip0 = planConfig(an, {
+    name: 'layer 1 only',
+    bases: 'svd',
+    schedule: 'uniform',
+    keyRatio: 0.25,
+    valueRatio: 0.25,
+    skip: { kind: 'firstLayers', count: 1 },
+  });
+  const both = planConfig(an, { ...skip0, name: 'both layers', skip: { kind: 'none' } });
+  assert.equal(frontStartLayer(an, [skip0]), 1);
+  assert.equal(frontStartLayer(an, [skip0, both]), 0);
+  const plain = scoreWindows(model, w);
+  const kept = scoreWindows(model, w, undefined, { keepResidualAt: 1 });
+  assert.deepEqual(kept.nll, plain.nll, 'keeping residuals does not change the reference');
+  assert.equal(kept.residuals?.layer, 1);
+  assert.equal(kept.residuals?.x.length, 4);
+  for (const plan of [skip0, both]) {
+    for (const valueMode of ['fold', 'reconstruct'] as const) {
+      const mk = () => configCache(an, plan, undefined, { valueMode });
+      const full = scoreWindows(model, w, mk); // every layer recomputed
+      const resumed = evaluateCache(model, w, mk, kept);
+      // Resuming runs the same ops on the same residual: identical float32 results.
+      assert.deepEqual(resumed.nll, full.nll, `${plan.name} ${valueMode}`);
+    }
+    // Fold (Eq. 5.9) and reconstruct read the same compressed values: equal within float32 rounding.
+    const f = scoreWindows(model, w, () => configCache(an, plan, undefined, { valueMode: 'fold' }));
+    const r = scoreWindows(model, w, () => configCache(an, plan, undefined, { valueMode: 'reconstruct' }));
+    f.nll.forEach((x, i) =>
+      assert.ok(
+        Math.abs(x - r.nll[i]) <= 1e-5 * Math.abs(x),
+        `${plan.name} window ${i}: fold ${x} vs reconstruct ${r.nll[i]}`,
+      ),
+    );
+  }
+  // A compressed configuration differs from the model (so equality above is not vacuous).
+  assert.ok(
+    pairedRatio(
+      scoreWindows(model, w, () => configCache(an, skip0)),
+      plain,
+    ).ratio !== 1,
+  );
+  // Residuals of other windows (other ids) are not reused: the result equals a full forward.
+  const other = fixedWindows(ids.slice(2), 15, 3, 'shifted');
+  const mk = () => configCache(an, skip0);
+  assert.deepEqual(
+    evaluateCache(model, other, mk, { ...scoreWindows(model, other), residuals: kept.residuals }).nll,
+    scoreWindows(model, other, mk).nll,
+  );
+  assert.throws(() => scoreWindows(model, w, mk, { keepResidualAt: 1 }), ValueError);
+  assert.throws(() => scoreWindows(model, w, undefined, { keepResidualAt: 3 }), ValueError);
 });

@@ -208,6 +208,12 @@ export class LowRankKVCache implements KVCache {
     return this.state(layer).length;
   }
 
+  /** The first layer holding keys or values compressed (numLayers when every layer is held whole). */
+  firstCompressedLayer(): number {
+    const i = this.opts.layers.findIndex((l) => l.keyBasis !== null || l.valueBasis !== null);
+    return i < 0 ? this.numLayers : i;
+  }
+
   /** Allocate every layer for `batch` rows and `positions` tokens exactly (bytes() then equals Eq. 5.4). */
   reserve(batch: number, positions: number): void {
     if (!Number.isInteger(batch) || batch <= 0 || !Number.isInteger(positions) || positions < 0)

@@ -79,13 +79,21 @@ export function planConfig(analysis: LorcAnalysis, cfg: FrontConfig): PlannedCon
 /**
  * A LoRC cache for a planned configuration: per layer the key basis (first r_k right singular vectors of
  * W_k, or of the whitened Sᵀ W_k) and the value factors (thesis: V_v,c both ways, Eq. 5.8; whitened:
- * Down/Up of `whiten`), values folded into W_o (Eq. 5.9). A side at rank d_max is held whole.
+ * Down/Up of `whiten`), values folded into W_o (Eq. 5.9; `valueMode: 'fold'`, the default) or read back
+ * as C_v·Upᵀ before the model's own attention (`'reconstruct'`: the same numbers, the same bytes held,
+ * a different order of products). A side at rank d_max is held whole.
  */
 export function configCache(
   analysis: LorcAnalysis,
   plan: PlannedConfig,
   whitened?: WhitenedAnalysis,
+  opts: { valueMode?: 'fold' | 'reconstruct' } = {},
 ): LowRankKVCache {
+  const valueMode = opts.valueMode ?? 'fold';
+  if (valueMode !== 'fold' && valueMode !== 'reconstruct')
+    throw new ConfigError(
+      `configCache("${plan.name}"): valueMode "${String(valueMode)}" is neither 'fold' nor 'reconstruct'`,
+    );
   if (plan.bases === 'whitened' && !whitened)
     throw new ConfigError(`configCache("${plan.name}"): whitened bases need a whiten(...) result`);
   const L = analysis.layers.length;
@@ -108,7 +116,10 @@ export function configCache(
       keyBasis,
       valueBasis,
       valueUp,
-      foldedOutput: foldOutputProjection(valueUp, analysis.weights[l].wo, shape.numHeads, shape.numKvHeads),
+      foldedOutput:
+        valueMode === 'fold'
+          ? foldOutputProjection(valueUp, analysis.weights[l].wo, shape.numHeads, shape.numKvHeads)
+          : null,
     };
   });
   return new LowRankKVCache({
@@ -118,7 +129,7 @@ export function configCache(
     invFreq: shape.invFreq ?? ropeInvFreq(shape.headDim, shape.ropeBase ?? 10000),
     ropeStyle: shape.ropeStyle,
     layers,
-    valueMode: 'fold',
+    valueMode,
   });
 }
 
@@ -169,4 +180,19 @@ export function bestWithin<P extends Pick<FrontPoint, 'bytesPerToken' | 'ratio' 
     b.bytesPerToken < a.bytesPerToken || (b.bytesPerToken === a.bytesPerToken && b.ratio < a.ratio) ? b : a,
   );
   return { point, confident: point.ci95[1] - 1 <= maxIncrease };
+}
+
+/**
+ * The first layer any of `configs` compresses (keys or values below d_max), the number of layers when
+ * none does: every configuration leaves the layers below it whole, so a reference scoring can keep the
+ * residual entering it (`scoreWindows(…, { keepResidualAt })`) and each configuration start there.
+ */
+export function frontStartLayer(analysis: LorcAnalysis, configs: readonly FrontConfig[]): number {
+  let first = analysis.layers.length;
+  for (const cfg of configs) {
+    const p = planConfig(analysis, cfg);
+    const l = p.keyRanks.findIndex((r, i) => r < analysis.dMax || p.valueRanks[i] < analysis.dMax);
+    if (l >= 0) first = Math.min(first, l);
+  }
+  return first;
 }

@@ -24,6 +24,7 @@ import { loadAgNews } from '../../data';
 import { Tensor } from '../../ops';
 import { ShapeError, ValueError } from '../../errors';
 import { meanNll } from './evaluate';
+import { LowRankKVCache } from './cache';
 
 /** Token windows of a named text: the unit an evaluation is paired over. */
 export interface EvalWindows {
@@ -104,6 +105,19 @@ export function agNewsWindows(tokenizer: TextTokenizer, spec: AgNewsTextSpec): E
   return fixedWindows(ids, spec.windowSize, spec.windows, name);
 }
 
+/**
+ * The uncompressed model's residual stream entering layer `layer`, one tensor [T, hidden] per window,
+ * kept by a reference scoring so compressed configurations can start there.
+ */
+export interface WindowResiduals {
+  /** The layer the residuals enter. */
+  layer: number;
+  /** The token ids of each window (a residual is only reused for exactly these ids). */
+  ids: number[][];
+  /** Residual per window. */
+  x: Tensor[];
+}
+
 /** Per-window mean NLL of one cache configuration. */
 export interface WindowScores {
   /** Mean NLL (nats/token) of each window, in window order. */
@@ -112,18 +126,44 @@ export interface WindowScores {
   ppl: number;
   /** Tokens scored (Σ (size − 1)). */
   tokens: number;
+  /** The full model's residuals entering a layer (reference scoring with `keepResidualAt` only). */
+  residuals?: WindowResiduals;
 }
 
 /** Options of `scoreWindows`. */
 export interface ScoreOptions {
   /** Called after each window with (done, total); e.g. a progress bar's `set`. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Reference scoring only (no `newCache`): keep each window's residual stream entering this layer.
+   * `evaluateCache` then starts every LoRC cache that holds the layers below it whole from there,
+   * instead of recomputing layers whose output the compression cannot change (same numbers).
+   */
+  keepResidualAt?: number;
+  /** Residuals of a reference scoring to start from (set by `evaluateCache`). */
+  resumeFrom?: WindowResiduals;
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * The layer a window can start at: the residual's layer when `resume` holds this window's ids and the
+ * cache is a LoRC cache whose layers below that one are held whole (their keys and values, hence the
+ * residual after them, equal the full model's); else 0.
+ */
+function startLayer(cache: KVCache, ids: readonly number[], w: number, resume?: WindowResiduals): number {
+  if (!resume || !(cache instanceof LowRankKVCache)) return 0;
+  if (w >= resume.ids.length || !sameIds(resume.ids[w], ids)) return 0;
+  return cache.firstCompressedLayer() >= resume.layer ? resume.layer : 0;
 }
 
 /**
  * Score every window with a fresh cache from `newCache` (the model's own full cache when omitted): one
  * prefill per window, logits of every position, mean NLL from the second token (the perplexity of
- * §5.6, per window).
+ * §5.6, per window). With `opts.resumeFrom`, a window starts at the residual kept for it when the
+ * cache leaves the layers below it uncompressed (see `startLayer`).
  */
 export function scoreWindows(
   model: LlamaModel,
@@ -133,12 +173,35 @@ export function scoreWindows(
 ): WindowScores {
   if (!windows || !Array.isArray(windows.windows) || windows.windows.length === 0)
     throw new ValueError('scoreWindows: no windows to score');
+  const L = model.config.numLayers;
+  const keep = opts.keepResidualAt;
+  if (keep !== undefined) {
+    if (newCache)
+      throw new ValueError('scoreWindows: keepResidualAt keeps the full model’s residuals; omit newCache');
+    if (!Number.isInteger(keep) || keep < 0 || keep > L)
+      throw new ValueError(`scoreWindows: keepResidualAt ${keep} outside 0..${L}`);
+  }
   const nll: number[] = [];
+  const kept: Tensor[] = [];
   windows.windows.forEach((ids, i) => {
     const cache = newCache ? newCache() : model.createCache();
     if (cache.length(0) !== 0) throw new ValueError('scoreWindows: newCache() must return an empty cache');
-    const r = model.forward(ids, cache, { logits: 'all' });
-    nll.push(meanNll(r.logits as Tensor, ids));
+    let logits: Tensor;
+    const from = startLayer(cache, ids, i, opts.resumeFrom);
+    if (keep !== undefined) {
+      if (ids.length > model.config.contextLength)
+        throw new ShapeError(
+          `scoreWindows: window ${i} has ${ids.length} tokens, context is ${model.config.contextLength}`,
+        );
+      const x = model.runLayers(model.embedTokens(ids), 0, keep, cache);
+      kept.push(x);
+      logits = model.head(model.runLayers(x, keep, L, cache), 'all').logits as Tensor;
+    } else if (from > 0) {
+      logits = model.head(model.runLayers(opts.resumeFrom!.x[i], from, L, cache), 'all').logits as Tensor;
+    } else {
+      logits = model.forward(ids, cache, { logits: 'all' }).logits as Tensor;
+    }
+    nll.push(meanNll(logits, ids));
     opts.onProgress?.(i + 1, windows.windows.length);
   });
   const mean = nll.reduce((a, b) => a + b, 0) / nll.length;
@@ -146,6 +209,9 @@ export function scoreWindows(
     nll,
     ppl: Math.exp(mean),
     tokens: windows.windows.reduce((a, w) => a + w.length - 1, 0),
+    ...(keep !== undefined
+      ? { residuals: { layer: keep, ids: windows.windows.map((w) => [...w]), x: kept } }
+      : {}),
   };
 }
 
@@ -157,9 +223,12 @@ export interface PairedRatio {
   refPpl: number;
   /** ppl / refPpl = exp(mean of the per-window NLL differences). */
   ratio: number;
-  /** Standard error of `ratio` across windows (paired, delta method). */
+  /**
+   * Standard error of `ratio` across windows (paired, delta method). NaN for a single window: one
+   * window gives no spread to estimate it from (see `formatRatio`, which shows "n/a (1 window)").
+   */
   se: number;
-  /** 95 % interval of the ratio, exp(mean d ± 1.96 se_d). */
+  /** 95 % interval of the ratio, exp(mean d ± 1.96 se_d) (NaN bounds for a single window). */
   ci95: [number, number];
   /** Per-window NLL differences d_w = nll_w − ref_w (nats). */
   windows: number[];
@@ -219,7 +288,10 @@ export function evaluateCache(
     throw new ShapeError(
       `evaluateCache: the reference scored ${reference.nll.length} windows, these are ${windows.windows.length}`,
     );
-  const s = scoreWindows(model, windows, newCache, opts);
+  const s = scoreWindows(model, windows, newCache, {
+    ...opts,
+    resumeFrom: opts.resumeFrom ?? reference.residuals,
+  });
   return {
     ...pairedRatio(s, reference),
     text: windows.text,
@@ -227,4 +299,18 @@ export function evaluateCache(
     tokens: s.tokens,
     nll: s.nll,
   };
+}
+
+/**
+ * A paired ratio (or any value with its SE) for a table: "1.234 ± 0.012", or "1.234 ± n/a (1 window)"
+ * when there is one window. Our decision: the window is the unit of the paired design, so one window
+ * has no standard error; a per-token SE is not offered, because consecutive tokens of a window are
+ * strongly dependent and such an SE would be far too small.
+ */
+export function formatRatio(
+  p: { ratio: number; se: number; windows: readonly number[] | number },
+  format: (x: number) => string = (x) => x.toFixed(4),
+): string {
+  const n = typeof p.windows === 'number' ? p.windows : p.windows.length;
+  return `${format(p.ratio)} ± ${n < 2 || !Number.isFinite(p.se) ? `n/a (${n} window${n === 1 ? '' : 's'})` : format(p.se)}`;
 }
