@@ -101,3 +101,17 @@ export function loadCheck(limit = LOAD_LIMIT): { load1: number; high: boolean; m
     console.warn(`[bench] load average ${load1.toFixed(2)} > ${limit}: the record is marked "load": "high"`);
   return { load1, high, mark: high ? { load: 'high' } : {} };
 }
+
+/**
+ * Wait (up to `maxSeconds`, polling every 5 s) until the 1-minute load average is at most `limit`, so
+ * the set-up a benchmark did itself (installs, a previous benchmark of the same run) has decayed out of
+ * the figure before `loadCheck`; returns the seconds waited. A machine that stays loaded is not waited
+ * for past `maxSeconds`: the record is then marked by `loadCheck`.
+ */
+export async function waitForQuiet(maxSeconds: number, limit = LOAD_LIMIT): Promise<number> {
+  const t0 = performance.now();
+  while (os.loadavg()[0] > limit && performance.now() - t0 < maxSeconds * 1000) {
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+  return (performance.now() - t0) / 1000;
+}

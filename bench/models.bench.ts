@@ -31,7 +31,7 @@ import {
   type LlamaModel,
 } from '../src/models';
 import { availableBackends, getBackend, setBackend, type BackendName } from '../src/ops';
-import { loadCheck, ROOT, writeRecord } from './lib';
+import { loadCheck, ROOT, waitForQuiet, writeRecord } from './lib';
 
 const QUICK = process.env.EFFLAB_BENCH_QUICK === '1';
 const REPS = Number(process.env.MODELS_BENCH_REPS ?? (QUICK ? 1 : 5));
@@ -402,8 +402,17 @@ function rssChildMain(weights: 'quantized' | 'f32'): void {
 // ---------------------------------------------------------------- main
 const ONLY = process.env.MODELS_BENCH_ONLY;
 
+/** Seconds to wait for the load average to fall to the limit before the first record's check. */
+const WAIT_QUIET_S = Number(process.env.MODELS_BENCH_WAIT_QUIET ?? (QUICK ? 0 : 120));
+
 async function main(): Promise<void> {
   execFileSync('bash', [path.join(ROOT, 'scripts', 'ensure-torch.sh')], { stdio: 'inherit' });
+  ensurePeers();
+  // The load average "before the run": after the installs (which load the machine themselves), before any
+  // measured work. Later sections record theirs too, which then include this benchmark's own work.
+  const waited = await waitForQuiet(WAIT_QUIET_S);
+  const before = loadCheck();
+  log(`load average ${load()} before the run${waited >= 1 ? ` (waited ${waited.toFixed(0)} s for it)` : ''}`);
   const py = new LineServer(
     'PyTorch baseline',
     path.join(ROOT, '.venv', 'bin', 'python'),
@@ -414,13 +423,15 @@ async function main(): Promise<void> {
     },
   );
   const limits = await machineLimits(py);
-  if (ONLY !== 'embed') await benchLlm(py, limits);
-  if (ONLY !== 'llm') await benchEmbed(py, limits);
+  if (ONLY !== 'embed') await benchLlm(py, limits, before);
+  if (ONLY !== 'llm') await benchEmbed(py, limits, before);
   py.close();
 }
 
-async function benchLlm(py: LineServer, limits: MachineLimits): Promise<void> {
-  const before = loadCheck();
+type LoadBefore = ReturnType<typeof loadCheck>;
+
+async function benchLlm(py: LineServer, limits: MachineLimits, before: LoadBefore): Promise<void> {
+  const sectionLoad1 = os.loadavg()[0];
   log(`loading SmolLM2-135M-Instruct (f32 and quantized); load average ${load()}`);
   let t0 = performance.now();
   const lm = loadCausalLM(MODEL_ID);
@@ -552,6 +563,7 @@ async function benchLlm(py: LineServer, limits: MachineLimits): Promise<void> {
     method:
       'ours (f32 and quantized), PyTorch and node-llama-cpp run one after another in each round (medians over rounds), so all see the same machine load',
     load1: before.load1,
+    load1_section_start: sectionLoad1,
     load_average_at_end: load(),
     load_ms: { f32: Math.round(loadMsF32), quantized: Math.round(loadMsQ) },
     peak_rss_mb_bench_process: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -659,6 +671,7 @@ async function benchLlm(py: LineServer, limits: MachineLimits): Promise<void> {
       what: `peak RSS (process.resourceUsage().maxRSS) of a child process that loads SmolLM2 with quantized weights, prefills ${ids.length} tokens and decodes ${DECODE}; nothing else loaded`,
       f32_mb: rssF32,
       load1: before.load1,
+      load1_section_start: sectionLoad1,
       target: 'issue 10: ≤ 400 MB with quantized weights',
     },
     notes: `quantized ${rssQ.toFixed(0)} MB, f32 ${rssF32.toFixed(0)} MB; PyTorch process ${pyRss.toFixed(0)} MB (interpreter + torch + transformers + fp32 weights).${llamaRss ? ` node-llama-cpp process ${llamaRss.toFixed(0)} MB.` : ''}`,
@@ -667,8 +680,8 @@ async function benchLlm(py: LineServer, limits: MachineLimits): Promise<void> {
   });
 }
 
-async function benchEmbed(py: LineServer, limits: MachineLimits): Promise<void> {
-  const before = loadCheck();
+async function benchEmbed(py: LineServer, limits: MachineLimits, before: LoadBefore): Promise<void> {
+  const sectionLoad1 = os.loadavg()[0];
   const texts = loadAgNews()
     .slice(0, EMBED_TEXTS)
     .map((r) => `${r.title}. ${r.description}`);
@@ -757,6 +770,7 @@ async function benchEmbed(py: LineServer, limits: MachineLimits): Promise<void> 
       peak_rss_mb_bench_process: Math.round(process.resourceUsage().maxRSS / 1024),
       peak_rss_mb_baseline: Math.round(embRss),
       load1: before.load1,
+      load1_section_start: sectionLoad1,
       load_average_at_end: load(),
       limit: {
         kind: 'compute (GEMM-shaped: 6 layers of [tokens × 384] projections)',
