@@ -3,7 +3,8 @@
  * issue 10's speed part: SmolLM2 prefill of 128 tokens (logits: last), one `nextTokenTopK` row on an
  * AG News prompt (~80 tokens), and MiniLM `embed` of 16 AG News texts. Not a benchmark record (nothing
  * is written): an A/B tool. Run: `nice -n 15 node --import tsx bench/profile/stages.ts [reps]`.
- * Env PROFILE_ONLY=prefill|topk|embed picks one workload.
+ * Env PROFILE_ONLY=prefill|topk|embed picks one workload; PROFILE_ONLY=batch compares 8 prompts one by
+ * one with one `nextTokenTopKBatch` call.
  */
 import * as os from 'node:os';
 import { loadAgNews } from '../../src/data';
@@ -63,6 +64,34 @@ if (ONLY === undefined || ONLY !== 'embed') {
     profile('prefill 128 (logits last)', () => {
       lm.model.forward(ids, lm.model.createCache(), { logits: 'last' });
     });
+  }
+  if (ONLY === 'batch') {
+    // 8 AG News prompts one by one vs one nextTokenTopKBatch call (process CPU and wall, alternated).
+    const prompts = rows.slice(100, 108).map((r) => `Topic of: ${r.title}. ${r.description}\nTopic:`);
+    const lens = prompts.map((p) => lm.tokenizer.encode(p).length);
+    console.log(`\nbatch of ${prompts.length} prompts, ${lens.join(' ')} tokens`);
+    const one = (): void => {
+      for (const p of prompts) lm.nextTokenTopK(p, 10);
+    };
+    const all = (): void => {
+      lm.nextTokenTopKBatch(prompts, 10);
+    };
+    one();
+    all();
+    for (let r = 0; r < REPS; r++) {
+      for (const [name, fn] of [
+        ['one by one', one],
+        ['batch', all],
+      ] as const) {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        fn();
+        const c = process.cpuUsage(c0);
+        console.log(
+          `  ${name.padEnd(10)} ${(performance.now() - t0).toFixed(0)} ms wall, ${((c.user + c.system) / 1000).toFixed(0)} ms CPU`,
+        );
+      }
+    }
   }
   if (ONLY === undefined || ONLY === 'topk') {
     const r = rows[7];

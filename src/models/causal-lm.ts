@@ -110,7 +110,43 @@ export class CausalLM {
   /** The k most likely next tokens after a prompt, with probabilities. */
   nextTokenTopK(prompt: string | readonly number[], k = 10): TokenProb[] {
     const r = this.model.forward(this.promptIds(prompt), this.model.createCache(), { logits: 'last' });
-    const row = (r.logits as Tensor).data;
+    return this.topTokens((r.logits as Tensor).data, k);
+  }
+
+  /**
+   * `nextTokenTopK` for several prompts, computed in packed passes: the prompts of a pass are run as one
+   * forward (`LlamaModel.lastLogitsBatch`: projections over all their tokens at once, each prompt
+   * attending causally to itself only), with at most `maxTokens` tokens per pass (a longer prompt runs
+   * alone). Results in the order of `prompts`; each equals `nextTokenTopK(prompt, k)` up to float32
+   * summation order (same ids, probabilities within ~1e-5).
+   */
+  nextTokenTopKBatch(
+    prompts: readonly (string | readonly number[])[],
+    k = 10,
+    opts: { maxTokens?: number } = {},
+  ): TokenProb[][] {
+    const maxTokens = opts.maxTokens ?? 2048;
+    if (!(Number.isInteger(maxTokens) && maxTokens >= 1)) {
+      throw new ValueError(`nextTokenTopKBatch: maxTokens must be a positive integer, got ${maxTokens}`);
+    }
+    const ids = prompts.map((p) => this.promptIds(p));
+    const out: TokenProb[][] = new Array<TokenProb[]>(ids.length);
+    for (let i = 0; i < ids.length;) {
+      let n = ids[i].length;
+      let j = i + 1;
+      while (j < ids.length && n + ids[j].length <= maxTokens) n += ids[j++].length;
+      const logits = this.model.lastLogitsBatch(ids.slice(i, j));
+      const V = logits.shape[1];
+      for (let r = i; r < j; r++) {
+        out[r] = this.topTokens(logits.data.subarray((r - i) * V, (r - i + 1) * V), k);
+      }
+      i = j;
+    }
+    return out;
+  }
+
+  /** The k largest logits of one row as tokens with their softmax probabilities. */
+  private topTokens(row: Float32Array, k: number): TokenProb[] {
     const lp = logSoftmaxRow(row);
     return topIds(row, k).map((id) => ({
       id,

@@ -7,7 +7,7 @@
  * take over the attention read entirely (`attend`), e.g. to attend in a compressed space with the
  * value up-projection folded into the output projection (Eq. 5.9).
  */
-import { Tensor } from '../ops';
+import { Tensor, attention } from '../ops';
 import { ShapeError, ValueError } from '../errors';
 
 /** Applies rotary embedding to x [B, T, H, D] at the given absolute positions (one per t). */
@@ -212,4 +212,98 @@ function regrow(old: Float32Array, B: number, len: number, capPos: number, row: 
   for (let b = 0; b < B; b++)
     out.set(old.subarray(b * oldCap * row, (b * oldCap + len) * row), b * capPos * row);
   return out;
+}
+
+/**
+ * A one-pass cache for several prompts packed one after another in a single forward (rows
+ * offsets[i] .. offsets[i + 1] − 1 are prompt i, each at positions 0..len − 1): it keeps the current
+ * pass's keys (rotated) and values per layer and attends each prompt's queries causally to that
+ * prompt's keys only, so no prompt sees another and no padding is computed (`LlamaModel.lastLogitsBatch`).
+ * It holds one pass: appending again replaces a layer's entries, and it cannot be decoded on.
+ */
+export class PackedPromptsCache implements KVCache {
+  readonly numLayers: number;
+  private readonly rope: RopeApplier;
+  private readonly offsets: readonly number[];
+  private readonly held: (KVRead | undefined)[];
+
+  constructor(numLayers: number, rope: RopeApplier, offsets: readonly number[]) {
+    if (!Number.isInteger(numLayers) || numLayers <= 0) {
+      throw new ValueError(`PackedPromptsCache: numLayers must be a positive integer (got ${numLayers})`);
+    }
+    if (offsets.length < 2 || offsets[0] !== 0 || offsets.some((o, i) => i > 0 && !(o > offsets[i - 1]))) {
+      throw new ValueError(
+        `PackedPromptsCache: offsets [${offsets.join(', ')}] must start at 0 and increase strictly`,
+      );
+    }
+    this.numLayers = numLayers;
+    this.rope = rope;
+    this.offsets = offsets;
+    this.held = new Array<KVRead | undefined>(numLayers).fill(undefined);
+  }
+
+  private checkLayer(layer: number): void {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.numLayers) {
+      throw new ValueError(`PackedPromptsCache: layer ${layer} out of range 0..${this.numLayers - 1}`);
+    }
+  }
+
+  /** 0 before a pass (a forward starts at position 0), then the packed rows of the pass. */
+  length(layer: number): number {
+    this.checkLayer(layer);
+    return this.held[layer] ? this.offsets[this.offsets.length - 1] : 0;
+  }
+
+  append(layer: number, entry: KVAppend): void {
+    this.checkLayer(layer);
+    const { keysPreRope: k, values: v, positions } = entry;
+    const N = this.offsets[this.offsets.length - 1];
+    if (k.rank !== 4 || k.shape[0] !== 1 || k.shape[1] !== N || v.shape.join() !== k.shape.join()) {
+      throw new ShapeError(
+        `PackedPromptsCache.append: keys [${k.shape.join(', ')}] and values [${v.shape.join(', ')}] must both be [1, ${N}, Hkv, D]`,
+      );
+    }
+    if (positions.length !== N) {
+      throw new ShapeError(`PackedPromptsCache.append: ${positions.length} positions for ${N} packed tokens`);
+    }
+    this.held[layer] = { keys: this.rope(k, positions), values: v };
+  }
+
+  read(layer: number): KVRead {
+    this.checkLayer(layer);
+    const h = this.held[layer];
+    if (!h) throw new ValueError(`PackedPromptsCache.read: layer ${layer} is empty`);
+    return h;
+  }
+
+  /** Causal attention of each packed prompt's queries q [1, N, Hq, D] to its own keys. */
+  attend(layer: number, q: Tensor, positions: readonly number[]): KVAttendResult {
+    const { keys, values } = this.read(layer);
+    const [, N, Hq, D] = q.shape;
+    const [, , Hkv] = keys.shape;
+    if (positions.length !== N || keys.shape[1] !== N) {
+      throw new ShapeError(`PackedPromptsCache.attend: ${N} queries against ${keys.shape[1]} packed keys`);
+    }
+    const out = new Float32Array(N * Hq * D);
+    for (let i = 0; i + 1 < this.offsets.length; i++) {
+      const [a, b] = [this.offsets[i], this.offsets[i + 1]];
+      const part = (t: Tensor, heads: number): Tensor =>
+        new Tensor(t.data.subarray(a * heads * D, b * heads * D), [1, b - a, heads, D]);
+      const o = attention(part(q, Hq), part(keys, Hkv), part(values, Hkv), { causal: true, queryOffset: 0 });
+      out.set(o.data, a * Hq * D);
+    }
+    return { out: new Tensor(out, [1, N, Hq * D]), projected: false };
+  }
+
+  bytes(): number {
+    return this.bytesByLayer().reduce((a, b) => a + b, 0);
+  }
+
+  bytesByLayer(): number[] {
+    return this.held.map((h) => (h ? 4 * (h.keys.size + h.values.size) : 0));
+  }
+
+  clear(): void {
+    this.held.fill(undefined);
+  }
 }

@@ -33,7 +33,7 @@ import {
 } from './quant-weights';
 import { readGgufHeader, readGgufTensor, ggufMeta, ggufNumber, type GgufFile } from './gguf';
 import { configInt, configNumber, readHfConfig, type HfConfig } from './hf-config';
-import { FullKVCache, type KVCache, type RopeApplier } from './kv-cache';
+import { FullKVCache, PackedPromptsCache, type KVCache, type RopeApplier } from './kv-cache';
 import { readSafetensor, readSafetensorsHeader, type SafetensorsFile } from './safetensors';
 import { allocWeights } from './wasm/linear-wasm';
 import { ConfigError, NotFoundError, ShapeError, ValueError } from '../errors';
@@ -235,19 +235,30 @@ export class LlamaModel {
 
   /**
    * Run decoder layers [from, to) on the residual stream x [T, hidden] of tokens at absolute positions
-   * start..start+T−1, appending each layer's keys (before RoPE) and values to `cache`; returns the
-   * residual after layer to − 1. `forward` is embed → runLayers(0, L) → output norm → logits.
+   * start..start+T−1 (or at explicit `positions`, e.g. several packed prompts each from 0, whose
+   * cache attends per prompt: `PackedPromptsCache`), appending each layer's keys (before RoPE) and values
+   * to `cache`; returns the residual after layer to − 1. `forward` is embed → runLayers(0, L) → output
+   * norm → logits.
    */
-  runLayers(x: Tensor, from: number, to: number, cache: KVCache, start = 0): Tensor {
+  runLayers(
+    x: Tensor,
+    from: number,
+    to: number,
+    cache: KVCache,
+    start = 0,
+    positions: readonly number[] = Array.from({ length: x.shape[0] }, (_, i) => start + i),
+  ): Tensor {
     const c = this.config;
     if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from <= to && to <= c.numLayers)) {
       throw new ValueError(`runLayers: layers [${from}, ${to}) outside 0..${c.numLayers}`);
     }
     const T = x.shape[0];
+    if (positions.length !== T) {
+      throw new ShapeError(`runLayers: ${positions.length} positions for ${T} tokens`);
+    }
     const D = c.headDim;
     const qd = c.numHeads * D;
     const kd = c.numKvHeads * D;
-    const positions = Array.from({ length: T }, (_, i) => start + i);
     for (let l = from; l < to; l++) {
       const w = this.weights.layers[l];
       const wq = w.quant;
@@ -329,6 +340,38 @@ export class LlamaModel {
     const positions = Array.from({ length: T }, (_, i) => start + i);
     const x = this.runLayers(this.embedTokens(ids), 0, c.numLayers, cache, start);
     return { ...this.head(x, opts.logits ?? 'all'), positions };
+  }
+
+  /**
+   * Logits of the last position of each of several prompts [P, vocab], in one pass: the prompts are
+   * packed one after another (every projection sees M = Σ lengths rows, no padding), each at positions
+   * 0..len − 1 and attending causally to its own tokens only (`PackedPromptsCache`). Equals running
+   * `forward(prompt, fresh cache, { logits: 'last' })` per prompt, up to float32 summation order.
+   */
+  lastLogitsBatch(prompts: readonly (readonly number[])[]): Tensor {
+    const c = this.config;
+    if (prompts.length === 0)
+      throw new ValueError(`${this.source}: lastLogitsBatch needs at least one prompt`);
+    const offsets = [0];
+    prompts.forEach((p, i) => {
+      if (p.length === 0) throw new ValueError(`${this.source}: prompt ${i} has no tokens`);
+      if (p.length > c.contextLength) {
+        throw new ShapeError(
+          `${this.source}: prompt ${i} has ${p.length} tokens, more than the context length ${c.contextLength}`,
+        );
+      }
+      offsets.push(offsets[i] + p.length);
+    });
+    const ids = prompts.flat();
+    const positions = prompts.flatMap((p) => p.map((_, t) => t));
+    const cache = new PackedPromptsCache(c.numLayers, this.rope, offsets);
+    const x = this.runLayers(this.embedTokens(ids), 0, c.numLayers, cache, 0, positions);
+    const H = c.hidden;
+    const last = new Float32Array(prompts.length * H);
+    for (let i = 0; i < prompts.length; i++) {
+      last.set(x.data.subarray((offsets[i + 1] - 1) * H, offsets[i + 1] * H), i * H);
+    }
+    return this.head(new Tensor(last, [prompts.length, H]), 'all').logits as Tensor;
   }
 
   /**

@@ -127,6 +127,31 @@ test('SmolLM2: top-k, embeddings, empty and over-long prompts', () => {
   assert.throws(() => lm().logits([49152]), /token id 49152 at position 0 is outside the vocabulary/);
 });
 
+test('SmolLM2: nextTokenTopKBatch (packed prompts) equals nextTokenTopK one by one', () => {
+  const prompts = [
+    'The capital of France is',
+    'Hi',
+    "Wall St. Bears Claw Back Into the Black. Short-sellers, Wall Street's dwindling band of ultra-cynics, are seeing green again.\nTopic:",
+    "Oil and Economy Cloud Stocks' Outlook. Soaring crude prices plus worries about the economy.\nTopic:",
+  ];
+  const one = prompts.map((p) => lm().nextTokenTopK(p, 5));
+  // maxTokens 40: the two long prompts go into separate passes, the two short ones share the first.
+  for (const maxTokens of [40, 2048]) {
+    const batch = lm().nextTokenTopKBatch(prompts, 5, { maxTokens });
+    assert.equal(batch.length, prompts.length);
+    batch.forEach((row, i) => {
+      assert.deepEqual(
+        row.map((t) => t.id),
+        one[i].map((t) => t.id),
+        `prompt ${i} (maxTokens ${maxTokens}): same top-5 ids`,
+      );
+      // float32 GEMMs with other row blockings: logits agree to ~1e-5, probabilities within 1e-4.
+      row.forEach((t, j) => assert.ok(Math.abs(t.prob - one[i][j].prob) <= 1e-4, `prompt ${i} id ${t.id}`));
+    });
+  }
+  assert.throws(() => lm().nextTokenTopKBatch(['x', ''], 5), /prompt is empty/);
+});
+
 test("unpermuteQK inverts llama.cpp's Q/K row permutation", () => {
   // llama.cpp: w.reshape(heads, 2, D/2, in).swapaxes(1, 2): HF row (h, j, r) → GGUF row (h, r, j).
   const heads = 2;
