@@ -44,7 +44,7 @@ export const DORM_PRESETS: Record<DormPreset['name'], DormPreset> = {
     dropout: 0.1,
     betas: [Infinity, 10, 1, 0.1, 0],
     measured:
-      '40 min on a loaded 2-core machine, 23 of them embedding the 1,235 texts not yet cached; about 17 min with the cache warm',
+      '6.4 min with the features cached on a loaded 2-core machine (load 11-15), on the shared trainer, plus embedding whatever texts are not cached yet (before the port: 40 min with 1,235 texts to embed, 23 min of it embedding; 17 min warm)',
   },
   thesis: {
     name: 'thesis',
