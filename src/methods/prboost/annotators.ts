@@ -1,9 +1,14 @@
 /**
  * Headless annotators (CI, benchmarks). The thesis had three people accept or reject each candidate and
  * majority-voted their answers (§2.5.1). Here a simulated annotator follows a stated rule that looks only
- * at clean labelled data: keep a proposed word when its single-word rule — "the word occurs in the text →
- * the candidate's label" — is at least `minPrecision` precise over at least `minMatches` matching rows
- * of D_l ∪ D_v; accept the candidate when it keeps a word. An annotator with `errorRate` e slips on a
+ * at clean labelled data: keep a proposed word when its single-word rule — "the word is associated with
+ * the row → the candidate's label" — is at least `minPrecision` precise over at least `minMatches`
+ * associated rows of D_l ∪ D_v; accept the candidate when it keeps a word. What "associated" means is the
+ * `AnnotatorEvidence`: the word occurs in the row's text ('text'), the LM proposes it for the row's prompt
+ * — it is in the row's own top-k vocabulary V_u, which is how an accepted rule reaches a row through
+ * Eq. 2.6 ('lm', the presets' choice) — or either ('text+lm'). Judging words by text alone accepts words the
+ * matcher then uses through V_u, where they can be far less precise (measured on AG News with SmolLM2:
+ * "law" → World is precise in the text of D_l ∪ D_v but only ≈ 0.3 precise as an LM-vocabulary word). An annotator with `errorRate` e slips on a
  * candidate with probability e and gives the opposite verdict (a careless accept keeps all the words); the
  * slips are seeded per annotator and candidate, so a re-run gives the same answers. A pool of three with different error rates is majority-voted; Fleiss' κ measures their
  * agreement (Eq. B.1).
@@ -22,23 +27,44 @@ export interface SimulatedAnnotatorOptions {
   minPrecision?: number;
   /** Minimum rows it must match there (default 3). */
   minMatches?: number;
-  /** Probability of flipping each word decision (default 0). */
+  /** Probability of a slip on a candidate: the verdict turns over, a careless accept keeps every word (default 0). */
   errorRate?: number;
   seed?: number;
 }
 
-/** Whole-word occurrences: word → rows (of the clean set) whose lower-cased text contains it as a word. */
+/** Which rows a word counts as associated with when a simulated annotator checks its precision. */
+export type AnnotatorEvidence = 'text' | 'lm' | 'text+lm';
+
+export const ANNOTATOR_EVIDENCE: readonly AnnotatorEvidence[] = ['text', 'lm', 'text+lm'];
+
+/**
+ * Word → rows of the clean set associated with it: the lower-cased text contains it as a word, and/or it is
+ * among the row's LM words (`vocab[i]`, the row's V_u), per `evidence`.
+ */
 export class WordIndex {
   private readonly rows = new Map<string, number[]>();
 
   constructor(
     texts: readonly string[],
     readonly labels: readonly number[],
+    vocab?: readonly (readonly string[])[],
+    readonly evidence: AnnotatorEvidence = vocab ? 'text+lm' : 'text',
   ) {
     if (texts.length !== labels.length)
       throw new ValueError(`WordIndex: ${texts.length} texts, ${labels.length} labels`);
+    if (!ANNOTATOR_EVIDENCE.includes(evidence))
+      throw new ValueError(
+        `WordIndex: unknown evidence "${String(evidence)}" (${ANNOTATOR_EVIDENCE.join(', ')})`,
+      );
+    if (evidence !== 'text' && (!vocab || vocab.length !== texts.length))
+      throw new ValueError(
+        `WordIndex: evidence "${evidence}" needs the LM words of every row (${vocab?.length ?? 0} for ${texts.length} rows)`,
+      );
     texts.forEach((t, i) => {
-      for (const w of new Set(t.toLowerCase().match(/[a-z][a-z-]*[a-z]/g) ?? [])) {
+      const words = new Set<string>();
+      if (evidence !== 'lm') for (const w of t.toLowerCase().match(/[a-z][a-z-]*[a-z]/g) ?? []) words.add(w);
+      if (evidence !== 'text') for (const w of vocab![i]) words.add(w.toLowerCase());
+      for (const w of words) {
         const list = this.rows.get(w) ?? [];
         list.push(i);
         this.rows.set(w, list);

@@ -21,6 +21,7 @@ export * from './run';
 export * from './baselines';
 export * from './exports';
 export * from './view';
+export * from './diagnostics';
 export * from './widget-annotator';
 export * from './experiment';
 export * from './experiment-table';

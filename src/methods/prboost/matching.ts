@@ -31,10 +31,18 @@ export function ruleEmbeddings(words: Tensor, instances: Tensor, kind: RuleEmbed
   if (kind === 'instance') return instances;
   const [m, d] = words.shape;
   const out = new Float32Array(m * d);
+  const norm = (t: Tensor, r: number): number => {
+    let n = 0;
+    for (let j = 0; j < d; j++) n += t.data[r * d + j] ** 2;
+    return Math.sqrt(n) || 1;
+  };
   for (let r = 0; r < m; r++) {
+    // Each part at unit length first, so neither dominates when the encoder does not normalise.
+    const nw = norm(words, r);
+    const ni = norm(instances, r);
     let n = 0;
     for (let j = 0; j < d; j++) {
-      const v = words.data[r * d + j] + instances.data[r * d + j];
+      const v = words.data[r * d + j] / nw + instances.data[r * d + j] / ni;
       out[r * d + j] = v;
       n += v * v;
     }

@@ -9,8 +9,9 @@
  *
  * Choices where the thesis is silent: new rules label only rows the keyword rules leave uncovered (they
  * never overrule a keyword vote); every iteration re-matches all accepted rules with a freshly calibrated
- * σ and labels the rows still unlabelled (D_t = D_{t−1} ∪ D_r: a row keeps its first label); σ is the smallest value at which the matched D_v rows
- * that no keyword rule covers are at least as precise as the keyword rules on D_l ∪ D_v.
+ * σ and labels the rows still unlabelled (D_t = D_{t−1} ∪ D_r: a row keeps its first label); σ is the smallest value at
+ * which the matched D_v rows (all, or only those no keyword rule covers: `sigmaRows`) are at least as precise
+ * as the keyword rules on D_l ∪ D_v.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,6 +27,7 @@ import { weakLabelQuality } from './label-matrix';
 import {
   bestMatches,
   calibrateSigma,
+  type RuleMatch,
   matchScores,
   ruleEmbeddings,
   ruleWordsText,
@@ -91,13 +93,17 @@ export interface RunOptions {
 /** The simulated pool of the config (three annotators with the stated rule and their error rates). */
 export function simulatedPool(ws: Workspace, store: string, dir?: string): RuleAnnotator {
   const clean = [...ws.labelled, ...ws.validation];
+  const a = ws.config.annotator;
+  const vocab = ws.words.get(ws.templates[0].name);
   const index = new WordIndex(
     clean.map((p) => ws.items[p].text),
     clean.map((p) => ws.gold[p]),
+    vocab ? clean.map((p) => vocab[p].words) : undefined,
+    a.evidence ?? 'text',
   );
-  const a = ws.config.annotator;
   const pool = a.errorRates.map((e, i) => {
-    const name = `sim-${String.fromCharCode(97 + i)}-e${e}`;
+    // The name carries the stated rule: stored decisions resume by name, so a changed rule starts afresh.
+    const name = `sim-${String.fromCharCode(97 + i)}-e${e}-${(a.evidence ?? 'text').replace('+', '_')}-p${a.minPrecision}-m${a.minMatches}`;
     return {
       name,
       judge: simulatedAnnotator(index, ws.classNames, {
@@ -320,6 +326,61 @@ export class PrboostRun {
     return out;
   }
 
+  /**
+   * Each row's best accepted rule by the score of Eq. 2.7 (no σ applied: `label` is −1 only without rules),
+   * with the winning rule's vocabulary overlap |V_u ∩ V_r| (Eq. 2.6, a count; s_b = overlap / k) and its
+   * cosine (Eq. 2.5). Rules are scored against V_u of their own template. Valid after `match()`.
+   */
+  bestRules(rows: readonly number[]): RuleMatch & { overlap: Int32Array; cosine: Float32Array } {
+    const ws = this.ws;
+    const n = rows.length;
+    const m = this.rules.length;
+    if (m === 0 || this.ruleEmb === null || this.ruleEmb.shape[0] !== m)
+      return {
+        label: new Int32Array(n).fill(-1),
+        rule: new Int32Array(n).fill(-1),
+        score: new Float32Array(n),
+        overlap: new Int32Array(n),
+        cosine: new Float32Array(n),
+      };
+    const d = ws.embeddings.shape[1];
+    const rowEmb = new Tensor(gatherRows(ws.embeddings, rows).data, [n, d]);
+    const scoresAll = new Float32Array(n * m);
+    for (const t of ws.templates) {
+      const idx = this.rules.flatMap((r, j) => (r.template.name === t.name ? [j] : []));
+      if (idx.length === 0) continue;
+      const rv = ws.words.get(t.name)!;
+      const sub = new Tensor(
+        Float32Array.from(idx.flatMap((j) => Array.from(this.ruleEmb!.data.subarray(j * d, (j + 1) * d)))),
+        [idx.length, d],
+      );
+      const s = matchScores(
+        rowEmb,
+        sub,
+        rows.map((p) => rv[p].words),
+        idx.map((j) => this.rules[j].words),
+        { alpha: ws.config.alpha, k: ws.config.k },
+      );
+      rows.forEach((_, i) => idx.forEach((j, c) => (scoresAll[i * m + j] = s.data[i * idx.length + c])));
+    }
+    const b = bestMatches(
+      new Tensor(scoresAll, [n, m]),
+      this.rules.map((r) => r.label),
+      -Infinity,
+    );
+    const overlap = new Int32Array(n);
+    const cosine = new Float32Array(n);
+    rows.forEach((p, i) => {
+      const r = this.rules[b.rule[i]];
+      const vu = new Set(ws.words.get(r.template.name)![p].words);
+      overlap[i] = r.words.filter((w) => vu.has(w)).length;
+      // s = α s_a + (1 − α) s_b  ⇒  s_a = (s − (1 − α) s_b) / α (α > 0); with α = 0 the cosine is not used.
+      const alpha = ws.config.alpha;
+      cosine[i] = alpha > 0 ? (b.score[i] - ((1 - alpha) * overlap[i]) / ws.config.k) / alpha : NaN;
+    });
+    return { ...b, overlap, cosine };
+  }
+
   /** Re-matches every accepted rule: σ on D_v, then weak labels on D_u (Eqs. 2.5-2.7). */
   async match(): Promise<void> {
     const ws = this.ws;
@@ -346,33 +407,13 @@ export class PrboostRun {
       new Tensor(inst, [this.rules.length, d]),
       ws.config.ruleEmbedding,
     );
-    const labels = this.rules.map((r) => r.label);
-    const best = (rows: readonly number[]): ReturnType<typeof bestMatches> => {
-      // V_u of each row for the rule's template: rules are grouped per template, best score wins overall.
-      const scoresAll = new Float32Array(rows.length * this.rules.length);
-      for (const t of ws.templates) {
-        const idx = this.rules.flatMap((r, j) => (r.template.name === t.name ? [j] : []));
-        if (idx.length === 0) continue;
-        const rv = ws.words.get(t.name)!;
-        const sub = new Tensor(
-          Float32Array.from(idx.flatMap((j) => Array.from(this.ruleEmb!.data.subarray(j * d, (j + 1) * d)))),
-          [idx.length, d],
-        );
-        const s = matchScores(
-          new Tensor(gatherRows(ws.embeddings, rows).data, [rows.length, d]),
-          sub,
-          rows.map((p) => rv[p].words),
-          idx.map((j) => this.rules[j].words),
-          { alpha: ws.config.alpha, k: ws.config.k },
-        );
-        rows.forEach((_, i) =>
-          idx.forEach((j, c) => (scoresAll[i * this.rules.length + j] = s.data[i * idx.length + c])),
-        );
-      }
-      return bestMatches(new Tensor(scoresAll, [rows.length, this.rules.length]), labels, -Infinity);
-    };
-    // σ is calibrated on the D_v rows the keyword rules leave uncovered: the only rows new rules label.
-    const calib = ws.validation.filter((p) => ws.keywordLabels[p] < 0);
+    const best = (rows: readonly number[]): RuleMatch => this.bestRules(rows);
+    // σ is calibrated on D_v: every row (the thesis's development set), or only the rows the keyword rules
+    // leave uncovered — the only rows new rules label, but few (config.sigmaRows).
+    const calib =
+      ws.config.sigmaRows === 'uncovered'
+        ? ws.validation.filter((p) => ws.keywordLabels[p] < 0)
+        : [...ws.validation];
     const v = best(calib);
     this.calibration = calibrateSigma(
       v.score,

@@ -9,7 +9,15 @@ import { livePlot, type LivePlot } from '../../widgets';
 import { Tensor } from '../../ops';
 import type { CandidateRule } from './candidates';
 import { embeddings, lmWords } from './features';
-import { bestMatches, matchScores, ruleEmbeddings, ruleWordsText, type Calibration } from './matching';
+import {
+  bestMatches,
+  calibrateSigma,
+  matchScores,
+  ruleEmbeddings,
+  ruleWordsText,
+  type Calibration,
+  type CalibrationPoint,
+} from './matching';
 import type { PromptTemplate } from './prompts';
 import type { IterationRecord, PrboostRun } from './run';
 import type { RuleSummary } from './summary';
@@ -136,11 +144,42 @@ export function appendRecord(plot: LivePlot, r: IterationRecord): void {
   });
 }
 
-/** Precision and coverage of matched D_v rows against σ, with the chosen σ marked. */
-export function calibrationFigure(c: Calibration): PlotlyFigure {
+/**
+ * Precision and coverage of matched D_v rows against σ, with the chosen σ marked; optionally a reference
+ * curve (e.g. the uncovered D_u rows' precision, gold read for reporting, from `matchDiagnostics`).
+ */
+export function calibrationFigure(
+  c: Calibration,
+  reference?: { name: string; curve: readonly CalibrationPoint[] },
+): PlotlyFigure {
   const x = c.curve.map((p) => p.sigma);
+  const xMax = Math.max(
+    c.sigma <= 1 ? c.sigma : 0,
+    ...[...c.curve, ...(reference?.curve ?? [])].filter((p) => p.matched > 0).map((p) => p.sigma),
+  );
+  const ref = reference
+    ? [
+        {
+          type: 'scatter',
+          mode: 'lines',
+          name: `precision, ${reference.name}`,
+          x: reference.curve.map((p) => p.sigma),
+          y: reference.curve.map((p) => (Number.isFinite(p.precision) ? p.precision : null)),
+          line: { dash: 'dashdot' },
+        },
+        {
+          type: 'scatter',
+          mode: 'lines',
+          name: `share matched, ${reference.name}`,
+          x: reference.curve.map((p) => p.sigma),
+          y: reference.curve.map((p) => p.coverage),
+          line: { dash: 'dashdot' },
+        },
+      ]
+    : [];
   return {
     data: [
+      ...ref,
       {
         type: 'scatter',
         mode: 'lines',
@@ -168,7 +207,8 @@ export function calibrationFigure(c: Calibration): PlotlyFigure {
     ],
     layout: {
       title: { text: `Choosing σ on D_v (${c.reason})` },
-      xaxis: { title: { text: 'σ' } },
+      // Scores of Eq. 2.7 rarely come near 1: show σ up to a little past the last matched row.
+      xaxis: { title: { text: 'σ' }, range: [0, Math.min(1.02, xMax + 0.05)] },
       yaxis: { range: [0, 1.05] },
       height: 380,
     },
@@ -221,19 +261,34 @@ export async function candidateMatches(
   ]);
   const e = ruleEmbeddings(w, inst, ws.config.ruleEmbedding);
   const vu = ws.words.get(cand.template.name) ?? ws.words.get(ws.templates[0].name)!;
-  const x = new Float32Array(rows.length * d);
-  rows.forEach((p, i) => x.set(ws.embeddings.data.subarray(p * d, (p + 1) * d), i * d));
-  const s = matchScores(
-    new Tensor(x, [rows.length, d]),
-    e,
-    rows.map((p) => vu[p].words),
-    [cand.words],
-    {
-      alpha: ws.config.alpha,
-      k: ws.config.k,
-    },
-  );
-  const m = bestMatches(s, [cand.label], run.calibration?.sigma ?? 0);
+  const score = (at: readonly number[]): Tensor => {
+    const x = new Float32Array(at.length * d);
+    at.forEach((p, i) => x.set(ws.embeddings.data.subarray(p * d, (p + 1) * d), i * d));
+    return matchScores(
+      new Tensor(x, [at.length, d]),
+      e,
+      at.map((p) => vu[p].words),
+      [cand.words],
+      { alpha: ws.config.alpha, k: ws.config.k },
+    );
+  };
+  // σ: the run's current one; before any rule was accepted, the σ this rule alone would get on D_v (the
+  // same calibration `match()` runs), not 0 — that would claim every uncovered row.
+  let sigma = run.calibration?.sigma;
+  if (sigma === undefined) {
+    const calib =
+      ws.config.sigmaRows === 'uncovered'
+        ? ws.validation.filter((p) => ws.keywordLabels[p] < 0)
+        : [...ws.validation];
+    const v = bestMatches(score(calib), [cand.label], -Infinity);
+    sigma = calibrateSigma(
+      v.score,
+      v.label,
+      calib.map((p) => ws.gold[p]),
+      { target: run.targetPrecision, z: ws.config.sigmaZ },
+    ).sigma;
+  }
+  const m = bestMatches(score(rows), [cand.label], sigma);
   const hits = rows
     .map((p, i) => ({ p, score: m.score[i], hit: m.label[i] >= 0 }))
     .filter((r) => r.hit)

@@ -39,7 +39,7 @@ export interface Workspace {
   readonly keywordLabels: Int32Array;
   readonly embeddings: Tensor;
   readonly templates: readonly PromptTemplate[];
-  /** V_u per template name, per position (D_u and D_v rows; others empty until asked for). */
+  /** V_u per template name, per position (D_l, D_v and D_u rows; test rows empty). */
   readonly words: Map<string, WordProposal[]>;
   readonly models: PrboostModels;
   /** Wall seconds of the cached feature computations. */
@@ -97,7 +97,8 @@ export async function prepareWorkspace(config: PrboostConfig, models: PrboostMod
   t0 = Date.now();
   const templates = config.templates.map((t) => template(t));
   const words = new Map<string, WordProposal[]>();
-  const need = [...validation, ...unlabelled];
+  // V_u of D_u (matching), D_v (σ) and D_l (the simulated annotators' evidence; hard instances come from it).
+  const need = [...labelled, ...validation, ...unlabelled];
   for (const t of templates) {
     const got = await lmWords(
       models.lm,
