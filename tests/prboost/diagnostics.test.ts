@@ -13,6 +13,8 @@ import { ValueError } from '../../src/errors';
 import {
   matchDiagnostics,
   matchDiagnosticsRows,
+  ruleReach,
+  ruleReachRows,
   calibrationFigure,
   prboostConfig,
   prepareWorkspace,
@@ -144,6 +146,19 @@ test('bestRules and matchDiagnostics agree with an independent float64 recomputa
   assert.equal(du.matched, expect);
   const share = rows.filter((_, i) => b.overlap[i] > 0).length / rows.length;
   assert.ok(Math.abs(du.overlapShare - share) < 1e-12);
+  // Rule reach: the wins at σ partition the matched rows among the rules.
+  const reach = ruleReach(run);
+  assert.equal(reach.length, run.rules.length);
+  assert.equal(
+    reach.reduce((a, r) => a + r.unlabelledWins, 0),
+    du.matched,
+  );
+  const vAll = run.bestRules(ws.validation);
+  assert.equal(
+    reach.reduce((a, r) => a + r.validationWins, 0),
+    ws.validation.filter((_, i) => vAll.score[i] >= sigma).length,
+  );
+  assert.equal(ruleReachRows(reach).length, run.rules.length);
   const table = matchDiagnosticsRows(diags);
   assert.equal(table.length, 10);
   const fig = calibrationFigure(run.calibration!, { name: 'D_u', curve: du.curve });

@@ -128,3 +128,64 @@ export function matchDiagnosticsRows(diags: readonly MatchDiagnostics[]): Record
     },
   ]);
 }
+
+/** One accepted rule's reach: the rows where it is the best-scoring rule, and how often its label is right. */
+export interface RuleReach {
+  rule: number;
+  label: string;
+  words: string;
+  iteration: number;
+  /** D_v rows (all) it wins at the current σ and its precision there — what σ calibration sees. */
+  validationWins: number;
+  validationPrecision: number;
+  /** Uncovered D_u rows it wins at σ (the rows it labels now) and their precision (gold, for reporting). */
+  unlabelledWins: number;
+  unlabelledPrecision: number;
+}
+
+/**
+ * Per accepted rule, the rows it wins under "highest score wins" (§2.4.2) at the run's σ: one broad rule
+ * (generic LM words such as "world", "international") can win most rows, and this shows which.
+ */
+export function ruleReach(run: PrboostRun): RuleReach[] {
+  const ws = run.ws;
+  const sigma = run.calibration?.sigma ?? -Infinity;
+  const tally = (rows: readonly number[]): { wins: number[]; right: number[] } => {
+    const b = run.bestRules(rows);
+    const wins = run.rules.map(() => 0);
+    const right = run.rules.map(() => 0);
+    rows.forEach((p, i) => {
+      if (b.rule[i] < 0 || b.score[i] < sigma) return;
+      wins[b.rule[i]]++;
+      if (b.label[i] === ws.gold[p]) right[b.rule[i]]++;
+    });
+    return { wins, right };
+  };
+  const v = tally(ws.validation);
+  const u = tally(ws.unlabelled.filter((p) => ws.keywordLabels[p] < 0));
+  return run.rules.map((r, j) => ({
+    rule: j,
+    label: ws.classNames[r.label],
+    words: r.words.join(', '),
+    iteration: r.iteration,
+    validationWins: v.wins[j],
+    validationPrecision: v.wins[j] ? v.right[j] / v.wins[j] : NaN,
+    unlabelledWins: u.wins[j],
+    unlabelledPrecision: u.wins[j] ? u.right[j] / u.wins[j] : NaN,
+  }));
+}
+
+/** `ruleReach` as table rows, the broadest rules first. */
+export function ruleReachRows(reach: readonly RuleReach[]): Record<string, string | number>[] {
+  return [...reach]
+    .sort((a, b) => b.validationWins + b.unlabelledWins - (a.validationWins + a.unlabelledWins))
+    .map((r) => ({
+      label: r.label,
+      words: r.words,
+      iteration: r.iteration,
+      'D_v rows won': r.validationWins,
+      'D_v precision %': pct(r.validationPrecision),
+      'uncovered D_u rows won': r.unlabelledWins,
+      'D_u precision % (gold)': pct(r.unlabelledPrecision),
+    }));
+}
