@@ -119,6 +119,12 @@ export function wholeWordCandidates(tokens: readonly NextToken[], k: number): Wo
 /** What a proposal needs from a causal LM (the efflab `CausalLM` has it). */
 export interface NextTokenModel {
   nextTokenTopK(prompt: string, k: number): readonly NextToken[];
+  /** Several prompts in one packed forward (optional; the efflab `CausalLM` has it). */
+  nextTokenTopKBatch?(
+    prompts: readonly string[],
+    k: number,
+    opts?: { maxTokens?: number },
+  ): readonly (readonly NextToken[])[];
 }
 
 /** Proposal settings. */
@@ -140,4 +146,22 @@ export function proposeWords(
 ): WordProposal {
   const prompt = fillTemplate(t, truncateWords(text, options.maxWords ?? 60));
   return wholeWordCandidates(lm.nextTokenTopK(prompt, options.scan ?? 200), options.k ?? 10);
+}
+
+/**
+ * `proposeWords` for several texts at once (Eq. 2.4): when the LM can pack prompts into one forward, they
+ * share its GEMMs (the top-k are those of the one-by-one passes); otherwise one prompt at a time.
+ */
+export function proposeWordsBatch(
+  lm: NextTokenModel,
+  t: PromptTemplate,
+  texts: readonly string[],
+  options: ProposalOptions = {},
+): WordProposal[] {
+  const prompts = texts.map((x) => fillTemplate(t, truncateWords(x, options.maxWords ?? 60)));
+  const scan = options.scan ?? 200;
+  const tops = lm.nextTokenTopKBatch
+    ? lm.nextTokenTopKBatch(prompts, scan, { maxTokens: 1024 })
+    : prompts.map((p) => lm.nextTokenTopK(p, scan));
+  return tops.map((top) => wholeWordCandidates(top, options.k ?? 10));
 }
