@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { executeNotebook, htmlTables } from '../helpers/notebook';
 
-test('notebooks/05-lorc.ipynb runs headless in quick mode', { timeout: 660_000 }, () => {
-  const cells = executeNotebook('05-lorc.ipynb', { LORC_QUICK: '1' }, 600);
+test('notebooks/05-lorc.ipynb runs headless in quick mode', { timeout: 1_260_000 }, () => {
+  const cells = executeNotebook('05-lorc.ipynb', { LORC_QUICK: '1' }, 1200);
   const outputs = cells.filter((c) => c.cell_type === 'code').flatMap((c) => c.outputs ?? []);
   assert.equal(outputs.filter((o) => o.output_type === 'error').length, 0, 'a cell raised');
   const mimes = outputs.flatMap((o) => Object.keys(o.data ?? {}));
@@ -49,6 +49,21 @@ test('notebooks/05-lorc.ipynb runs headless in quick mode', { timeout: 660_000 }
     const [lo, hi] = r[col(front, '95 % interval')].split(' to ').map((x) => parseFloat(x));
     assert.ok(lo <= inc && inc <= hi, `increase ${inc} outside its interval [${lo}, ${hi}]`);
   }
+  // What compression does to text: one continuation per front configuration beside the uncompressed one.
+  const cont = find('greedy continuation');
+  assert.equal(cont[1][0], 'uncompressed');
+  assert.equal(cont.length - 2, front.length - 1, 'one continuation per front configuration');
+  for (const r of cont.slice(1)) assert.ok(r[col(cont, 'greedy continuation')].length > 0, r.join(' | '));
+  // A single window has no standard error: the keys/values table says so instead of "± NaN".
+  const kv = find('ratio to full');
+  for (const r of kv.slice(1)) {
+    const cell = r[col(kv, 'ratio to full')];
+    if (r[col(kv, 'windows')] === '1') assert.match(cell, /± n\/a \(1 window\)$/, cell);
+    else assert.match(cell, /^\d+\.\d+ ± \d+\.\d+$/, cell);
+  }
+  for (const t of tables)
+    for (const r of t)
+      for (const c of r) assert.ok(!/\bNaN\b/.test(c), `a table shows NaN: ${r.join(' | ')}`);
   // Measured cache bytes equal Eq. 5.4, and the compressed cache holds fewer.
   const bytes = find('Eq. 5.4 bytes');
   const held = bytes.slice(1).map((r) => Number(r[col(bytes, 'bytes held')]));
