@@ -7,7 +7,8 @@
  * Env: EFFLAB_PRESET (default 'default': the whole file, 10 iterations; the LM/MiniLM caches take about
  * 75 min cold), PRBOOST_SEEDS (default 0,1,2), PRBOOST_SPLIT_SEED (fix the split across seeds),
  * PRBOOST_UNLABELLED / PRBOOST_TEST (row limits), PRBOOST_ITERATIONS, PRBOOST_TOPN, PRBOOST_LABELLED (share),
- * PRBOOST_TAG (experiment file name instead of the preset).
+ * PRBOOST_TAG (experiment file name instead of the preset), PRBOOST_EVIDENCE (simulated annotators' evidence:
+ * lm, text, text+lm), PRBOOST_SIGMA_ROWS (σ calibrated on all of D_v or only its uncovered rows).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,6 +28,14 @@ async function main(): Promise<void> {
   if (env('PRBOOST_ITERATIONS') !== undefined) overrides.iterations = env('PRBOOST_ITERATIONS');
   if (env('PRBOOST_TOPN') !== undefined) overrides.topN = env('PRBOOST_TOPN');
   if (env('PRBOOST_LABELLED') !== undefined) overrides.labelledShare = env('PRBOOST_LABELLED');
+  if (process.env.PRBOOST_SIGMA_ROWS !== undefined)
+    overrides.sigmaRows = process.env.PRBOOST_SIGMA_ROWS as PrboostConfig['sigmaRows'];
+  const preset = prboostConfig(undefined, overrides);
+  if (process.env.PRBOOST_EVIDENCE !== undefined)
+    overrides.annotator = {
+      ...preset.annotator,
+      evidence: process.env.PRBOOST_EVIDENCE as PrboostConfig['annotator']['evidence'],
+    };
   const config = prboostConfig(undefined, overrides);
   const seeds = (process.env.PRBOOST_SEEDS ?? '0,1,2').split(',').map(Number);
   const load = loadCheck();

@@ -5,7 +5,7 @@
  * embedding are in the cache (at most PRBOOST_UNLABELLED), test is up to PRBOOST_TEST cached test rows; only
  * D_l's LM words and the rule embeddings may be computed. For each annotator evidence in PRBOOST_EVIDENCE
  * (default "text,text+lm") it prints the per-iteration table and the match diagnostics after the last
- * iteration, and writes bench/experiments/prboost-cached-<evidence>.json. Not a benchmark record.
+ * iteration, and writes bench/experiments/prboost-cached-seed<seed>-u<D_u rows>.json. Not a benchmark record.
  *   EFFLAB_PRBOOST_CACHE=<copy of the cache> node --import tsx bench/prboost-cached.ts
  */
 import * as fs from 'node:fs';
@@ -29,6 +29,7 @@ import {
   cacheFileName,
   cacheDir,
   type AnnotatorEvidence,
+  type PrboostConfig,
   type WordProposal,
   type Workspace,
 } from '../src/methods/prboost';
@@ -44,6 +45,9 @@ async function main(): Promise<void> {
     seed,
     iterations: env('PRBOOST_ITERATIONS', 3),
     topN: env('PRBOOST_TOPN', 10),
+    ...(process.env.PRBOOST_SIGMA_ROWS
+      ? { sigmaRows: process.env.PRBOOST_SIGMA_ROWS as PrboostConfig['sigmaRows'] }
+      : {}),
   });
   const all = loadAgNewsItems();
   const labels = all.map((r) => r.label);
@@ -137,7 +141,12 @@ async function main(): Promise<void> {
       rules: run.rules.map((r) => ({ label: r.label, words: r.words })),
     };
   }
-  const file = path.join(ROOT, 'bench', 'experiments', `prboost-cached-seed${seed}.json`);
+  const file = path.join(
+    ROOT,
+    'bench',
+    'experiments',
+    `prboost-cached-seed${seed}-u${unl.length}-${base.sigmaRows}.json`,
+  );
   fs.writeFileSync(
     file,
     `${JSON.stringify({ seed, unlabelled: unl.length, test: tst.length, ...out }, null, 1)}\n`,

@@ -16,11 +16,13 @@ import {
   ruleReach,
   ruleReachRows,
   calibrationFigure,
+  calibrationRows,
   prboostConfig,
   prepareWorkspace,
   PrboostRun,
   WordIndex,
   type NextTokenModel,
+  type SigmaRows,
   type SentenceEncoder,
 } from '../../src/methods/prboost';
 import { useSharedData } from './helpers';
@@ -130,9 +132,15 @@ test('bestRules and matchDiagnostics agree with an independent float64 recomputa
   // Float32 storage of embeddings and scores: 1e-5 covers their rounding on |s| ≤ 1.
   assert.ok(maxErr < 1e-5, `best score differs from the float64 reference by ${maxErr}`);
 
-  // σ was calibrated on every D_v row (sigmaRows 'all'): at σ = 0 each of them is matched by its best rule.
-  assert.equal(cfg.sigmaRows, 'all');
-  assert.equal(run.calibration!.curve[0].matched, ws.validation.length);
+  // σ was calibrated on the default rows (sigmaRows 'uncovered-clean'): at σ = 0 each is matched by its best rule.
+  assert.equal(cfg.sigmaRows, 'uncovered-clean');
+  assert.equal(
+    run.calibration!.curve[0].matched,
+    calibrationRows(
+      ws,
+      run.rules.map((r) => r.sourceRow),
+    ).length,
+  );
   const diags = matchDiagnostics(run);
   assert.equal(diags.length, 2);
   const du = diags[1];
@@ -159,6 +167,25 @@ test('bestRules and matchDiagnostics agree with an independent float64 recomputa
     ws.validation.filter((_, i) => vAll.score[i] >= sigma).length,
   );
   assert.equal(ruleReachRows(reach).length, run.rules.length);
+  // The calibration rows of each sigmaRows choice.
+  const with_ = (sigmaRows: SigmaRows) => ({ ...ws, config: { ...ws.config, sigmaRows } });
+  const sources = run.rules.map((r) => r.sourceRow);
+  assert.deepEqual(calibrationRows(with_('all'), sources), [...ws.validation]);
+  const unc = calibrationRows(with_('uncovered'), sources);
+  assert.deepEqual(
+    unc,
+    ws.validation.filter((p) => ws.keywordLabels[p] < 0),
+  );
+  const clean = calibrationRows(with_('uncovered-clean'), sources);
+  const fromDl = clean.slice(unc.length);
+  assert.deepEqual(clean.slice(0, unc.length), unc);
+  assert.ok(fromDl.every((p) => ws.labelled.includes(p) && ws.keywordLabels[p] < 0));
+  assert.ok(
+    fromDl.every((p) => !sources.includes(ws.items[p].row)),
+    'a rule source row was kept',
+  );
+  const dlUncovered = ws.labelled.filter((p) => ws.keywordLabels[p] < 0);
+  assert.equal(fromDl.length, dlUncovered.filter((p) => !sources.includes(ws.items[p].row)).length);
   const table = matchDiagnosticsRows(diags);
   assert.equal(table.length, 10);
   const fig = calibrationFigure(run.calibration!, { name: 'D_u', curve: du.curve });

@@ -9,6 +9,9 @@ import type { TiePolicy } from './label-matrix';
 import type { RuleEmbedding } from './matching';
 import type { EnsembleWeighting, WeakModelOptions } from './weak-model';
 
+/** The clean rows σ is calibrated on (see `PrboostConfig.sigmaRows`). */
+export type SigmaRows = 'all' | 'uncovered' | 'uncovered-clean';
+
 /** Everything a run depends on. */
 export interface PrboostConfig {
   preset: string;
@@ -37,11 +40,12 @@ export interface PrboostConfig {
    */
   sigmaZ: number;
   /**
-   * Which D_v rows σ is calibrated on: all of them ('all', the thesis's "development set"), or only those no
-   * keyword rule covers ('uncovered': the rows new rules actually label, but about 40 of 152 on AG News —
-   * too few to certify a precision, so σ usually stays at "label nothing").
+   * Which clean rows σ is calibrated on: all of D_v ('all', the thesis's "development set"); only the D_v rows
+   * no keyword rule covers ('uncovered': the kind of rows new rules label, but about 40 of 152 on AG News);
+   * or those plus the uncovered D_l rows that no rule was proposed from ('uncovered-clean', about twice as
+   * many; D_l is clean too, and a rule's own source row, which it matches trivially, is left out).
    */
-  sigmaRows: 'all' | 'uncovered';
+  sigmaRows: SigmaRows;
   tiePolicy: TiePolicy;
   /** Which predictions drive the boosting weights: the running ensemble (thesis text) or the latest model. */
   errorDriver: 'ensemble' | 'latest';
@@ -73,7 +77,7 @@ const BASE: PrboostConfig = {
   alpha: 0.25,
   ruleEmbedding: 'mix',
   sigmaZ: 1,
-  sigmaRows: 'all',
+  sigmaRows: 'uncovered-clean',
   tiePolicy: 'majority-first',
   errorDriver: 'ensemble',
   ensembleWeighting: 'equal',

@@ -46,7 +46,7 @@ export function matchDiagnostics(run: PrboostRun): MatchDiagnostics[] {
   const sigma = run.calibration?.sigma ?? NaN;
   const sets: [string, readonly number[]][] = [
     [
-      ws.config.sigmaRows === 'uncovered' ? 'D_v, uncovered (σ is chosen on these)' : 'D_v, uncovered',
+      ws.config.sigmaRows === 'all' ? 'D_v, uncovered' : 'D_v, uncovered (σ is chosen on these)',
       ws.validation,
     ],
     ['D_u, uncovered (gold for reporting)', ws.unlabelled],

@@ -137,6 +137,22 @@ function accuracyOf(pred: ArrayLike<number>, gold: ArrayLike<number>): number {
   return pred.length ? c / pred.length : NaN;
 }
 
+/**
+ * The clean rows σ is calibrated on (`config.sigmaRows`): all of D_v, its uncovered rows, or the uncovered
+ * rows of D_v ∪ D_l except the rows rules were proposed from (`sources`: AG News row ids).
+ */
+export function calibrationRows(ws: Workspace, sources: readonly number[]): number[] {
+  const mode = ws.config.sigmaRows;
+  if (mode === 'all') return [...ws.validation];
+  const uncovered = (rows: readonly number[]): number[] => rows.filter((p) => ws.keywordLabels[p] < 0);
+  if (mode === 'uncovered') return uncovered(ws.validation);
+  if (mode === 'uncovered-clean') {
+    const src = new Set(sources);
+    return [...uncovered(ws.validation), ...uncovered(ws.labelled).filter((p) => !src.has(ws.items[p].row))];
+  }
+  throw new ValueError(`unknown sigmaRows "${String(mode)}" (all, uncovered, uncovered-clean)`);
+}
+
 /** A PRBoost run over a workspace; `init()` then `step()` per iteration, or `run()`. */
 export class PrboostRun {
   readonly records: IterationRecord[] = [];
@@ -410,10 +426,10 @@ export class PrboostRun {
     const best = (rows: readonly number[]): RuleMatch => this.bestRules(rows);
     // σ is calibrated on D_v: every row (the thesis's development set), or only the rows the keyword rules
     // leave uncovered — the only rows new rules label, but few (config.sigmaRows).
-    const calib =
-      ws.config.sigmaRows === 'uncovered'
-        ? ws.validation.filter((p) => ws.keywordLabels[p] < 0)
-        : [...ws.validation];
+    const calib = calibrationRows(
+      ws,
+      this.rules.map((r) => r.sourceRow),
+    );
     const v = best(calib);
     this.calibration = calibrateSigma(
       v.score,

@@ -19,7 +19,7 @@ import {
   type CalibrationPoint,
 } from './matching';
 import type { PromptTemplate } from './prompts';
-import type { IterationRecord, PrboostRun } from './run';
+import { calibrationRows, type IterationRecord, type PrboostRun } from './run';
 import type { RuleSummary } from './summary';
 import type { Workspace } from './workspace';
 import type { BaselineResult } from './baselines';
@@ -276,10 +276,7 @@ export async function candidateMatches(
   // same calibration `match()` runs), not 0 — that would claim every uncovered row.
   let sigma = run.calibration?.sigma;
   if (sigma === undefined) {
-    const calib =
-      ws.config.sigmaRows === 'uncovered'
-        ? ws.validation.filter((p) => ws.keywordLabels[p] < 0)
-        : [...ws.validation];
+    const calib = calibrationRows(ws, [cand.sourceRow]);
     const v = bestMatches(score(calib), [cand.label], -Infinity);
     sigma = calibrateSigma(
       v.score,
