@@ -8,7 +8,9 @@
  *   having both the reply and the `idle` status. Median after warm-up, ms.
  * - kernel-first-import: in a fresh efflab kernel (compiler warmed by one cell `1`), the round trip
  *   of the first cell that imports from efflab and displays (`import { display } from 'efflab'`),
- *   against a cell importing nothing run just before it in the same kernel. Median over fresh
+ *   against a cell importing nothing run just before it in the same kernel, both after a pause
+ *   (KERNEL_BENCH_IMPORT_IDLE_MS) in which the kernel preloads efflab's declarations; the same
+ *   cells in kernels with the preload off (EFFLAB_KERNEL_PRELOAD=0) are recorded beside them. Median over fresh
  *   kernels, ms. (Target: ≤ 500 ms; efflab loads its areas lazily, see src/index.ts.)
  *
  * Both kernels run in an empty temporary folder. The client is written here on zeromq with
@@ -29,6 +31,8 @@ const IMPORT_ROUNDS = Number(process.env.KERNEL_BENCH_IMPORT_ROUNDS ?? 5);
 const IMPORT_CELL = "import { display } from 'efflab';\ndisplay('first import');";
 const NOTHING_CELL = "const nothing = 'first import';\nnothing;";
 const ALL_AREAS_CELL = "import { data, models, ptloss } from 'efflab';\n[data, models, ptloss].length;";
+/** Pause after the first cell, as between opening a notebook and running it (the preload's moment). */
+const IMPORT_IDLE_MS = Number(process.env.KERNEL_BENCH_IMPORT_IDLE_MS ?? 3000);
 const EXECS = Number(process.env.KERNEL_BENCH_EXECS ?? 60);
 const WARMUP = 10;
 
@@ -134,7 +138,7 @@ interface Started {
   dir: string;
 }
 
-async function startKernel(impl: KernelImpl): Promise<Started> {
+async function startKernel(impl: KernelImpl, env: NodeJS.ProcessEnv = {}): Promise<Started> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'efflab-bench-'));
   const [shell, iopub, control, stdin, hb] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
   const key = 'bench-key-0123456789';
@@ -160,7 +164,7 @@ async function startKernel(impl: KernelImpl): Promise<Started> {
   const child = spawn(cmd, args, {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'ignore'],
-    env: { ...process.env, EFFLAB_HISTORY_DIR: dir },
+    env: { ...process.env, EFFLAB_HISTORY_DIR: dir, ...env },
   });
   for (;;) {
     const id = await client.send('kernel_info_request', {});
@@ -224,17 +228,30 @@ async function main(): Promise<void> {
     }
     for (const k of running) await stopKernel(k);
   }
-  // First import: fresh efflab kernels only (tslab has no efflab to import).
+  // First import: fresh efflab kernels only (tslab has no efflab to import), alternately with and
+  // without the preload of efflab's declarations (EFFLAB_KERNEL_PRELOAD=0), in the same conditions.
   const importMs: number[] = [];
   const nothingMs: number[] = [];
   const allAreasMs: number[] = [];
+  const noPreload = { importMs: [] as number[], nothingMs: [] as number[] };
+  const pause = () => new Promise((r) => setTimeout(r, IMPORT_IDLE_MS));
   for (let round = 0; round < IMPORT_ROUNDS; round++) {
-    const k = await startKernel(IMPLS[0]);
-    await execRoundTrip(k.client, '1');
-    nothingMs.push(await execRoundTrip(k.client, NOTHING_CELL));
-    importMs.push(await execRoundTrip(k.client, IMPORT_CELL));
-    allAreasMs.push(await execRoundTrip(k.client, ALL_AREAS_CELL));
-    await stopKernel(k);
+    for (const preload of [true, false]) {
+      const k = await startKernel(IMPLS[0], preload ? {} : { EFFLAB_KERNEL_PRELOAD: '0' });
+      await execRoundTrip(k.client, '1');
+      await pause();
+      const nothing = await execRoundTrip(k.client, NOTHING_CELL);
+      const imported = await execRoundTrip(k.client, IMPORT_CELL);
+      if (preload) {
+        nothingMs.push(nothing);
+        importMs.push(imported);
+        allAreasMs.push(await execRoundTrip(k.client, ALL_AREAS_CELL));
+      } else {
+        noPreload.nothingMs.push(nothing);
+        noPreload.importMs.push(imported);
+      }
+      await stopKernel(k);
+    }
   }
   const [ours, base] = IMPLS.map((i) => i.name);
   const config = {
@@ -287,11 +304,19 @@ async function main(): Promise<void> {
     ratio: median(nothingMs) / median(importMs),
     config: {
       rounds: IMPORT_ROUNDS,
+      idle_after_first_cell_ms: IMPORT_IDLE_MS,
       import_cell: IMPORT_CELL,
       nothing_cell: NOTHING_CELL,
       target_ms: 500,
       ours_ms: importMs.map(Math.round),
       baseline_ms: nothingMs.map(Math.round),
+      without_preload: {
+        env: 'EFFLAB_KERNEL_PRELOAD=0',
+        import_median_ms: Math.round(median(noPreload.importMs)),
+        nothing_median_ms: Math.round(median(noPreload.nothingMs)),
+        import_ms: noPreload.importMs.map(Math.round),
+        nothing_ms: noPreload.nothingMs.map(Math.round),
+      },
       then_data_models_ptloss_ms: {
         cell: ALL_AREAS_CELL,
         median: Math.round(median(allAreasMs)),
@@ -299,7 +324,7 @@ async function main(): Promise<void> {
       },
     },
     notes:
-      "Round trip (execute_request to reply and idle) of the first cell that imports from efflab, in a fresh kernel whose compiler was warmed by one cell `1`; baseline = a cell importing nothing, run right before in the same kernel. The import cell type-checks against efflab's declarations and loads only src/display at run time (areas load on first use); config.then_data_models_ptloss_ms is the next cell, which loads those areas (danfojs, tokenizers, compute backends). ratio = baseline / ours (<1: the import costs more than an empty cell).",
+      "Round trip (execute_request to reply and idle) of the first cell that imports from efflab, in a fresh kernel whose compiler was warmed by one cell `1` followed by a pause of config.idle_after_first_cell_ms (as between opening a notebook and running its cells), in which the kernel preloads efflab's declarations into the compiler; baseline = a cell importing nothing, run right before in the same kernel. The import cell type-checks against efflab's declarations and loads only src/display at run time (areas load on first use); config.then_data_models_ptloss_ms is the next cell, which loads those areas (danfojs, tokenizers, compute backends). config.without_preload: the same cells in kernels started with EFFLAB_KERNEL_PRELOAD=0, alternated with the others (what a cell run with no pause after start-up, e.g. run-all at once, still pays). ratio = baseline / ours (<1: the import costs more than an empty cell).",
   });
   process.exit(0);
 }

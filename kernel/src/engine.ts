@@ -126,6 +126,11 @@ export class Engine {
   private readonly sideModules = new Map<string, NodeJS.Module>();
   private readonly cells = new Map<number, CellSource>();
   private prevDeclarations = '';
+  /**
+   * Declarations put before the cells' own when type checking, set by `preload`: an import that
+   * names nothing but keeps the library's declaration files in every compiler program.
+   */
+  private prelude = '';
   private abandon?: (error: Error) => void;
   private scripts = 0;
 
@@ -232,7 +237,7 @@ export class Engine {
   }
 
   private async executeMarked(code: string, n: number): Promise<Outcome> {
-    const result = this.compiler.compile(this.prevDeclarations, code);
+    const result = this.compiler.compile(this.prelude + this.prevDeclarations, code);
     if (!result.ok) {
       return {
         kind: 'compile-error',
@@ -316,9 +321,26 @@ export class Engine {
     }
   }
 
+  /**
+   * Loads the declaration files of `moduleName` into the compiler ahead of the first cell that
+   * imports it (reading, parsing and binding efflab's declarations is most of that cell's time).
+   * From then on every compilation sees them through an import of nothing, so they stay loaded
+   * even while no cell imports the module, and the cell that does import it finds them parsed.
+   * Adds no name to the cells' scope. True when the module's declarations were found and loaded.
+   */
+  preload(moduleName: string): boolean {
+    if (this.prelude !== '') return true;
+    const prelude = `import {} from ${JSON.stringify(moduleName)};\n`;
+    // Compiled as a cell of its own, so that a module the compiler cannot find is an error here.
+    const result = this.busy(() => this.compiler.compile(this.prevDeclarations, prelude));
+    if (!result.ok) return false;
+    this.prelude = prelude;
+    return true;
+  }
+
   /** Completion candidates at `cursor` (a UTF-16 offset into `code`). */
   complete(code: string, cursor: number): Completion {
-    const info = this.busy(() => this.compiler.complete(this.prevDeclarations, code, cursor));
+    const info = this.busy(() => this.compiler.complete(this.prelude + this.prevDeclarations, code, cursor));
     return {
       start: info.start,
       end: info.end,
@@ -331,7 +353,7 @@ export class Engine {
   inspect(code: string, cursor: number): QuickInfo | undefined {
     for (const at of [cursor, cursor - 1]) {
       if (at < 0) continue;
-      const info = this.busy(() => this.compiler.inspect(this.prevDeclarations, code, at));
+      const info = this.busy(() => this.compiler.inspect(this.prelude + this.prevDeclarations, code, at));
       if (info) return info;
     }
     return undefined;

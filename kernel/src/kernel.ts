@@ -43,6 +43,11 @@ import {
 } from '../../src/display/bridge';
 import { isQuiet, represent } from '../../src/display/mime';
 
+/** How long the shell must have been quiet before efflab's declarations are preloaded. */
+const PRELOAD_QUIET_MS = 150;
+/** `EFFLAB_KERNEL_PRELOAD=0` turns the preload off (the benchmark's same-run comparison). */
+const PRELOAD_ENV = 'EFFLAB_KERNEL_PRELOAD';
+
 /** Where replies to a request go: the shell socket or (through the worker) the control socket. */
 type ReplyChannel = { send(message: Message): void };
 
@@ -119,6 +124,9 @@ export class Kernel {
   private workerSignalsSeen = 0;
   /** Requests answered while a cell ran: their `idle` waits for the cell's, as ipykernel's order has it. */
   private deferredIdle: MessageHeader[] = [];
+  /** When the last shell request arrived (performance.now()), for the preload's quiet moment. */
+  private lastShellRequest = 0;
+  private preloaded = false;
 
   constructor(private readonly options: KernelOptions) {
     this.signer = new Signer(options.connection.key, options.connection.signature_scheme);
@@ -160,7 +168,38 @@ export class Kernel {
     void this.serveShell();
     void this.serveStdin();
     // The compiler takes a moment to start; do it once the sockets are answering.
-    setImmediate(() => this.getEngine());
+    setImmediate(() => {
+      this.getEngine();
+      this.schedulePreload();
+    });
+  }
+
+  /**
+   * Loads efflab's declarations into the compiler once the kernel has been quiet for a moment (no
+   * shell request for PRELOAD_QUIET_MS, no cell running or queued), so that the first cell that
+   * imports from efflab does not spend most of a second reading and parsing them
+   * (bench/kernel.bench.ts, kernel-first-import). It blocks the main thread while it runs (about
+   * as long as that first import used to take); a request arriving meanwhile waits for it, which
+   * is why it waits for a quiet moment and never runs while cells are queued.
+   */
+  private schedulePreload(delay = PRELOAD_QUIET_MS): void {
+    if (this.preloaded || this.stopping || process.env[PRELOAD_ENV] === '0') return;
+    setTimeout(() => {
+      if (this.preloaded || this.stopping) return;
+      const quietFor = performance.now() - this.lastShellRequest;
+      if (quietFor < PRELOAD_QUIET_MS) return this.schedulePreload(PRELOAD_QUIET_MS - quietFor);
+      if (this.running || this.queue.length > 0) return this.schedulePreload();
+      this.preloaded = true;
+      const t0 = performance.now();
+      try {
+        const loaded = this.getEngine().preload('efflab');
+        debug(
+          `efflab's declarations ${loaded ? 'preloaded' : 'not found'} in ${Math.round(performance.now() - t0)} ms`,
+        );
+      } catch (error) {
+        warn(`preloading efflab's declarations failed: ${String(error)}`);
+      }
+    }, delay).unref();
   }
 
   private getEngine(): Engine {
@@ -252,6 +291,7 @@ export class Kernel {
           continue;
         }
         const { message } = decoded;
+        this.lastShellRequest = performance.now();
         debug(`shell <- ${message.header.msg_type}`);
         if (message.header.msg_type === 'execute_request') {
           this.queue.push({ message, channel });
