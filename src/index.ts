@@ -149,6 +149,7 @@ export declare const mul: typeof OpsArea.mul;
 export declare const mulMod24: typeof OpsArea.mulMod24;
 export declare const padCoefficients: typeof OpsArea.padCoefficients;
 export declare const proxySolve: typeof OpsArea.proxySolve;
+export declare const profileOps: typeof OpsArea.profileOps;
 export declare const quantLinear: typeof OpsArea.quantLinear;
 export declare const quantLinearRef: typeof OpsArea.quantLinearRef;
 export declare const quantLinearReference: typeof OpsArea.quantLinearReference;
@@ -300,6 +301,7 @@ const FLAT_OPS = [
   'mulMod24',
   'padCoefficients',
   'proxySolve',
+  'profileOps',
   'quantLinear',
   'quantLinearRef',
   'quantLinearReference',
