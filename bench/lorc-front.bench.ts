@@ -310,8 +310,13 @@ const bestNotes = [0.01, 0.05, 0.1]
 const progNotes =
   progVsUniform.length === 0
     ? 'No progressive/uniform pair at the same budget.'
-    : 'Progressive vs uniform at the same KV bytes (ppl ratio progressive/uniform, paired): ' +
-      progVsUniform.map((p) => `${p.progressive}: ${p.text} (${p.verdict})`).join('; ') +
+    : 'Progressive vs uniform at the same target ratio (ppl ratio progressive/uniform, paired; KV bytes/token of each): ' +
+      progVsUniform
+        .map(
+          (p) =>
+            `${p.progressive}: ${p.text} (${p.verdict}; ${p.bytesPerToken.progressive} vs ${p.bytesPerToken.uniform} bytes/token)`,
+        )
+        .join('; ') +
       '.';
 const headline = rows.find((r) => r.name === 'whitened uniform 20%') ?? rows[1];
 const thesis = rows.find((r) => r.name === 'thesis SVD progressive 20%') ?? rows[0];
