@@ -15,6 +15,7 @@ import {
   experimentReport,
   loadExperiment,
   markdownTable,
+  summarise,
 } from '../../src/methods/prboost';
 
 const rec = (iteration: number, v: Partial<Record<string, number | null>>) => ({
@@ -143,4 +144,32 @@ test('a missing or malformed experiment file is a named error', () => {
   );
   fs.writeFileSync(bad, JSON.stringify({ seeds: [{ seed: 0, records: [{ iteration: 0 }] }] }));
   assert.throws(() => loadExperiment(bad), /seeds\[0\]\.records\[0\] lacks/);
+});
+
+test('summarise leaves out a seed whose new rules labelled nothing (no NaN in the summary)', () => {
+  const base = (acc: number) =>
+    [
+      'rule majority vote',
+      'weak model, initial rules only',
+      'weak model, D_l only',
+      'model on D_l ∪ D_v',
+    ].map((name) => ({ name, accuracy: acc }));
+  const seed = (s: number, newAcc: number | null, cov: number) => ({
+    seed: s,
+    records: [
+      rec(0, { coverage: 0.7, ruleAccuracy: 0.8, ensembleAccuracy: 0.8 }),
+      rec(1, { coverage: cov, ruleAccuracy: 0.81, ensembleAccuracy: 0.84, newRuleAccuracy: newAcc }),
+    ],
+    baselines: base(0.8),
+    ablations: [],
+    rules: 3,
+    seconds: 1,
+  });
+  const out = summarise('default', [seed(0, 0.9, 0.9), seed(1, 0.8, 0.88), seed(2, null, 0.7)] as never);
+  const row = out.summary.find((r) => r.name === 'accuracy of the rows new rules label (D_u)')!;
+  assert.ok(Math.abs(row.mean - 0.85) < 1e-12, `mean of the two seeds with new rows, got ${row.mean}`);
+  assert.equal(row.n, 2);
+  const cov = out.summary.find((r) => r.name === 'D_u coverage, final')!;
+  assert.equal(cov.n, 3);
+  assert.ok(Math.abs(cov.mean - (0.9 + 0.88 + 0.7) / 3) < 1e-12);
 });

@@ -22,6 +22,8 @@ export interface SummaryRow {
   name: string;
   mean: number;
   sd: number;
+  /** Seeds that have the quantity (all of them, except where a seed's new rules labelled nothing). */
+  n?: number;
   values: number[];
 }
 
@@ -32,11 +34,17 @@ export interface ExperimentResult {
   claims: { claim: string; holds: boolean; detail: string }[];
 }
 
-function meanSd(values: number[]): { mean: number; sd: number } {
+/**
+ * Mean and sample sd over the seeds that have the quantity (a seed whose new rules labelled no row has no
+ * accuracy of those rows: it is left out, not counted as NaN).
+ */
+function meanSd(all: number[]): { mean: number; sd: number; n: number } {
+  const values = all.filter((v) => Number.isFinite(v));
   const n = values.length;
+  if (n === 0) return { mean: NaN, sd: NaN, n };
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const sd = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, sd };
+  return { mean, sd, n };
 }
 
 function variant(ws: Workspace, patch: Partial<PrboostConfig>): Workspace {
