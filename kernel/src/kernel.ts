@@ -87,6 +87,13 @@ function field<T extends 'string' | 'number' | 'boolean'>(
   return value as never;
 }
 
+/** Whether `value` is an object with at least one own key (a non-empty `user_expressions`). */
+function hasEntries(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  for (const key in value) if (Object.hasOwn(value, key)) return true;
+  return false;
+}
+
 function required<T>(value: T | undefined, name: string): T {
   if (value === undefined) throw new BadRequest(`content.${name} is required`);
   return value;
@@ -580,7 +587,11 @@ export class Kernel {
     if (error)
       this.publish('error', { ename: error.ename, evalue: error.evalue, traceback: error.traceback }, header);
     if (storeHistory) this.history.record(count, code, resultText);
-    const userExpressions = error ? {} : await this.evaluateUserExpressions(content.user_expressions);
+    // No await (and no extra turn of the event loop) when there is nothing to evaluate.
+    const userExpressions =
+      error || !hasEntries(content.user_expressions)
+        ? {}
+        : await this.evaluateUserExpressions(content.user_expressions);
     this.publishStatus('idle', header);
     this.releaseDeferredIdle();
     // Everything this cell published is on the wire before its reply, so a client that reads the
