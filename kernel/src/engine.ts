@@ -331,8 +331,9 @@ export class Engine {
   preload(moduleName: string): boolean {
     if (this.prelude !== '') return true;
     const prelude = `import {} from ${JSON.stringify(moduleName)};\n`;
-    // Compiled as a cell of its own, so that a module the compiler cannot find is an error here.
-    const result = this.busy(() => this.compiler.compile(this.prevDeclarations, prelude));
+    // Also compiled as a cell of its own, so that a module the compiler cannot find is an error
+    // here; with the prelude already among the declarations, the next cell changes only itself.
+    const result = this.busy(() => this.compiler.compile(prelude + this.prevDeclarations, prelude));
     if (!result.ok) return false;
     this.prelude = prelude;
     return true;
