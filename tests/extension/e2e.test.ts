@@ -9,10 +9,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { freePort, notebookJson } from '../ui/lab';
 
 // The page-side callbacks below run in Chromium. The root tsconfig has no DOM library, so the few browser
 // globals they touch are declared here, locally to this module.
@@ -113,37 +113,6 @@ widgets.sensitivityView({
   `console.log('WAITED ' + JSON.stringify(waited.decisions.map((d) => [d.candidateId, d.verdict, typeof d.durationMs])));`,
 ];
 
-function notebook(): string {
-  return JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: {
-      kernelspec: { name: 'efflab', display_name: 'TypeScript (efflab)', language: 'typescript' },
-      language_info: { name: 'typescript' },
-    },
-    cells: CELLS.map((source, i) => ({
-      cell_type: 'code',
-      id: `cell-${i}`,
-      metadata: {},
-      execution_count: null,
-      outputs: [],
-      source,
-    })),
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
-
 async function waitForHttp(url: string, ms: number, lab: ChildProcess): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -182,7 +151,7 @@ before(async () => {
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   workDir = mkdtempSync(join(tmpdir(), 'efflab-e2e-'));
-  writeFileSync(join(workDir, 'e2e.ipynb'), notebook());
+  writeFileSync(join(workDir, 'e2e.ipynb'), notebookJson(CELLS));
   const port = await freePort();
   lab = spawn(
     JUPYTER,
