@@ -102,8 +102,8 @@ function gpuInstance(): GpuType {
 export interface KernelSpec<C extends object = Record<string, number>> {
   /** Stable name of the kernel family, e.g. `matmul`. */
   name: string;
-  /** The gpu.js kernel function (a plain `function`, never an arrow). */
-  fn: (this: KernelThis<C>, ...args: number[][]) => number | number[];
+  /** The gpu.js kernel function (a plain `function`, never an arrow); arrays or numbers as arguments. */
+  fn: (this: KernelThis<C>, ...args: never[]) => number | number[];
   /** The kernel returns four values per output cell (gpu.js `Array(4)`), laid out innermost. */
   vec4?: boolean;
   /** Output extent [x, y?, z?] as gpu.js expects it (x varies fastest). */
@@ -123,6 +123,11 @@ function cacheKey<C extends object>(spec: KernelSpec<C>, pipeline: boolean): str
     .map((k) => `${k}=${c[k]}`)
     .join(',');
   return `${spec.name}|${spec.output.join('x')}|${consts}|${spec.vec4 ? 'v4' : 's'}|${pipeline ? 'tex' : 'host'}`;
+}
+
+/** How many gpu.js kernels have been compiled in this process (each distinct cache key costs a compile). */
+export function compiledKernelCount(): number {
+  return kernelCache.size;
 }
 
 function compiled<C extends object>(spec: KernelSpec<C>, pipeline: boolean): IKernelRunShortcut {
