@@ -13,6 +13,7 @@ export * from './features';
 export * from './candidates';
 export * from './annotators';
 export * from './matching';
+export * from './matcher';
 export * from './self-training';
 export * from './weak-model';
 export * from './config';

@@ -8,7 +8,8 @@
  * so e_r carries both what the annotator endorsed and the context it was endorsed in.
  * σ is not given either: `calibrateSigma` picks it on D_v (see there).
  */
-import { cosineSimilarity, Tensor } from '../../ops';
+import { Tensor } from '../../ops';
+import { RowMatcher, sparseOverlap } from './matcher';
 import { ShapeError, ValueError } from '../../errors';
 
 export type RuleEmbedding = 'words' | 'instance' | 'mix';
@@ -52,27 +53,20 @@ export function ruleEmbeddings(words: Tensor, instances: Tensor, kind: RuleEmbed
   return new Tensor(out, [m, d]);
 }
 
-/** |V_u ∩ V_r| / k for every row × rule [n, m] (Eq. 2.6). */
+/** |V_u ∩ V_r| / k for every row × rule [n, m] (Eq. 2.6); sparse, through interned word ids. */
 export function vocabularyOverlap(
   rowWords: readonly (readonly string[])[],
   ruleWords: readonly (readonly string[])[],
   k: number,
 ): Float32Array {
-  if (!(k > 0)) throw new ValueError(`vocabularyOverlap: k must be > 0, got ${k}`);
-  const m = ruleWords.length;
-  const sets = ruleWords.map((w) => new Set(w));
-  const out = new Float32Array(rowWords.length * m);
-  rowWords.forEach((vu, i) => {
-    for (let r = 0; r < m; r++) {
-      let c = 0;
-      for (const w of vu) if (sets[r].has(w)) c++;
-      out[i * m + r] = c / k;
-    }
-  });
-  return out;
+  return sparseOverlap(rowWords, ruleWords, k);
 }
 
-/** Matching scores s [n, m] (Eq. 2.7) from row embeddings [n, d], rule embeddings [m, d] and vocabularies. */
+/**
+ * Matching scores s [n, m] (Eq. 2.7) from row embeddings [n, d], rule embeddings [m, d] and vocabularies.
+ * One-shot: it prepares the rows each call. Matching the same rows again (every PRBoost iteration), keep a
+ * `RowMatcher` instead; the scores are the same.
+ */
 export function matchScores(
   rowEmb: Tensor,
   ruleEmb: Tensor,
@@ -88,20 +82,16 @@ export function matchScores(
     throw new ShapeError(`matchScores: ${rowWords.length} row vocabularies for ${n} rows`);
   if (ruleWords.length !== m)
     throw new ShapeError(`matchScores: ${ruleWords.length} rule vocabularies for ${m} rules`);
+  if (rowEmb.rank === 2 && ruleEmb.rank === 2 && rowEmb.shape[1] !== ruleEmb.shape[1])
+    throw new ShapeError(
+      `matchScores: row embeddings [${rowEmb.shape.join(', ')}] vs rule embeddings [${ruleEmb.shape.join(', ')}]`,
+    );
   if (n === 0 || m === 0) return Tensor.zeros([n, m]);
-  const cos = cosineSimilarity(rowEmb, ruleEmb); // Eq. 2.5
-  const overlap = vocabularyOverlap(rowWords, ruleWords, options.k ?? 10); // Eq. 2.6
-  const out = new Float32Array(n * m);
-  for (let i = 0; i < n * m; i++) out[i] = alpha * cos.data[i] + (1 - alpha) * overlap[i];
-  return new Tensor(out, [n, m]);
+  return RowMatcher.prepare(rowEmb, rowWords, options.k ?? 10).scores(ruleEmb, ruleWords, { alpha });
 }
 
-/** Each row's best rule, its score and label (−1 below σ). */
-export interface RuleMatch {
-  label: Int32Array;
-  rule: Int32Array;
-  score: Float32Array;
-}
+export type { RuleMatch } from './matcher';
+import type { RuleMatch } from './matcher';
 
 /** Highest score wins; rows whose best score is below σ abstain (§2.4.2). */
 export function bestMatches(scores: Tensor, ruleLabels: readonly number[], sigma: number): RuleMatch {

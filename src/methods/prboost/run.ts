@@ -24,23 +24,9 @@ import { boostStep, initialWeights, modelCoefficient, topWeighted, weightedError
 import { makeCandidates, type CandidateRule } from './candidates';
 import { embeddings, lmWords } from './features';
 import { weakLabelQuality } from './label-matrix';
-import {
-  bestMatches,
-  calibrateSigma,
-  type RuleMatch,
-  matchScores,
-  ruleEmbeddings,
-  ruleWordsText,
-  type Calibration,
-} from './matching';
-import {
-  argmaxRows,
-  ensembleProbs,
-  gatherRows,
-  modelProbs,
-  trainWeakModel,
-  type WeakModel,
-} from './weak-model';
+import { RowMatcher } from './matcher';
+import { calibrateSigma, type RuleMatch, ruleEmbeddings, ruleWordsText, type Calibration } from './matching';
+import { argmaxRows, ensembleProbs, modelProbs, trainWeakModel, type WeakModel } from './weak-model';
 import type { Workspace } from './workspace';
 
 /** An accepted rule with its provenance (what the JSON export holds). */
@@ -164,6 +150,8 @@ export class PrboostRun {
   weakLabels: Int32Array;
   calibration: Calibration | null = null;
   private ruleEmb: Tensor | null = null;
+  /** Rows prepared for matching, per template (embeddings and LM words never change within a run). */
+  private readonly matchers = new Map<string, RowMatcher>();
   private annotate: RuleAnnotator;
   private readonly classes: number;
   /** The keyword rules' precision on D_l ∪ D_v: σ's target. */
@@ -360,33 +348,37 @@ export class PrboostRun {
         cosine: new Float32Array(n),
       };
     const d = ws.embeddings.shape[1];
-    const rowEmb = new Tensor(gatherRows(ws.embeddings, rows).data, [n, d]);
-    const scoresAll = new Float32Array(n * m);
+    const b: RuleMatch = {
+      label: new Int32Array(n).fill(-1),
+      rule: new Int32Array(n).fill(-1),
+      score: new Float32Array(n).fill(-Infinity),
+    };
     for (const t of ws.templates) {
       const idx = this.rules.flatMap((r, j) => (r.template.name === t.name ? [j] : []));
       if (idx.length === 0) continue;
-      const rv = ws.words.get(t.name)!;
-      const sub = new Tensor(
-        Float32Array.from(idx.flatMap((j) => Array.from(this.ruleEmb!.data.subarray(j * d, (j + 1) * d)))),
-        [idx.length, d],
-      );
-      const s = matchScores(
-        rowEmb,
-        sub,
-        rows.map((p) => rv[p].words),
+      const sub = new Float32Array(idx.length * d);
+      idx.forEach((j, c) => sub.set(this.ruleEmb!.data.subarray(j * d, (j + 1) * d), c * d));
+      const tb = this.matcher(t.name).best(
+        new Tensor(sub, [idx.length, d]),
         idx.map((j) => this.rules[j].words),
-        { alpha: ws.config.alpha, k: ws.config.k },
+        idx.map((j) => this.rules[j].label),
+        -Infinity,
+        { alpha: ws.config.alpha, rows },
       );
-      rows.forEach((_, i) => idx.forEach((j, c) => (scoresAll[i * m + j] = s.data[i * idx.length + c])));
+      // Highest score wins across templates; on equal scores the earlier accepted rule, as in one pass.
+      for (let i = 0; i < n; i++) {
+        const j = idx[tb.rule[i]];
+        if (tb.score[i] > b.score[i] || (tb.score[i] === b.score[i] && j < b.rule[i])) {
+          b.score[i] = tb.score[i];
+          b.rule[i] = j;
+          b.label[i] = tb.label[i];
+        }
+      }
     }
-    const b = bestMatches(
-      new Tensor(scoresAll, [n, m]),
-      this.rules.map((r) => r.label),
-      -Infinity,
-    );
     const overlap = new Int32Array(n);
     const cosine = new Float32Array(n);
     rows.forEach((p, i) => {
+      if (b.rule[i] < 0) return; // no rule of a workspace template (a rule from elsewhere is never scored)
       const r = this.rules[b.rule[i]];
       const vu = new Set(ws.words.get(r.template.name)![p].words);
       overlap[i] = r.words.filter((w) => vu.has(w)).length;
@@ -395,6 +387,18 @@ export class PrboostRun {
       cosine[i] = alpha > 0 ? (b.score[i] - ((1 - alpha) * overlap[i]) / ws.config.k) / alpha : NaN;
     });
     return { ...b, overlap, cosine };
+  }
+
+  /** The prepared matcher of every workspace row with the V_u of template `name`. */
+  private matcher(name: string): RowMatcher {
+    let mt = this.matchers.get(name);
+    if (mt) return mt;
+    const ws = this.ws;
+    const words = ws.words.get(name)!.map((w) => w.words);
+    const any = this.matchers.values().next();
+    mt = any.done ? RowMatcher.prepare(ws.embeddings, words, ws.config.k) : any.value.withWords(words);
+    this.matchers.set(name, mt);
+    return mt;
   }
 
   /** Re-matches every accepted rule: σ on D_v, then weak labels on D_u (Eqs. 2.5-2.7). */
