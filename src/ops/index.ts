@@ -1,6 +1,6 @@
 /**
  * The ops layer: tensors, every compute op (shape checks + float64 reference beside it), and the one
- * registry that runs each op on the selected backend (gl, wasm, js, reference; see registry.ts).
+ * registry that runs each op on the selected backend (gl, native, wasm, js, reference; see registry.ts).
  * Import ops only from here: the deep modules are internal (lint-enforced outside src/ops).
  */
 import './backends';
@@ -19,13 +19,16 @@ export {
   disposeBackends,
   getBackend,
   hasKernel,
+  gemmBackend,
   lastBackendRan,
+  mayDecline,
   profileOps,
   resolveKernelBackend,
   setBackend,
   traceBackends,
   withBackend,
   type BackendName,
+  type Declines,
   type OpCall,
   type OpTime,
 } from './registry';
@@ -72,5 +75,14 @@ export {
   type WasmArena,
   type WasmKernels,
 } from './wasm';
+// The native backend (OpenBLAS through an FFI, loaded on first use): where the library is, and a call count.
+export {
+  BLAS_LIB_ENV,
+  findBlasLibrary,
+  nativeBlas,
+  nativeGemmCalls,
+  nativeUnavailableReason,
+  type NativeBlas,
+} from './native';
 export { solveProxyExample, type ExampleSolve } from './js/proxy-solve';
 export { PROXY_NEAR_TOLERANCE } from './gl/proxy-solve';

@@ -3,10 +3,13 @@
  * then calls `dispatch(op, …)`; the registry runs the kernel of the selected backend, falling back per op
  * along a fixed chain when that backend has no kernel for it:
  *
- *   gl  → wasm → js → reference        wasm → js → reference        js → reference        reference
+ *   gl → native → wasm → js → reference     native → wasm → js → reference     wasm → js → reference
+ *   js → reference     reference
  *
  * Backends (kernel tables registered by src/ops/backends.ts):
  *  - `gl`:        gpu.js kernels on headless-gl / WebGL (src/ops/gl): the GPU path;
+ *  - `native`:    GEMM-shaped ops on OpenBLAS through an FFI (src/ops/native), everything else on `wasm`;
+ *                 unavailable (with the reason) where the library or the FFI does not load;
  *  - `wasm`:      hand-written WebAssembly SIMD kernels (src/ops/wasm) where they exist, else `js`;
  *  - `js`:        plain TypeScript contiguous loops (src/ops/js): the portable fast CPU path;
  *  - `reference`: the float64 oracle beside each op's shape checks; selectable, never chosen by `auto`.
@@ -16,7 +19,11 @@
  * holds across `await` inside `fn` without leaking into concurrent work. `lastBackendRan(op?)` and
  * `traceBackends(fn)` report which backend actually ran each op (after any fallback).
  *
- * `auto` picks the fastest measured path here: `wasm` (then `js`). `gl` is chosen by `auto` only on a
+ * A backend may also decline one call of an op it implements (`BackendProvider.declines`, e.g. native
+ * leaves single-query attention to wasm); the call then runs on the next backend of the chain, and the
+ * report names the one that ran.
+ *
+ * `auto` picks the fastest measured path here: `native` where OpenBLAS loads, else `wasm` (then `js`). `gl` is chosen by `auto` only on a
  * hardware GPU (see `glIsHardware` in src/ops/gl/runtime.ts: a GPU device node is present and the
  * WebGL renderer is not Mesa's llvmpipe/softpipe/swrast); on any machine `EFFLAB_BACKEND=gl` or
  * `setBackend('gl')` forces it. Older names are accepted as aliases: `headlessgl` → gl, `webasm` → wasm,
@@ -26,13 +33,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { BackendError } from './errors';
 import type { OpKernels, OpName } from './kernel-types';
 
-export type BackendName = 'gl' | 'wasm' | 'js' | 'reference';
+export type BackendName = 'gl' | 'native' | 'wasm' | 'js' | 'reference';
 
 /** Every backend, fastest-capable first (`reference` last: the oracle). */
-export const BACKENDS: readonly BackendName[] = ['gl', 'wasm', 'js', 'reference'];
+export const BACKENDS: readonly BackendName[] = ['gl', 'native', 'wasm', 'js', 'reference'];
 
 /** The backends that compute for production (what the parity table checks against `reference`). */
-export const COMPUTE_BACKENDS: readonly BackendName[] = ['gl', 'wasm', 'js'];
+export const COMPUTE_BACKENDS: readonly BackendName[] = ['gl', 'native', 'wasm', 'js'];
 
 /** Old backend names still accepted by `setBackend` / `EFFLAB_BACKEND`. */
 export const BACKEND_ALIASES: Readonly<Record<string, BackendName>> = {
@@ -41,12 +48,13 @@ export const BACKEND_ALIASES: Readonly<Record<string, BackendName>> = {
   cpu: 'js',
 };
 
-/** Environment variable that forces a backend (`gl`, `wasm`, `js`, `reference` or `auto`). */
+/** Environment variable that forces a backend (`gl`, `native`, `wasm`, `js`, `reference` or `auto`). */
 export const BACKEND_ENV = 'EFFLAB_BACKEND';
 
 /** Per-op fallback order for each selected backend. */
 export const FALLBACK: Readonly<Record<BackendName, readonly BackendName[]>> = {
-  gl: ['gl', 'wasm', 'js', 'reference'],
+  gl: ['gl', 'native', 'wasm', 'js', 'reference'],
+  native: ['native', 'wasm', 'js', 'reference'],
   wasm: ['wasm', 'js', 'reference'],
   js: ['js', 'reference'],
   reference: ['reference'],
@@ -58,15 +66,25 @@ export interface BackendProvider {
   unavailableReason: () => string | undefined;
   /** True when `auto` may choose this backend on this machine (only consulted for `gl`). */
   preferredByAuto?: () => boolean;
+  /**
+   * Per op, a test that declines a call this backend implements but would not run well (the call then
+   * runs on the next backend of the chain, and is reported so).
+   */
+  declines?: () => Declines;
 }
+
+/** Per-op tests that make a backend pass one call down its fallback chain. */
+export type Declines = { [K in OpName]?: (...args: Parameters<OpKernels[K]>) => boolean };
 
 const providers = new Map<BackendName, BackendProvider>();
 const tables = new Map<BackendName, Partial<OpKernels>>();
+const declineTables = new Map<BackendName, Declines>();
 
 /** Register a backend's kernels (src/ops/backends.ts does this for the four built-in backends). */
 export function registerBackend(name: BackendName, provider: BackendProvider): void {
   providers.set(name, provider);
   tables.delete(name);
+  declineTables.delete(name);
 }
 
 function provider(name: BackendName): BackendProvider {
@@ -94,6 +112,15 @@ function table(name: BackendName): Partial<OpKernels> {
   return t;
 }
 
+function declinesOf(name: BackendName): Declines {
+  let d = declineTables.get(name);
+  if (!d) {
+    d = provider(name).declines?.() ?? {};
+    declineTables.set(name, d);
+  }
+  return d;
+}
+
 /** Why a backend cannot start here, or undefined if it can. */
 export function backendUnavailableReason(name: BackendName): string | undefined {
   return provider(name).unavailableReason();
@@ -109,10 +136,18 @@ export function hasKernel(name: BackendName, op: OpName): boolean {
   return table(name)[op] !== undefined;
 }
 
-/** The backend that runs `op` when `name` is selected (its own kernel or the first fallback that has one). */
+/**
+ * The backend that runs `op` when `name` is selected (its own kernel or the first fallback that has
+ * one), for calls no backend declines (see `BackendProvider.declines`).
+ */
 export function resolveKernelBackend(name: BackendName, op: OpName): BackendName {
   for (const b of FALLBACK[name]) if (table(b)[op] !== undefined) return b;
   throw new BackendError(`no backend implements op '${op}' (not even the reference)`);
+}
+
+/** Whether backend `name` may decline some calls of `op` (they then run on the next backend of its chain). */
+export function mayDecline(name: BackendName, op: OpName): boolean {
+  return declinesOf(name)[op] !== undefined;
 }
 
 function parseBackend(name: string, source: string): BackendName | 'auto' {
@@ -129,11 +164,11 @@ function parseBackend(name: string, source: string): BackendName | 'auto' {
   );
 }
 
-/** The backend `auto` resolves to: gl on a hardware GPU, else wasm, else js. */
+/** The backend `auto` resolves to: gl on a hardware GPU, else native (OpenBLAS), else wasm, else js. */
 export function autoBackend(): BackendName {
   const gl = providers.get('gl');
   if (gl?.preferredByAuto?.() && gl.unavailableReason() === undefined) return 'gl';
-  for (const b of ['wasm', 'js'] as const) if (backendUnavailableReason(b) === undefined) return b;
+  for (const b of ['native', 'wasm', 'js'] as const) if (backendUnavailableReason(b) === undefined) return b;
   return 'reference';
 }
 
@@ -223,29 +258,57 @@ export function profileOps<T>(fn: () => T): { value: T; ops: Map<OpName, OpTime>
   return { value, ops };
 }
 
+/** The backend whose kernel is running now (innermost dispatch), undefined outside every kernel. */
+let running: BackendName | undefined;
+
+/**
+ * The backend a GEMM called now should run on: the backend of the op kernel that is running (so a
+ * wasm kernel's GEMMs stay on wasm even when native is selected and fell back to it), else the
+ * selected backend (a direct `sgemm` call). src/ops/wasm/sgemm.ts routes on it.
+ */
+export function gemmBackend(): BackendName {
+  return running ?? getBackend();
+}
+
+function pick<K extends OpName>(requested: BackendName, op: K, args: Parameters<OpKernels[K]>): BackendName {
+  for (const b of FALLBACK[requested]) {
+    if (table(b)[op] === undefined) continue;
+    const declines = declinesOf(b)[op] as ((...a: Parameters<OpKernels[K]>) => boolean) | undefined;
+    if (declines?.(...args)) continue;
+    return b;
+  }
+  throw new BackendError(`no backend implements op '${op}' (not even the reference)`);
+}
+
 /** Run op `op` on the selected backend (or its fallback); the op has already checked its operands. */
 export function dispatch<K extends OpName>(
   op: K,
   ...args: Parameters<OpKernels[K]>
 ): ReturnType<OpKernels[K]> {
   const requested = getBackend();
-  const ran = resolveKernelBackend(requested, op);
+  const ran = pick(requested, op, args);
   const kernel = table(ran)[op] as unknown as (...a: Parameters<OpKernels[K]>) => ReturnType<OpKernels[K]>;
   const call: OpCall = { op, requested, ran };
   lastCall = call;
   lastByOp.set(op, call);
   const store = scope.getStore();
   store?.trace?.push(call);
-  if (!store?.profile) return kernel(...args);
-  const t0 = performance.now();
-  const r = kernel(...args);
-  const dt = performance.now() - t0;
-  const e = store.profile.get(op);
-  if (e) {
-    e.calls++;
-    e.ms += dt;
-  } else store.profile.set(op, { calls: 1, ms: dt });
-  return r;
+  const outer = running;
+  running = ran;
+  try {
+    if (!store?.profile) return kernel(...args);
+    const t0 = performance.now();
+    const r = kernel(...args);
+    const dt = performance.now() - t0;
+    const e = store.profile.get(op);
+    if (e) {
+      e.calls++;
+      e.ms += dt;
+    } else store.profile.set(op, { calls: 1, ms: dt });
+    return r;
+  } finally {
+    running = outer;
+  }
 }
 
 const disposers: (() => void)[] = [];

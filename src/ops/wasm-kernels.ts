@@ -55,7 +55,7 @@ function cosineWasm(a: Tensor, b: Tensor, p: CosinePlan): Tensor {
 }
 
 /** Queries per call from which the two-GEMM form beats the scalar loops (prefill; decode stays scalar). */
-const ATTENTION_GEMM_MIN_T = 8;
+export const ATTENTION_GEMM_MIN_T = 8;
 
 function attentionWasm(q: Tensor, k: Tensor, v: Tensor, g: AttentionDims): Tensor {
   if (g.T < ATTENTION_GEMM_MIN_T) return attentionJs(q, k, v, g);

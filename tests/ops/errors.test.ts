@@ -80,7 +80,7 @@ test('unknown backend names are rejected, from the API and from EFFLAB_BACKEND, 
   assert.throws(() => o.setBackend('metal' as o.BackendName), {
     name: 'BackendError',
     message:
-      /unknown backend 'metal' \(expected one of gl, wasm, js, reference, auto; old names headlessgl → gl, webasm → wasm, cpu → js\)/,
+      /unknown backend 'metal' \(expected one of gl, native, wasm, js, reference, auto; old names headlessgl → gl, webasm → wasm, cpu → js\)/,
   });
   const root = path.resolve(__dirname, '..', '..');
   const script = "require('./src/ops').getBackend()";
@@ -122,7 +122,7 @@ test('the GL backend explains why it cannot start without a display', () => {
   );
 });
 
-test('auto picks the fastest CPU path (wasm) on Mesa, never gl; EFFLAB_BACKEND overrides it', () => {
+test('auto picks the fastest CPU path (native: OpenBLAS) on Mesa, never gl, wasm without OpenBLAS; EFFLAB_BACKEND overrides it', () => {
   const root = path.resolve(__dirname, '..', '..');
   const pick = (env: NodeJS.ProcessEnv): string =>
     execFileSync(
@@ -134,7 +134,9 @@ test('auto picks the fastest CPU path (wasm) on Mesa, never gl; EFFLAB_BACKEND o
   delete auto.EFFLAB_BACKEND;
   // This machine has no GPU device: GL (Mesa llvmpipe under Xvfb) is available but not auto-selected.
   assert.equal(o.glIsHardware(), false);
-  assert.equal(pick(auto), 'wasm');
+  assert.equal(pick(auto), 'native');
+  assert.equal(pick({ ...auto, EFFLAB_BLAS_LIB: '/nonexistent.so' }), 'wasm');
+  assert.equal(pick({ ...auto, EFFLAB_BACKEND: 'wasm' }), 'wasm');
   assert.equal(pick({ ...auto, EFFLAB_BACKEND: 'gl' }), 'gl');
   assert.equal(pick({ ...auto, EFFLAB_BACKEND: 'js' }), 'js');
   assert.equal(pick({ ...auto, EFFLAB_BACKEND: 'headlessgl' }), 'gl');

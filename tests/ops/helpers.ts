@@ -44,12 +44,14 @@ export function tensorOf(e: unknown): Tensor {
  * Per-backend tolerances, |ours − ref| ≤ atol + rtol·|ref|. All backends compute in float32
  * (ε ≈ 1.2e-7); errors grow with the reduction length (≤ 64 here) and with transcendental functions
  * (GL's exp/log/pow are implementation-defined to a few ulp; Mesa llvmpipe is close to IEEE).
- * js, wasm and reference: rtol 2e-5, atol 2e-6. gl: rtol 1e-4, atol 1e-5.
+ * js, wasm, native and reference: rtol 2e-5, atol 2e-6 (native: OpenBLAS sums K float32 products with
+ * FMA in blocks, the same error class as the wasm kernels). gl: rtol 1e-4, atol 1e-5.
  */
 export const TOLERANCE: Record<BackendName, { rtol: number; atol: number }> = {
   reference: { rtol: 2e-5, atol: 2e-6 },
   js: { rtol: 2e-5, atol: 2e-6 },
   wasm: { rtol: 2e-5, atol: 2e-6 },
+  native: { rtol: 2e-5, atol: 2e-6 },
   gl: { rtol: 1e-4, atol: 1e-5 },
 };
 

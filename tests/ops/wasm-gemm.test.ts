@@ -4,8 +4,7 @@
  * FMA and mul + add) on 1 and 2 threads; and the committed kernel text/bytes against their generator.
  *
  * Tolerance: the rigorous bound for float32 summation of K products (recursive or blocked, with or
- * without FMA): |ĉ − c| ≤ γ · (|alpha| Σ_k |a_ik b_kj| + |beta c_ij|), γ = (K + 4) · 2⁻²⁴ (4 extra
- * roundings: alpha, beta, the final add, and the accumulation across K blocks).
+ * without FMA), see gemm-check.ts.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -14,8 +13,9 @@ import { gemmWat } from '../../src/ops/wasm/gen-wat';
 import * as bytesTs from '../../src/ops/wasm/kernels-bytes';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { check, rng } from './gemm-check';
+import { withBackend } from '../../src/ops';
 import {
-  allocF32,
   createKernels,
   relaxedSimdAvailable,
   sgemm,
@@ -24,87 +24,6 @@ import {
   type WasmKernels,
 } from '../../src/ops/wasm';
 import { ShapeError, ValueError } from '../../src/errors';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
-
-const rnd = (n: number, r: () => number): Float32Array => Float32Array.from({ length: n }, r);
-
-interface Case {
-  tA: boolean;
-  tB: boolean;
-  M: number;
-  N: number;
-  K: number;
-  batch?: number;
-  alpha?: number;
-  beta?: number;
-  lda?: number;
-  ldb?: number;
-  ldc?: number;
-  strideA?: number;
-  strideB?: number;
-  strideC?: number;
-}
-
-/** Run a case on `k` and compare with the float64 reference and the error bound; returns the worst ratio. */
-function check(k: WasmKernels, c: Case, r: () => number, arena = false, threads?: number): number {
-  const { tA, tB, M, N, K } = c;
-  const batch = c.batch ?? 1;
-  const [aR, aC] = tA ? [K, M] : [M, K];
-  const [bR, bC] = tB ? [N, K] : [K, N];
-  const lda = c.lda ?? aC;
-  const ldb = c.ldb ?? bC;
-  const ldc = c.ldc ?? N;
-  const sA = c.strideA ?? aR * lda;
-  const sB = c.strideB ?? bR * ldb;
-  const sC = c.strideC ?? M * ldc;
-  const alpha = c.alpha ?? 1;
-  const beta = c.beta ?? 0;
-  const mk = (n: number): Float32Array => {
-    const x = arena ? allocF32(n) : new Float32Array(n);
-    x.set(rnd(n, r));
-    return x;
-  };
-  const A = mk((batch - 1) * sA + aR * lda);
-  const B = mk((batch - 1) * sB + bR * ldb);
-  const C = mk((batch - 1) * sC + M * ldc);
-  const C0 = Float64Array.from(C);
-  sgemm(tA, tB, M, N, K, A, B, C, { ...c, kernels: k, threads });
-  let worst = 0;
-  const touched = new Uint8Array(C.length);
-  for (let b = 0; b < batch; b++)
-    for (let i = 0; i < M; i++)
-      for (let j = 0; j < N; j++) {
-        let s = 0;
-        let sAbs = 0;
-        for (let p = 0; p < K; p++) {
-          const a = A[b * sA + (tA ? p * lda + i : i * lda + p)];
-          const bb = B[b * sB + (tB ? j * ldb + p : p * ldb + j)];
-          s += a * bb;
-          sAbs += Math.abs(a * bb);
-        }
-        const o = b * sC + i * ldc + j;
-        touched[o] = 1;
-        const want = alpha * s + (beta === 0 ? 0 : beta * C0[o]);
-        const bound = (K + 4) * 2 ** -24 * (Math.abs(alpha) * sAbs + Math.abs(beta * C0[o])) + 1e-30;
-        const err = Math.abs(C[o] - want);
-        assert.ok(
-          err <= bound,
-          `${JSON.stringify(c)} C[${b},${i},${j}] = ${C[o]}, want ${want} (bound ${bound})`,
-        );
-        worst = Math.max(worst, err / bound);
-      }
-  // Entries outside the M × N windows (ldc padding) are untouched.
-  for (let o = 0; o < C.length; o++)
-    if (!touched[o]) assert.equal(C[o], Math.fround(C0[o]), `padding C[${o}] changed`);
-  return worst;
-}
 
 const variants: WasmKernels[] = [];
 after(() => variants.forEach((k) => k.close()));
@@ -156,7 +75,8 @@ for (const fma of [true, false]) {
         [8, 600, 64], // many columns, few rows: split N
         [200, 5, 300], // few columns: split M
       ];
-      for (const [tA, tB] of LAYOUTS) for (const [M, N, K] of sizes) check(k, { tA, tB, M, N, K }, r);
+      for (const [tA, tB] of LAYOUTS)
+        for (const [M, N, K] of sizes) check({ kernels: k }, { tA, tB, M, N, K }, r);
     });
   }
 }
@@ -167,11 +87,11 @@ test('sgemm: batches with strides (incl. a shared operand), alpha/beta, leading 
     const k = createKernels({ threads, steal: threads === 1 });
     variants.push(k);
     for (const [tA, tB] of LAYOUTS) {
-      check(k, { tA, tB, M: 7, N: 13, K: 19, batch: 3 }, r);
+      check({ kernels: k }, { tA, tB, M: 7, N: 13, K: 19, batch: 3 }, r);
       // attention-like: batch of heads, enough work to split batches across threads
-      check(k, { tA, tB, M: 40, N: 48, K: 32, batch: 6, alpha: 0.125 }, r);
+      check({ kernels: k }, { tA, tB, M: 40, N: 48, K: 32, batch: 6, alpha: 0.125 }, r);
       // one B for every product (weights shared across the batch)
-      check(k, { tA, tB, M: 9, N: 20, K: 24, batch: 4, strideB: 0, beta: 1 }, r);
+      check({ kernels: k }, { tA, tB, M: 9, N: 20, K: 24, batch: 4, strideB: 0, beta: 1 }, r);
       // padded rows: lda/ldb/ldc larger than the stored column counts, padded batch strides
       const ld = { lda: (tA ? 30 : 24) + 3, ldb: (tB ? 24 : 30) + 5, ldc: 30 + 2 };
       check(
@@ -179,20 +99,21 @@ test('sgemm: batches with strides (incl. a shared operand), alpha/beta, leading 
         { tA, tB, M: 30, N: 30, K: 24, batch: 2, ...ld, strideC: 30 * 32 + 7, alpha: -2, beta: 0.5 },
         r,
       );
-      check(k, { tA, tB, M: 64, N: 64, K: 96, alpha: 1.5, beta: -1 }, r, true, threads);
+      check({ kernels: k, threads }, { tA, tB, M: 64, N: 64, K: 96, alpha: 1.5, beta: -1 }, r, true);
     }
   }
 });
 
-test('sgemm: empty sizes, K = 0 (C = beta·C), beta = 0 ignores NaN in C', () => {
-  const C = Float32Array.from([1, 2, 3, 4]);
-  sgemm(false, false, 2, 2, 0, new Float32Array(0), new Float32Array(0), C, { beta: 3 });
-  assert.deepEqual([...C], [3, 6, 9, 12]);
-  sgemm(false, false, 0, 2, 5, new Float32Array(0), new Float32Array(10), new Float32Array(0));
-  const D = Float32Array.from([NaN, NaN]);
-  sgemm(false, false, 1, 2, 1, Float32Array.from([2]), Float32Array.from([3, 4]), D);
-  assert.deepEqual([...D], [6, 8]);
-});
+test('sgemm: empty sizes, K = 0 (C = beta·C), beta = 0 ignores NaN in C', () =>
+  withBackend('wasm', () => {
+    const C = Float32Array.from([1, 2, 3, 4]);
+    sgemm(false, false, 2, 2, 0, new Float32Array(0), new Float32Array(0), C, { beta: 3 });
+    assert.deepEqual([...C], [3, 6, 9, 12]);
+    sgemm(false, false, 0, 2, 5, new Float32Array(0), new Float32Array(10), new Float32Array(0));
+    const D = Float32Array.from([NaN, NaN]);
+    sgemm(false, false, 1, 2, 1, Float32Array.from([2]), Float32Array.from([3, 4]), D);
+    assert.deepEqual([...D], [6, 8]);
+  }));
 
 test('sgemm: bad sizes and options raise ShapeError / ValueError naming the operand', () => {
   const z = (n: number): Float32Array => new Float32Array(n);

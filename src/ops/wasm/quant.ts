@@ -42,7 +42,7 @@ export interface QuantLinearOptions {
 }
 
 /** Rows of x from which the dequantize-and-GEMM path is taken. */
-const GEMM_MIN_ROWS = 8;
+export const GEMM_MIN_ROWS = 8;
 /** Float32 bytes dequantized per chunk on the GEMM path. */
 const CHUNK_BYTES = 2 << 20;
 /** Below this many weights a quantized product runs on one thread. */

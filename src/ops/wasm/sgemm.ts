@@ -1,11 +1,18 @@
 /**
- * sgemm on the wasm kernels: C = alpha · op(A) · op(B) + beta · C in float32, batched, synchronous,
- * on every thread of the pool. Operands that live in the wasm arena are read and written in place;
- * others are copied into scratch memory and C is copied back.
+ * The one GEMM entry of the CPU backends: C = alpha · op(A) · op(B) + beta · C in float32, batched,
+ * synchronous. Every wasm GEMM goes through it (linear, matmul, batched attention, cosine, quantized
+ * prefill). It routes on the registry's `gemmBackend()`: when the running op kernel (or, for a direct
+ * call, the selected backend) is `native` and OpenBLAS loads, the product runs on OpenBLAS in place
+ * (src/ops/native); otherwise on the wasm kernels, on every thread of the pool: operands that live in
+ * the wasm arena are read and written in place, others are copied into scratch memory and C back.
+ * A call that names its own `kernels` (not the process-wide ones) always runs on those wasm kernels.
  */
 import { ShapeError, ValueError } from '../../errors';
+import { nativeBlas } from '../native/lib';
+import { nativeSgemm } from '../native/sgemm';
+import { gemmBackend } from '../registry';
 import type { Job } from './pool';
-import { requireKernels, type WasmKernels } from './runtime';
+import { requireKernels, wasmKernels, type WasmKernels } from './runtime';
 
 /** Options of `sgemm`. Leading dimensions and batch strides are in elements. */
 export interface SgemmOptions {
@@ -23,9 +30,9 @@ export interface SgemmOptions {
   lda?: number;
   ldb?: number;
   ldc?: number;
-  /** Use at most this many threads (default: all of the kernels' threads). */
+  /** Use at most this many wasm threads (default: all of the kernels' threads; OpenBLAS keeps its own). */
   threads?: number;
-  /** Kernels to run on (default: the process-wide ones). */
+  /** Wasm kernels to run on (default: the process-wide ones; others pin the call to wasm). */
   kernels?: WasmKernels;
 }
 
@@ -116,6 +123,29 @@ export function sgemm(
   if (K === 0 || alpha === 0) {
     scaleC(C, batch, sC, M, N, ldc, beta);
     return C;
+  }
+
+  if ((opts.kernels === undefined || opts.kernels === wasmKernels()) && gemmBackend() === 'native') {
+    const blas = nativeBlas();
+    if (blas) {
+      nativeSgemm(blas, A, B, C, {
+        transA,
+        transB,
+        M,
+        N,
+        K,
+        alpha,
+        beta,
+        batch,
+        lda,
+        ldb,
+        ldc,
+        strideA: sA,
+        strideB: sB,
+        strideC: sC,
+      });
+      return C;
+    }
   }
 
   const k = opts.kernels ?? requireKernels();
