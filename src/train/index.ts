@@ -6,13 +6,24 @@
  */
 export * from './types';
 export { Rng } from './rng';
-export { Mlp, type MlpOptions, type LayerParams, type DropoutKey, type ForwardTrace } from './mlp';
+export {
+  Mlp,
+  checkKey as checkDropoutKey,
+  maskStream,
+  type MlpOptions,
+  type LayerParams,
+  type DropoutKey,
+  type ForwardTrace,
+} from './mlp';
+export { product, type ProductOptions } from './dense';
 export { subset, exampleCount, stackInputs, type Dataset } from './data';
 export {
   evaluateLoss,
   lossName,
   isPairwise,
   logSoftmaxRows,
+  logSigmoid,
+  sigmoid as sigmoidStable,
   type Loss,
   type CustomLoss,
   type LossValues,
@@ -32,3 +43,4 @@ export * from './fit';
 export * from './mc';
 export * from './metrics';
 export { finiteDifferences } from './check';
+export { fillDropoutMask } from './dropout';

@@ -70,12 +70,13 @@ export function logSoftmaxRows(z: ArrayLike<number>, rows: number, cols: number)
   return out;
 }
 
-/** log σ(x), stable for large |x|. */
-function logSigmoid(x: number): number {
+/** log σ(x), stable for large |x| (Bradley–Terry: ℓ = −log σ(Δ)). */
+export function logSigmoid(x: number): number {
   return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
 }
 
-function sigmoid(x: number): number {
+/** σ(x), stable for large |x|. */
+export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 

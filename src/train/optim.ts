@@ -54,7 +54,8 @@ export interface OptimizerState {
  */
 export interface StatefulOptimizer extends Optimizer {
   readonly settings: { lr: number };
-  saveState(): OptimizerState;
+  /** A copy of the state; with `into` (an earlier save of this optimiser) its buffers are reused. */
+  saveState(into?: OptimizerState): OptimizerState;
   restoreState(state: OptimizerState): void;
 }
 
@@ -65,6 +66,19 @@ function restoreBuffers(who: string, into: Float64Array[], state: OptimizerState
     );
   }
   state.buffers.forEach((b, i) => into[i].set(b));
+}
+
+/** Copies `from` into the buffers of `into` when they fit (a reused save), else fresh copies. */
+function saveBuffers(t: number, from: Float64Array[], into?: OptimizerState): OptimizerState {
+  if (
+    into &&
+    into.buffers.length === from.length &&
+    into.buffers.every((b, i) => b.length === from[i].length)
+  ) {
+    from.forEach((b, i) => into.buffers[i].set(b));
+    return { t, buffers: into.buffers };
+  }
+  return { t, buffers: from.map((b) => Float64Array.from(b)) };
 }
 
 function checkStep(params: Vec, grad: ArrayLike<number>, size: number, who: string): void {
@@ -114,9 +128,9 @@ export class Adam implements StatefulOptimizer {
     return this.steps;
   }
 
-  /** A copy of m, v and the step count. */
-  saveState(): OptimizerState {
-    return { t: this.steps, buffers: [Float64Array.from(this.m), Float64Array.from(this.v)] };
+  /** A copy of m, v and the step count (into the buffers of `into` when given). */
+  saveState(into?: OptimizerState): OptimizerState {
+    return saveBuffers(this.steps, [this.m, this.v], into);
   }
 
   /** Puts back a state from `saveState` (same parameter count). */
@@ -170,9 +184,9 @@ export class Sgd implements StatefulOptimizer {
     return this.steps;
   }
 
-  /** A copy of the momentum buffer and the step count. */
-  saveState(): OptimizerState {
-    return { t: this.steps, buffers: [Float64Array.from(this.buf)] };
+  /** A copy of the momentum buffer and the step count (into the buffers of `into` when given). */
+  saveState(into?: OptimizerState): OptimizerState {
+    return saveBuffers(this.steps, [this.buf], into);
   }
 
   /** Puts back a state from `saveState` (same parameter count). */

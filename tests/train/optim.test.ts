@@ -98,3 +98,27 @@ test('saveState / restoreState undo a step exactly (Adam and SGD), and settings.
     assert.throws(() => opt.restoreState({ t: 0, buffers: [new Float64Array(2)] }), /restoreState/);
   }
 });
+
+test('saveState(into) reuses the buffers of an earlier save and restores like a fresh save', () => {
+  for (const opt of [
+    makeOptimizer({ kind: 'adam', lr: 0.1 }, 3),
+    makeOptimizer({ kind: 'sgd', lr: 0.1, momentum: 0.9 }, 3),
+  ]) {
+    const theta = Float64Array.from([1, -2, 0.5]);
+    let saved = opt.saveState();
+    const buffers = saved.buffers;
+    opt.step(theta, [0.5, -0.1, 0.2]);
+    saved = opt.saveState(saved);
+    assert.equal(saved.t, 1);
+    saved.buffers.forEach((b, i) => assert.equal(b, buffers[i])); // the same arrays, refilled
+    const fresh = opt.saveState();
+    assert.deepEqual(saved.buffers, fresh.buffers);
+    const before = Float64Array.from(theta);
+    opt.step(theta, [0.3, 0.2, -0.1]);
+    const straight = Float64Array.from(theta);
+    opt.restoreState(saved);
+    theta.set(before);
+    opt.step(theta, [0.3, 0.2, -0.1]);
+    assert.deepEqual(theta, straight);
+  }
+});

@@ -6,9 +6,9 @@
  * the mean squared deviation, i.e. β/k on the thesis's sum over k examples; per example the balance
  * between α(ℓ_i(θ) − ℓ_i(u)) and 2β(w_i − w⁰_i) is then exactly the thesis's):
  *   L_α = mean_{j∈V} ℓ_j(θ) + β mean_{i∈B} (w_i − w⁰_i)² + α mean_{i∈B} w_i (ℓ_i(θ) − ℓ_i(u)).
+ * Its evaluation (`lagrangian`, `LagrangianWorkspace`) is in step.ts.
  */
-import { ShapeError, ValueError } from '../../errors';
-import { pairLosses, type DropoutKey, type RewardHead } from './head';
+import type { RewardHead } from './head';
 import type { PairSet } from './task';
 
 export interface LagrangianInput {
@@ -44,65 +44,4 @@ export interface LagrangianParts {
   gradWeights: Float64Array;
   lossTheta: Float64Array;
   lossProxy: Float64Array;
-}
-
-/** L_α and its gradients on one batch (Eqs. 3.8, 3.10); every gradient is checked by finite differences in the tests. */
-export function lagrangian(x: LagrangianInput): LagrangianParts {
-  const B = x.trainRows.length;
-  const V = x.valRows.length;
-  if (B === 0 || V === 0)
-    throw new ValueError(`bilevel: empty batch (${B} training rows, ${V} validation rows)`);
-  if (x.weights.length !== B || x.prior.length !== B)
-    throw new ShapeError(
-      `bilevel: ${x.weights.length} weights and ${x.prior.length} prior weights for ${B} rows`,
-    );
-  const P = x.theta.length;
-  const keyT: DropoutKey | undefined =
-    x.dropoutSeed === undefined ? undefined : { seed: x.dropoutSeed, stream: 0 };
-  const keyV: DropoutKey | undefined =
-    x.dropoutSeed === undefined ? undefined : { seed: x.dropoutSeed, stream: 1 };
-  const gradTheta = new Float64Array(P);
-  const gradProxyTrain = new Float64Array(P);
-  const valCoef = new Float64Array(V).fill(1 / V);
-  const lv = pairLosses(x.head, x.theta, x.validation, {
-    rows: x.valRows,
-    coef: valCoef,
-    grad: gradTheta,
-    dropout: keyV,
-  });
-  const coefT = Float64Array.from(x.weights, (w) => (x.alpha * w) / B);
-  const lt = pairLosses(x.head, x.theta, x.train, {
-    rows: x.trainRows,
-    coef: coefT,
-    grad: gradTheta,
-    dropout: keyT,
-  });
-  const coefU = Float64Array.from(x.weights, (w) => w / B);
-  const lu = pairLosses(x.head, x.proxy, x.train, {
-    rows: x.trainRows,
-    coef: coefU,
-    grad: gradProxyTrain,
-    dropout: keyT,
-  });
-  let valLoss = 0;
-  lv.forEach((l) => (valLoss += l / V));
-  let reg = 0;
-  let gap = 0;
-  const gradWeights = new Float64Array(B);
-  const finiteBeta = Number.isFinite(x.beta);
-  for (let i = 0; i < B; i++) {
-    const dev = x.weights[i] - x.prior[i];
-    if (finiteBeta) reg += (x.beta * dev * dev) / B;
-    gap += (x.alpha * x.weights[i] * (lt[i] - lu[i])) / B;
-    gradWeights[i] = ((finiteBeta ? 2 * x.beta * dev : 0) + x.alpha * (lt[i] - lu[i])) / B;
-  }
-  return {
-    value: valLoss + reg + gap,
-    valLoss,
-    gradTheta,
-    gradProxyTrain,
-    gradWeights,
-    lossTheta: lt,
-    lossProxy: lu,
-  };
 }

@@ -7,6 +7,7 @@ export * from './optim';
 export * from './train';
 export * from './prior';
 export * from './bilevel';
+export * from './step';
 export * from './solver';
 export * from './metrics';
 export * from './features';

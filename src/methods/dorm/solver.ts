@@ -5,9 +5,9 @@
  * recovery from divergence: a step that makes θ, u or w non-finite is undone and every learning rate halved.
  */
 import { ConfigError, NonFiniteError, ShapeError, ValueError } from '../../errors';
-import type { StatefulOptimizer } from '../../train';
+import type { OptimizerState, StatefulOptimizer } from '../../train';
 import { createHead, type HeadConfig, type RewardHead } from './head';
-import { lagrangian } from './bilevel';
+import { LagrangianWorkspace } from './step';
 import { auroc, meanWhere, sourceShares } from './metrics';
 import { dormOptimizer, type OptimizerName } from './optim';
 import { Rng } from './rng';
@@ -189,6 +189,21 @@ export function runBilevel(
   let streak = 0;
   let status: 'done' | 'diverged' = 'done';
   let message = `${steps} steps`;
+  // Everything a step writes is preallocated once: the batch, its weights, the saved state, the scaled
+  // proxy gradient, and the workspace of the fused L_α evaluation (step.ts).
+  const ws = new LagrangianWorkspace(head.config);
+  const valRows = new Int32Array(vbs);
+  const wb = new Float64Array(bs);
+  const pb = new Float64Array(bs);
+  const gu = new Float64Array(theta.length);
+  const saved = {
+    theta: new Float64Array(theta.length),
+    proxy: new Float64Array(theta.length),
+    w: new Float64Array(bs),
+    z: new Array<number>(sources).fill(0),
+    optT: undefined as OptimizerState | undefined,
+    optU: undefined as OptimizerState | undefined,
+  };
   log(0);
   let t = 0;
   while (t < steps) {
@@ -196,13 +211,16 @@ export function runBilevel(
       rng.shuffle(order);
       cursor = 0;
     }
-    const rows = order.slice(cursor, cursor + bs);
+    const rows = order.subarray(cursor, cursor + bs);
     cursor += bs;
-    const valRows = Int32Array.from({ length: vbs }, () => rng.int(validation.n));
-    const rw = rowWeights();
-    const wb = Float64Array.from(rows, (r) => rw[r]);
-    const pb = Float64Array.from(rows, (r) => prior[r]);
-    const parts = lagrangian({
+    for (let j = 0; j < vbs; j++) valRows[j] = rng.int(validation.n);
+    if (weighting === 'example') for (let i = 0; i < bs; i++) wb[i] = w[rows[i]];
+    else {
+      const sw = srcWeights();
+      for (let i = 0; i < bs; i++) wb[i] = sw[train.source[rows[i]]];
+    }
+    for (let i = 0; i < bs; i++) pb[i] = prior[rows[i]];
+    const parts = ws.evaluate({
       head,
       theta,
       proxy,
@@ -217,16 +235,15 @@ export function runBilevel(
       dropoutSeed: opts.dropout === false ? undefined : seed * 100003 + t,
     });
     // Save what this step may change, to undo it if it diverges.
-    const saved = {
-      theta: Float64Array.from(theta),
-      proxy: Float64Array.from(proxy),
-      w: Float64Array.from(rows, (r) => w[r]),
-      z: [...z],
-      optT: optT.saveState(),
-      optU: optU.saveState(),
-    };
+    saved.theta.set(theta);
+    saved.proxy.set(proxy);
+    for (let i = 0; i < bs; i++) saved.w[i] = w[rows[i]];
+    for (let k = 0; k < sources; k++) saved.z[k] = z[k];
+    saved.optT = optT.saveState(saved.optT);
+    saved.optU = optU.saveState(saved.optU);
     // Line 3: u ← u − α η_u ∇_u L_tr(w, u).
-    const gu = parts.gradProxyTrain.map((g) => alpha * g);
+    const gp = parts.gradProxyTrain;
+    for (let k = 0; k < gu.length; k++) gu[k] = alpha * gp[k];
     // Line 4: θ ← θ − η_θ (∇L_val(θ) + α ∇_θ L_tr(w, θ)).
     // The trainer's optimisers refuse a non-finite gradient before updating (NonFiniteError): that step is
     // rejected below like one whose update is non-finite.
@@ -245,19 +262,20 @@ export function runBilevel(
     // Line 5: w ← w − η_w (2β(w − w⁰) + α(∇_w L_tr(w, θ) − ∇_w L_tr(w, u))), all at step t.
     if (!freeze && !badGrad) {
       if (weighting === 'example') {
-        if (beta === Infinity) rows.forEach((r) => (w[r] = prior[r]));
+        if (beta === Infinity) for (let i = 0; i < bs; i++) w[rows[i]] = prior[rows[i]];
         else {
-          const c = (lrW * 2 * beta) / rows.length;
-          rows.forEach((r, i) => {
-            const gAlpha = (alpha * (parts.lossTheta[i] - parts.lossProxy[i])) / rows.length;
+          const c = (lrW * 2 * beta) / bs;
+          for (let i = 0; i < bs; i++) {
+            const r = rows[i];
+            const gAlpha = (alpha * (parts.lossTheta[i] - parts.lossProxy[i])) / bs;
             // The quadratic pull is stepped implicitly (proximal): exact for it and stable for any β.
             w[r] = Math.max(0, (w[r] - lrW * gAlpha + c * prior[r]) / (1 + c));
-          });
+          }
         }
       } else if (beta !== Infinity) {
         const p = srcWeights().map((x) => x / sources);
         const gs = new Array<number>(sources).fill(0);
-        rows.forEach((r, i) => (gs[train.source[r]] += parts.gradWeights[i]));
+        for (let i = 0; i < bs; i++) gs[train.source[rows[i]]] += parts.gradWeights[i];
         const pg = p.reduce((a, pk, k) => a + pk * gs[k], 0);
         for (let k = 0; k < sources; k++) z[k] -= lrW * sources * p[k] * (gs[k] - pg);
       }
@@ -274,8 +292,8 @@ export function runBilevel(
     if (bad) {
       theta.set(saved.theta);
       proxy.set(saved.proxy);
-      rows.forEach((r, i) => (w[r] = saved.w[i]));
-      saved.z.forEach((v, k) => (z[k] = v));
+      for (let i = 0; i < bs; i++) w[rows[i]] = saved.w[i];
+      for (let k = 0; k < sources; k++) z[k] = saved.z[k];
       optT.restoreState(saved.optT);
       optU.restoreState(saved.optU);
       lrT /= 2;
