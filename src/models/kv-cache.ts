@@ -7,8 +7,8 @@
  * take over the attention read entirely (`attend`), e.g. to attend in a compressed space with the
  * value up-projection folded into the output projection (Eq. 5.9).
  */
-import { Tensor, attention } from '../ops';
-import { ShapeError, ValueError } from '../errors';
+import { Tensor, allocF32, attention } from '../ops';
+import { NonFiniteError, ShapeError, ValueError } from '../errors';
 
 /** Applies rotary embedding to x [B, T, H, D] at the given absolute positions (one per t). */
 export type RopeApplier = (x: Tensor, positions: readonly number[]) => Tensor;
@@ -63,9 +63,11 @@ export interface KVCache {
 
 /**
  * The full-precision default cache: per layer it keeps every position's keys (rotated once, at append
- * time, with the model's RoPE) and values as float32 in [B, S, Hkv, D] order. Storage grows by
- * doubling; `bytes()` reports the bytes of the held positions (keys + values, 4 bytes each), and
- * `capacityBytes()` the bytes allocated including growth headroom.
+ * time, with the model's RoPE) and values as float32 in [B, S, Hkv, D] order, in the wasm kernels'
+ * shared memory where available (attention reads them in place). Storage grows by doubling; `bytes()`
+ * reports the bytes of the held positions (keys + values, 4 bytes each), and `capacityBytes()` the
+ * bytes allocated including growth headroom. Every entry is checked finite when appended, so `attend`
+ * (batch 1) reads the held rows without copying or rescanning them.
  */
 export class FullKVCache implements KVCache {
   readonly numLayers: number;
@@ -132,6 +134,8 @@ export class FullKVCache implements KVCache {
       this.keys[layer] = regrow(this.keys[layer], B, len, cap / (B * row), row);
       this.vals[layer] = regrow(this.vals[layer], B, len, cap / (B * row), row);
     }
+    assertFiniteRows(v.data, `FullKVCache.append(layer ${layer}): values`);
+    assertFiniteRows(rotated.data, `FullKVCache.append(layer ${layer}): rotated keys`);
     const capPos = this.keys[layer].length / (B * row);
     for (let b = 0; b < B; b++) {
       this.keys[layer].set(rotated.data.subarray(b * T * row, (b + 1) * T * row), (b * capPos + len) * row);
@@ -154,6 +158,26 @@ export class FullKVCache implements KVCache {
       return new Tensor(out, [B, len, H, D]);
     };
     return { keys: pick(this.keys[layer]), values: pick(this.vals[layer]) };
+  }
+
+  /**
+   * Causal attention of q [1, T, Hq, D] at consecutive held positions over the held rows, read in place
+   * (batch 1); undefined otherwise (the decoder then reads a copy with `read`).
+   */
+  attend(layer: number, q: Tensor, positions: readonly number[]): KVAttendResult | undefined {
+    this.checkLayer(layer);
+    const len = this.lens[layer];
+    if (!this.geom || this.geom[0] !== 1 || len === 0 || q.rank !== 4) return undefined;
+    const T = q.shape[1];
+    const start = positions[0];
+    if (positions.length !== T || T === 0 || start + T > len) return undefined;
+    for (let t = 1; t < T; t++) if (positions[t] !== start + t) return undefined;
+    const [, H, D] = this.geom;
+    const n = len * H * D;
+    const keys = new Tensor(this.keys[layer].subarray(0, n), [1, len, H, D]);
+    const values = new Tensor(this.vals[layer].subarray(0, n), [1, len, H, D]);
+    const out = attention(q, keys, values, { causal: true, queryOffset: start, keysValuesChecked: true });
+    return { out, projected: false };
   }
 
   bytes(): number {
@@ -206,8 +230,16 @@ export class FullKVCache implements KVCache {
   }
 }
 
+/** Throw NonFiniteError naming `what` and the index when d holds a NaN or an infinity. */
+function assertFiniteRows(d: Float32Array, what: string): void {
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i]))
+      throw new NonFiniteError(`${what} hold a non-finite value ${d[i]} at flat index ${i}`);
+  }
+}
+
 function regrow(old: Float32Array, B: number, len: number, capPos: number, row: number): Float32Array {
-  const out = new Float32Array(B * capPos * row);
+  const out = allocF32(B * capPos * row);
   const oldCap = old.length === 0 ? 0 : old.length / (B * row);
   for (let b = 0; b < B; b++)
     out.set(old.subarray(b * oldCap * row, (b * oldCap + len) * row), b * capPos * row);

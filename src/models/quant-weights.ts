@@ -65,3 +65,27 @@ export function dequantizedTensor(w: QuantMatrix): Tensor {
   for (let j = 0; j < w.rows; j++) dequantRow(w, j, out.subarray(j * w.cols, (j + 1) * w.cols));
   return new Tensor(out, [w.rows, w.cols]);
 }
+
+/**
+ * Stack quantized matrices of one type and width by rows into one buffer (e.g. [W_q; W_k; W_v]) so
+ * one kernel call multiplies them all; returns the fused matrix and the parts as views into it, or
+ * undefined when the types or widths differ.
+ */
+export function stackQuantRows(
+  parts: QuantMatrix[],
+): { fused: QuantMatrix; views: QuantMatrix[] } | undefined {
+  const [first] = parts;
+  if (!first || parts.some((p) => p.type !== first.type || p.cols !== first.cols)) return undefined;
+  const rowBytes = (first.cols / 32) * QUANT_BLOCK_BYTES[first.type];
+  const rows = parts.reduce((a, p) => a + p.rows, 0);
+  const data = allocBytes(rows * rowBytes);
+  let off = 0;
+  const views = parts.map((p) => {
+    const n = p.rows * rowBytes;
+    data.set(p.data.subarray(0, n), off);
+    const view = { ...p, data: data.subarray(off, off + n) };
+    off += n;
+    return view;
+  });
+  return { fused: { type: first.type, rows, cols: first.cols, data }, views };
+}

@@ -21,6 +21,11 @@ export interface AttentionOptions {
   keyMask?: Tensor;
   /** Score scale; default 1/sqrt(D). */
   scale?: number;
+  /**
+   * The keys and values were checked finite when they were stored (a KV cache checks each entry once,
+   * at append), so they are not rescanned here (that scan is O(S) per decode step); q still is.
+   */
+  keysValuesChecked?: boolean;
 }
 
 /** Score used for masked positions by kernels that cannot carry -Infinity (GL): finite, far below any score. */
@@ -84,8 +89,10 @@ export function attentionProbs(q: Tensor, k: Tensor, v: Tensor, opts: AttentionO
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const g = attentionDims(q, k, v, opts);
   assertFinite(q, 'attention', 'q');
-  assertFinite(k, 'attention', 'k');
-  assertFinite(v, 'attention', 'v');
+  if (!opts.keysValuesChecked) {
+    assertFinite(k, 'attention', 'k');
+    assertFinite(v, 'attention', 'v');
+  }
   if (g.B * g.T * g.Hq * g.D === 0) return Tensor.zeros(q.shape);
   return dispatch('attention', q, k, v, g);
 }

@@ -26,6 +26,7 @@ import type {
   UnaryOp,
 } from './plans';
 import type { QuantMatrix } from './wasm';
+import type { QuantLinearPlan } from './quant-linear';
 import type { Tensor } from './tensor';
 
 export interface OpKernels {
@@ -48,7 +49,7 @@ export interface OpKernels {
   reconstructRope(c: Tensor, basis: Tensor, tables: RopeTables, g: FusedDims): Tensor;
   foldedAttention(q: Tensor, keys: Tensor, cv: Tensor, folded: Tensor, g: FoldedDims): Tensor;
   proxySolve(problem: ProxyProblem): RawSolve;
-  quantLinear(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, p: LinearPlan): Tensor;
+  quantLinear(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, p: QuantLinearPlan): Tensor;
 }
 
 export type OpName = keyof OpKernels;

@@ -5,7 +5,7 @@
  * nibble), as ggml stores them. Kernels: wasm (src/ops/wasm's SIMD block dot products), js (one weight
  * row dequantized at a time, then dot products).
  */
-import { ShapeError } from './errors';
+import { ShapeError, ValueError } from './errors';
 import type { LinearPlan } from './matmul';
 import { dispatch } from './registry';
 import { Tensor, shapeSize } from './tensor';
@@ -45,8 +45,32 @@ export function dequantRow(w: QuantMatrix, j: number, out: Float32Array): void {
   }
 }
 
+/**
+ * How a kernel may treat x: 'f32' (default) multiplies the float32 values; 'i16' lets a kernel round
+ * decode-sized inputs (< 8 rows) per 32-value block to int16 (x ≈ q·s, s = max|x_block| / 32767) and
+ * multiply in int32, ≈ 2× faster on the wasm backend; per output the extra error is at most
+ * Σ_blocks (s/2)·Σ|w| (backends without such a kernel stay exact).
+ */
+export type QuantActivations = 'f32' | 'i16';
+
+/** The shape plan of a quantized linear layer with its activation rounding (see QuantActivations). */
+export interface QuantLinearPlan extends LinearPlan {
+  activations: QuantActivations;
+}
+
+/** Options of `quantLinear`. */
+export interface QuantLinearOpOptions {
+  activations?: QuantActivations;
+}
+
 /** Check y = x · Wᵀ + b for a quantized W [rows = out, cols = in]. */
-function plan(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, what: string): LinearPlan {
+function plan(
+  x: Tensor,
+  w: QuantMatrix,
+  bias: Tensor | undefined,
+  what: string,
+  activations: QuantActivations = 'f32',
+): QuantLinearPlan {
   checkQuantMatrix(w, what);
   if (x.rank < 1 || x.shape[x.rank - 1] !== w.cols) {
     throw new ShapeError(
@@ -56,13 +80,22 @@ function plan(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, what: string)
   if (bias && (bias.rank !== 1 || bias.shape[0] !== w.rows)) {
     throw new ShapeError(`${what}: bias [${bias.shape.join(', ')}] does not match out = ${w.rows}`);
   }
+  if (activations !== 'f32' && activations !== 'i16') {
+    throw new ValueError(`${what}: activations '${String(activations)}' (expected 'f32' or 'i16')`);
+  }
   const lead = x.shape.slice(0, -1);
-  return { M: shapeSize(lead), K: w.cols, N: w.rows, shape: [...lead, w.rows] };
+  return { M: shapeSize(lead), K: w.cols, N: w.rows, shape: [...lead, w.rows], activations };
 }
 
 /** y = x · Wᵀ (+ b) with quantized weights, on the selected backend (a linear layer, Eq. 2.1's projections). */
-export function quantLinear(x: Tensor, w: QuantMatrix, bias?: Tensor, what = 'quantLinear'): Tensor {
-  const p = plan(x, w, bias, what);
+export function quantLinear(
+  x: Tensor,
+  w: QuantMatrix,
+  bias?: Tensor,
+  what = 'quantLinear',
+  opts: QuantLinearOpOptions = {},
+): Tensor {
+  const p = plan(x, w, bias, what, opts.activations);
   if (p.M * p.N === 0) return Tensor.zeros(p.shape);
   return dispatch('quantLinear', x, w, bias, p);
 }

@@ -20,6 +20,11 @@ import type { RopeTables } from './rope';
 import { Tensor } from './tensor';
 import { linearQuant, sgemm, wasmUnavailableReason as sgemmUnavailable, type QuantMatrix } from './wasm';
 import { attentionBatchedGemm } from './wasm/attention';
+import { attentionRows, foldedAttentionRows, ropeHalfRows } from './wasm/rows';
+import { ropeJs } from './js/rope';
+import type { FoldedDims } from './lowrank';
+import type { RopePlan } from './rope';
+import type { QuantLinearPlan } from './quant-linear';
 import { requireKernels, type ElementwiseName } from './wasm/runtime';
 
 /** Why the wasm backend cannot run here (no WebAssembly SIMD / shared memory), or undefined if it can. */
@@ -54,26 +59,50 @@ function cosineWasm(a: Tensor, b: Tensor, p: CosinePlan): Tensor {
   );
 }
 
-/** Queries per call from which the two-GEMM form beats the scalar loops (prefill; decode stays scalar). */
+/** Queries per call from which the two-GEMM form beats the row kernel (prefill; decode runs `attnRows`). */
 export const ATTENTION_GEMM_MIN_T = 8;
 
 function attentionWasm(q: Tensor, k: Tensor, v: Tensor, g: AttentionDims): Tensor {
-  if (g.T < ATTENTION_GEMM_MIN_T) return attentionJs(q, k, v, g);
+  if (g.T < ATTENTION_GEMM_MIN_T) {
+    if (g.mask) return attentionJs(q, k, v, g);
+    return new Tensor(attentionRows(q.data, k.data, v.data, g), q.shape);
+  }
   return new Tensor(attentionBatchedGemm(q.data, k.data, v.data, g), q.shape);
 }
 
-/** Reconstruct every held key row as one product C · V_cᵀ on the SIMD GEMM, then rotate the rows. */
+/** Reconstruct every held key row as one product C · V_cᵀ on the SIMD GEMM, then rotate the rows (SIMD). */
 function reconstructRopeWasm(c: Tensor, basis: Tensor, tables: RopeTables, g: FusedDims): Tensor {
   const rows = g.B * g.S;
   const width = g.Hkv * g.D;
   const k = gemmNTWasm(c.data, basis.data, rows, g.dc, width);
-  rotateRowsInPlace(k, tables, g);
+  if (g.interleaved) rotateRowsInPlace(k, tables, g);
+  else {
+    for (let b = 0; b < g.B; b++) {
+      const part = k.subarray(b * g.S * width, (b + 1) * g.S * width);
+      ropeHalfRows(part, tables.cos, tables.sin, g.S, g.Hkv, g.D, part);
+    }
+  }
   return new Tensor(k, [g.B, g.S, g.Hkv, g.D]);
 }
 
-/** Quantized weights read as stored: SIMD block dot products (decode) or chunked dequantize + GEMM (prefill). */
-function quantLinearWasm(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, p: LinearPlan): Tensor {
-  const out = linearQuant(x.data, p.M, w);
+/** Folded attention (Eq. 5.9): the `attnRows` kernel over the compressed values, then one GEMM with W_o'. */
+function foldedAttentionWasm(q: Tensor, keys: Tensor, cv: Tensor, folded: Tensor, g: FoldedDims): Tensor {
+  return new Tensor(foldedAttentionRows(q.data, keys.data, cv.data, folded.data, g), [g.B, g.T, g.hidden]);
+}
+
+/** RoPE ('half' pairing on the SIMD row kernel; 'interleaved' on the js loop). */
+function ropeWasm(x: Tensor, tables: RopeTables, p: RopePlan): Tensor {
+  if (p.interleaved) return ropeJs(x, tables, p);
+  return new Tensor(ropeHalfRows(x.data, tables.cos, tables.sin, p.T, p.H, p.D), x.shape);
+}
+
+/**
+ * Quantized weights read as stored: SIMD block dot products (decode) or chunked dequantize + GEMM
+ * (prefill); with `activations: 'i16'` decode-sized inputs are rounded to int16 per block (see
+ * QuantActivations).
+ */
+function quantLinearWasm(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, p: QuantLinearPlan): Tensor {
+  const out = linearQuant(x.data, p.M, w, { activations: p.activations });
   if (bias) for (let i = 0; i < p.M; i++) for (let j = 0; j < p.N; j++) out[i * p.N + j] += bias.data[j];
   return new Tensor(out, p.shape);
 }
@@ -138,6 +167,8 @@ export function wasmKernelTable(): Partial<OpKernels> {
     cosine: cosineWasm,
     attention: attentionWasm,
     reconstructRope: reconstructRopeWasm,
+    foldedAttention: foldedAttentionWasm,
+    rope: ropeWasm,
     quantLinear: quantLinearWasm,
     activation: activationWasm,
     swiglu: swigluWasm,

@@ -190,7 +190,7 @@ function layernorm(): string {
 /** Softmax of n floats at $p in place: max, exp(x − max) with the sum, then scale by 1 / sum. */
 function softmaxRow(): string {
   const xj1 = '(i32.add (local.get $xr) (local.get $j))';
-  return `  (func (export "softmaxRow") (param $p i32) (param $n i32)
+  return `  (func $softmaxRow (export "softmaxRow") (param $p i32) (param $n i32)
     (local $j i32) (local $rowb i32) (local $xr i32) (local $or i32) (local $acc v128) (local $s f32) (local $m f32) (local $mx v128) (local $e v128)
     (local.set $xr (local.get $p))
     (local.set $or (local.get $p))
@@ -220,6 +220,115 @@ function softmaxRow(): string {
     )})`;
 }
 
+/**
+ * Attention of one query position over S held keys, every query head (Eq. 2.3; decode): for head h
+ * (K/V head kh = ⌊h / (Hq/Hkv)⌋) scores s_j = scale · q_h · k[j, kh] into `sc` (S floats of scratch),
+ * the SIMD softmax of the row, then out_h = Σ_j p_j · v[j] over dv values per head. q is Hq·D floats,
+ * key row j at k + j·ldk (+ kh·D·4), value row j at v + j·ldv + kh·vhs (vhs = 0: one value row shared by
+ * every head, the folded values of Eq. 5.9), out is Hq·dv floats. Float32 sums, 4 lanes + a scalar tail.
+ */
+function attnRows(): string {
+  const dotVec = `(local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $qh) (local.get $j))) (v128.load (i32.add (local.get $kp) (local.get $j))))))`;
+  const dotOne = `(local.set $t (f32.add (local.get $t) (f32.mul (f32.load (i32.add (local.get $qh) (local.get $j))) (f32.load (i32.add (local.get $kp) (local.get $j))))))`;
+  const oj2 = '(i32.add (local.get $oh) (local.get $j))';
+  const vj = '(i32.add (local.get $vp) (local.get $j))';
+  return `  (func (export "attnRows") (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $sc i32) (param $S i32) (param $Hq i32) (param $Hkv i32) (param $D i32) (param $ldk i32) (param $ldv i32) (param $vhs i32) (param $dv i32) (param $scale f32)
+    (local $h i32) (local $G i32) (local $kh i32) (local $qh i32) (local $kp i32) (local $vp i32) (local $oh i32) (local $s i32) (local $j i32)
+    (local $Db i32) (local $Db4 i32) (local $dvb i32) (local $dvb4 i32) (local $acc v128) (local $t f32) (local $p v128)
+    (local.set $G (i32.div_u (local.get $Hq) (local.get $Hkv)))
+    (local.set $Db (i32.shl (local.get $D) (i32.const 2)))
+    (local.set $Db4 (i32.and (local.get $Db) (i32.const -16)))
+    (local.set $dvb (i32.shl (local.get $dv) (i32.const 2)))
+    (local.set $dvb4 (i32.and (local.get $dvb) (i32.const -16)))
+    (block $hd (loop $hl
+      (br_if $hd (i32.ge_u (local.get $h) (local.get $Hq)))
+      (local.set $kh (i32.div_u (local.get $h) (local.get $G)))
+      (local.set $qh (i32.add (local.get $q) (i32.mul (local.get $h) (local.get $Db))))
+      (local.set $kp (i32.add (local.get $k) (i32.mul (local.get $kh) (local.get $Db))))
+      (local.set $s (i32.const 0))
+      (block $sd (loop $sl
+        (br_if $sd (i32.ge_u (local.get $s) (local.get $S)))
+        (local.set $acc (v128.const i32x4 0 0 0 0))
+        (local.set $t (f32.const 0))
+        (local.set $j (i32.const 0))
+        (block $dv1 (loop $dl1 (br_if $dv1 (i32.ge_u (local.get $j) (local.get $Db4))) ${dotVec}
+          (local.set $j (i32.add (local.get $j) (i32.const 16))) (br $dl1)))
+        (block $ds1 (loop $dsl1 (br_if $ds1 (i32.ge_u (local.get $j) (local.get $Db))) ${dotOne}
+          (local.set $j (i32.add (local.get $j) (i32.const 4))) (br $dsl1)))
+        (f32.store (i32.add (local.get $sc) (i32.shl (local.get $s) (i32.const 2)))
+          (f32.mul (f32.add (local.get $t) ${hsum('(local.get $acc)')}) (local.get $scale)))
+        (local.set $kp (i32.add (local.get $kp) (local.get $ldk)))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $sl)))
+      (call $softmaxRow (local.get $sc) (local.get $S))
+      (local.set $oh (i32.add (local.get $out) (i32.mul (local.get $h) (local.get $dvb))))
+      (local.set $j (i32.const 0))
+      (block $zd (loop $zl (br_if $zd (i32.ge_u (local.get $j) (local.get $dvb)))
+        (f32.store ${oj2} (f32.const 0))
+        (local.set $j (i32.add (local.get $j) (i32.const 4))) (br $zl)))
+      (local.set $vp (i32.add (local.get $v) (i32.mul (local.get $kh) (local.get $vhs))))
+      (local.set $s (i32.const 0))
+      (block $pd (loop $pl
+        (br_if $pd (i32.ge_u (local.get $s) (local.get $S)))
+        (local.set $p (v128.load32_splat (i32.add (local.get $sc) (i32.shl (local.get $s) (i32.const 2)))))
+        (local.set $j (i32.const 0))
+        (block $av (loop $avl (br_if $av (i32.ge_u (local.get $j) (local.get $dvb4)))
+          (v128.store ${oj2} (f32x4.add (v128.load ${oj2}) (f32x4.mul (local.get $p) (v128.load ${vj}))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16))) (br $avl)))
+        (block $as (loop $asl (br_if $as (i32.ge_u (local.get $j) (local.get $dvb)))
+          (f32.store ${oj2} (f32.add (f32.load ${oj2}) (f32.mul (f32x4.extract_lane 0 (local.get $p)) (f32.load ${vj}))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4))) (br $asl)))
+        (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $pl)))
+      (local.set $h (i32.add (local.get $h) (i32.const 1)))
+      (br $hl))))`;
+}
+
+/**
+ * Rotary embedding, 'half' pairing (dimension i with i + D/2; Eq. 2.5), of `rows` rows of H heads × D:
+ * row r uses the D/2 cos/sin values at cos + r·D/2·4 (its position's table row). out may equal x.
+ */
+function ropeHalf(): string {
+  const at = (b: string, off = ''): string =>
+    off
+      ? `(i32.add (i32.add (local.get $${b}) (local.get $j)) (local.get $${off}))`
+      : `(i32.add (local.get $${b}) (local.get $j))`;
+  return `  (func (export "ropeHalf") (param $x i32) (param $cos i32) (param $sin i32) (param $out i32) (param $rows i32) (param $H i32) (param $D i32)
+    (local $r i32) (local $h i32) (local $j i32) (local $hb i32) (local $hb4 i32) (local $cr i32) (local $sr i32) (local $xp i32) (local $op i32)
+    (local $a v128) (local $b v128) (local $c v128) (local $s v128) (local $af f32) (local $bf f32) (local $cf f32) (local $sf f32)
+    (local.set $hb (i32.shl (local.get $D) (i32.const 1)))
+    (local.set $hb4 (i32.and (local.get $hb) (i32.const -16)))
+    (local.set $xp (local.get $x))
+    (local.set $op (local.get $out))
+    (block $rd (loop $rl
+      (br_if $rd (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $cr (i32.add (local.get $cos) (i32.mul (local.get $r) (local.get $hb))))
+      (local.set $sr (i32.add (local.get $sin) (i32.mul (local.get $r) (local.get $hb))))
+      (local.set $h (i32.const 0))
+      (block $hd (loop $hl
+        (br_if $hd (i32.ge_u (local.get $h) (local.get $H)))
+        (local.set $j (i32.const 0))
+        (block $vd (loop $vl (br_if $vd (i32.ge_u (local.get $j) (local.get $hb4)))
+          (local.set $a (v128.load ${at('xp')})) (local.set $b (v128.load ${at('xp', 'hb')}))
+          (local.set $c (v128.load ${at('cr')})) (local.set $s (v128.load ${at('sr')}))
+          (v128.store ${at('op')} (f32x4.sub (f32x4.mul (local.get $a) (local.get $c)) (f32x4.mul (local.get $b) (local.get $s))))
+          (v128.store ${at('op', 'hb')} (f32x4.add (f32x4.mul (local.get $b) (local.get $c)) (f32x4.mul (local.get $a) (local.get $s))))
+          (local.set $j (i32.add (local.get $j) (i32.const 16))) (br $vl)))
+        (block $sd (loop $sl (br_if $sd (i32.ge_u (local.get $j) (local.get $hb)))
+          (local.set $af (f32.load ${at('xp')})) (local.set $bf (f32.load ${at('xp', 'hb')}))
+          (local.set $cf (f32.load ${at('cr')})) (local.set $sf (f32.load ${at('sr')}))
+          (f32.store ${at('op')} (f32.sub (f32.mul (local.get $af) (local.get $cf)) (f32.mul (local.get $bf) (local.get $sf))))
+          (f32.store ${at('op', 'hb')} (f32.add (f32.mul (local.get $bf) (local.get $cf)) (f32.mul (local.get $af) (local.get $sf))))
+          (local.set $j (i32.add (local.get $j) (i32.const 4))) (br $sl)))
+        (local.set $xp (i32.add (local.get $xp) (i32.shl (local.get $hb) (i32.const 1))))
+        (local.set $op (i32.add (local.get $op) (i32.shl (local.get $hb) (i32.const 1))))
+        (local.set $h (i32.add (local.get $h) (i32.const 1)))
+        (br $hl)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl))))`;
+}
+
 /** The elementwise and row kernels' WAT functions (inside the kernels module). */
 export function elementwiseWat(): string[] {
   const geluFn = mapFn('gelu', ['src'], (v) => gelu(v[0])).replace(
@@ -234,5 +343,7 @@ export function elementwiseWat(): string[] {
     rmsnorm(),
     layernorm(),
     softmaxRow(),
+    attnRows(),
+    ropeHalf(),
   ];
 }

@@ -20,7 +20,16 @@ const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 type WasmFn = (...a: number[]) => void;
 
 /** Single-threaded exports of the module: the row and elementwise kernels. */
-export const ELEMENTWISE_EXPORTS = ['silu', 'swiglu', 'gelu', 'rmsnorm', 'layernorm', 'softmaxRow'] as const;
+export const ELEMENTWISE_EXPORTS = [
+  'silu',
+  'swiglu',
+  'gelu',
+  'rmsnorm',
+  'layernorm',
+  'softmaxRow',
+  'attnRows',
+  'ropeHalf',
+] as const;
 export type ElementwiseName = (typeof ELEMENTWISE_EXPORTS)[number];
 
 /** A kernel module on the shared memory, with its threads. */
