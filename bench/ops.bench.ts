@@ -3,12 +3,13 @@
  *  - ops-matmul: `matmul(a, b)` GFLOP/s at n = 512 and 1024 against numpy's a @ b;
  *  - ops-attention: one causal GQA forward (9/3 heads, d 64, 512 tokens) against PyTorch SDPA;
  *  - ops-cosine: the 7,600 × 384 against 100 × 384 similarity matrix against numpy.
- * Each on every backend that starts here (gl, wasm, js; the record's `ours` is the fastest), the baseline
+ * Each on every backend that starts here (gl, native, wasm, js; the record's `ours` is the fastest), the baseline
  * in the same run. GL results are read back to the host inside the timed region (`.data`), so a
  * resident texture cannot flatter GL. Also prints a resident GL chain (matmul → silu → softmax) against
  * the same chain read back after every op, which is what the GL residency buys on a real GPU.
  * Run: npx tsx bench/ops.bench.ts   (under xvfb-run for gl, or bench/device.sh on an NVIDIA machine)
  * Env: EFFLAB_BENCH_QUICK=1 small sizes, prints only; OPS_BENCH_BACKENDS=gl,wasm restricts the backends.
+ * Threads: EFFLAB_THREADS (wasm pool and OpenBLAS alike; default the CPU count, at most 4).
  */
 import * as o from '../src/ops';
 import { lcgTensor } from '../tests/ops/helpers';
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
     backends_available: o.availableBackends(),
     gl_renderer: o.glRenderer() ?? 'n/a',
     wasm_threads: o.wasmUnavailableReason() === undefined ? o.wasmThreads() : 0,
+    native_blas: o.nativeBlas()?.config ?? `unavailable: ${o.nativeUnavailableReason()}`,
+    native_threads: o.nativeBlas()?.threads() ?? 0,
   };
   const record = QUICK
     ? (r: Parameters<typeof writeRecord>[0]) => console.log(JSON.stringify(r))
@@ -88,7 +91,8 @@ async function main(): Promise<void> {
     config: { ...common, sizes, dtype: 'float32', best_backend: bestBig, gflops },
     notes:
       `ours = the fastest backend through the public matmul at n = ${big} (result in host memory); per-backend ` +
-      'GFLOP/s in config.gflops. wasm: blocked SIMD sgemm on every core (src/ops/wasm); js: register-blocked ' +
+      'GFLOP/s in config.gflops. native: OpenBLAS sgemm through koffi (src/ops/native); wasm: blocked SIMD ' +
+        'sgemm on every core (src/ops/wasm); js: register-blocked ' +
       'loops; gl: one gpu.js thread per output cell. Compute-bound: see bench/README.md for the machine peak.',
     ...load.mark,
   });
@@ -107,8 +111,8 @@ async function main(): Promise<void> {
     ratio: base.attention.ms / ams,
     config: { ...common, ...att, causal: true, best_backend: ab, ms_by_backend: ta },
     notes:
-      'ours = the fastest backend through the public attention; wasm: scores and outputs as two SIMD GEMMs per ' +
-      'K/V head with a float64 masked softmax between (the causal half is computed and masked, as SDPA does); ' +
+      'ours = the fastest backend through the public attention; native and wasm: scores and outputs as two ' +
+      'batched GEMMs per K/V head (OpenBLAS / SIMD) with a float64 masked softmax between (the causal half is computed and masked, as SDPA does); ' +
       'js: scalar loops over visible keys only; gl: four flat kernels. ratio = baseline ms / ours ms.',
     ...load.mark,
   });
@@ -126,8 +130,8 @@ async function main(): Promise<void> {
     ratio: base.cosine.ms / cms,
     config: { ...common, ...cos, best_backend: cbk, ms_by_backend: tc },
     notes:
-      'ours = the fastest backend through the public cosineSimilarity; wasm: rows normalised in float64, then one ' +
-      'SIMD GEMM against the transposed queries. Memory-bound on reading a (7,600 × 384 floats). ratio = baseline ms / ours ms.',
+      'ours = the fastest backend through the public cosineSimilarity; native and wasm: rows normalised in ' +
+      'float64, then one GEMM (OpenBLAS / SIMD) against the transposed queries. Memory-bound on reading a (7,600 × 384 floats). ratio = baseline ms / ours ms.',
     ...load.mark,
   });
 

@@ -4,6 +4,7 @@
  * γ = (K + 4) · 2⁻²⁴ (4 extra roundings: alpha, beta, the final add, the accumulation across K blocks).
  */
 import assert from 'node:assert/strict';
+import type { GemmCall } from '../../src/ops/native/sgemm';
 import { allocF32, sgemm, type SgemmOptions } from '../../src/ops/wasm';
 
 export function rng(seed: number): () => number {
@@ -34,10 +35,17 @@ export interface Case {
 }
 
 /**
- * Run a case through `sgemm` (with `opts`, e.g. the wasm kernels to use) and compare with the float64
- * reference and the error bound; returns the worst error / bound ratio.
+ * Run a case through `sgemm` (with `opts`, e.g. the wasm kernels to use), or through `engine` on the
+ * same laid-out call, and compare with the float64 reference and the error bound; returns the worst
+ * error / bound ratio.
  */
-export function check(opts: SgemmOptions, c: Case, r: () => number, arena = false): number {
+export function check(
+  opts: SgemmOptions,
+  c: Case,
+  r: () => number,
+  arena = false,
+  engine?: (A: Float32Array, B: Float32Array, C: Float32Array, g: GemmCall) => void,
+): number {
   const { tA, tB, M, N, K } = c;
   const batch = c.batch ?? 1;
   const [aR, aC] = tA ? [K, M] : [M, K];
@@ -59,7 +67,10 @@ export function check(opts: SgemmOptions, c: Case, r: () => number, arena = fals
   const B = mk((batch - 1) * sB + bR * ldb);
   const C = mk((batch - 1) * sC + M * ldc);
   const C0 = Float64Array.from(C);
-  sgemm(tA, tB, M, N, K, A, B, C, { ...c, ...opts });
+  if (engine) {
+    const g = { transA: tA, transB: tB, M, N, K, alpha, beta, batch, lda, ldb, ldc };
+    engine(A, B, C, { ...g, strideA: sA, strideB: sB, strideC: sC });
+  } else sgemm(tA, tB, M, N, K, A, B, C, { ...c, ...opts });
   let worst = 0;
   const touched = new Uint8Array(C.length);
   for (let b = 0; b < batch; b++)

@@ -11,6 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import * as o from '../../src/ops';
 import { check, rng, type Case } from './gemm-check';
+import { nativeSgemm } from '../../src/ops/native/sgemm';
+import { createKernels } from '../../src/ops/wasm';
 
 const LAYOUTS: [boolean, boolean][] = [
   [false, false],
@@ -83,6 +85,37 @@ test('native sgemm: batches with strides (one B shared), alpha/beta, leading dim
       for (const [c, arena] of cases) check({}, c, r, arena);
     }
   }));
+
+test('native sgemm split over the pool (helpers run OpenBLAS parts): batches, column and row blocks', () => {
+  const blas = o.nativeBlas();
+  assert.ok(blas);
+  // steal: false makes the helper run its part even when the caller could take it back.
+  const k = createKernels({ threads: 2, steal: false });
+  try {
+    assert.equal(k.pool.blasHelpers, true);
+    const r = rng(11);
+    const run = (opts: object, c: Case, arena: boolean): void => {
+      check(opts, c, r, arena, (A, B, C, g) => nativeSgemm(blas, A, B, C, g, k));
+    };
+    for (const [tA, tB] of LAYOUTS) {
+      // row blocks (A outside the shared memory: only the helper's rows are copied)
+      run({}, { tA, tB, M: 130, N: 200, K: 64 }, false);
+      // column blocks (few rows), C with padded rows: the padding must survive the copy back
+      run({}, { tA, tB, M: 10, N: 300, K: 400, ldc: 310 }, false);
+      run({}, { tA, tB, M: 12, N: 400, K: 300, alpha: 0.5, beta: 1 }, true);
+      // row blocks of an odd batch (3 products on 2 threads), padded C, beta 0 and beta ≠ 0
+      for (const beta of [0, 0.5]) {
+        run({}, { tA, tB, M: 64, N: 40, K: 150, batch: 3, ldc: 45, strideC: 64 * 45 + 3, beta }, false);
+      }
+      // whole products per thread, one B shared
+      run({}, { tA, tB, M: 64, N: 64, K: 64, batch: 6, strideB: 0, beta: -1 }, false);
+      const ld = { lda: (tA ? 100 : 64) + 3, ldb: (tB ? 64 : 100) + 5, ldc: 104 };
+      run({}, { tA, tB, M: 100, N: 100, K: 64, batch: 2, ...ld, strideC: 100 * 104 + 7, beta: 0.5 }, true);
+    }
+  } finally {
+    k.close();
+  }
+});
 
 test('native sgemm: beta = 0 overwrites NaN in C; K = 0 gives beta·C', () =>
   o.withBackend('native', () => {

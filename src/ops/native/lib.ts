@@ -6,12 +6,16 @@
  *
  * Where the library is: `EFFLAB_BLAS_LIB` (a path to a shared library exporting `scipy_cblas_sgemm`),
  * else `.venv/lib/python* /site-packages/scipy_openblas32/lib/libscipy_openblas*.so` under the repository.
- * Threads: `EFFLAB_THREADS` (the wasm pool's setting: default the CPU count, at most 4).
+ * Threads: OpenBLAS itself runs single-threaded (its own thread pool is never started); a large GEMM
+ * is split into parts over the wasm pool's threads (`EFFLAB_THREADS`, default the CPU count, at most 4),
+ * each part one OpenBLAS call (src/ops/native/sgemm.ts). Measured in bench/README.md: on a busy machine
+ * OpenBLAS's own threads stall the caller whenever one of them is descheduled, while the pool's caller
+ * takes back a part no helper has started.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../data/paths';
-import { threadCount } from '../wasm/pool';
+import type { BlasWhere } from '../wasm/pool';
 
 export const BLAS_LIB_ENV = 'EFFLAB_BLAS_LIB';
 
@@ -69,9 +73,9 @@ export interface NativeBlas {
   readonly sgemm: CblasSgemm;
   /** Undefined where the library predates cblas_sgemm_batch_strided (OpenBLAS < 0.3.30). */
   readonly sgemmStrided: CblasSgemmStrided | undefined;
-  /** Threads OpenBLAS uses now. */
+  /** Threads OpenBLAS uses per call (1: the wasm pool splits large products instead). */
   threads(): number;
-  /** Set OpenBLAS's thread count (1 … its build maximum). */
+  /** Set OpenBLAS's own thread count per call (1 … its build maximum; measurements only). */
   setThreads(n: number): void;
 }
 
@@ -94,6 +98,21 @@ export function findBlasLibrary(): { path?: string; looked: string } {
     if (so) return { path: join(dir, so), looked };
   }
   return { looked };
+}
+
+/** The cblas_sgemm declaration koffi binds (blasint is a 32-bit int in scipy-openblas32). */
+export const SGEMM_DECL =
+  'void scipy_cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)';
+
+/** Where helper threads find koffi and the library (no loading here: two path look-ups), or undefined. */
+export function blasWhere(): BlasWhere | undefined {
+  const lib = findBlasLibrary().path;
+  if (!lib) return undefined;
+  try {
+    return { koffi: require.resolve('koffi'), lib, decl: SGEMM_DECL };
+  } catch {
+    return undefined;
+  }
 }
 
 interface KoffiLib {
@@ -122,14 +141,19 @@ function open(): NativeBlas {
     throw new Error(`the FFI package koffi did not load: ${(e as Error).message}`);
   }
   let lib: KoffiLib;
+  // OpenBLAS sizes its thread pool from OPENBLAS_NUM_THREADS when it loads: 1 starts none. Restored
+  // at once, so child processes (numpy baselines) keep their own default.
+  const envThreads = process.env.OPENBLAS_NUM_THREADS;
+  process.env.OPENBLAS_NUM_THREADS = '1';
   try {
     lib = koffi.load(where.path);
   } catch (e) {
     throw new Error(`${where.path} did not load: ${(e as Error).message}`);
+  } finally {
+    if (envThreads === undefined) delete process.env.OPENBLAS_NUM_THREADS;
+    else process.env.OPENBLAS_NUM_THREADS = envThreads;
   }
-  const sgemm = lib.func(
-    'void scipy_cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)',
-  ) as unknown as CblasSgemm;
+  const sgemm = lib.func(SGEMM_DECL) as unknown as CblasSgemm;
   let sgemmStrided: CblasSgemmStrided | undefined;
   try {
     sgemmStrided = lib.func(
@@ -142,7 +166,7 @@ function open(): NativeBlas {
   const getThreads = lib.func('int scipy_openblas_get_num_threads()') as () => number;
   const getConfig = lib.func('const char *scipy_openblas_get_config()') as () => string;
   const getCore = lib.func('const char *scipy_openblas_get_corename()') as () => string;
-  setThreads(threadCount());
+  setThreads(1);
   return {
     path: where.path,
     config: `${getConfig()} (core ${getCore()})`,

@@ -6,6 +6,9 @@
  * before it sleeps, which keeps the hand-over of back-to-back small calls (decode) in microseconds; a
  * job no helper has started by the time the caller is done with its own is run by the caller, so a
  * helper that the OS has not scheduled (a loaded machine) delays nothing.
+ * The same pool runs the native backend's GEMM parts (job `blasGemm`: one single-threaded OpenBLAS
+ * sgemm on operands in the shared memory, see src/ops/native/sgemm.ts): a helper loads koffi and the
+ * library on its first such job, so one set of threads, with the same take-back, serves both engines.
  * Threads: `EFFLAB_THREADS` (default: the CPU count, at most 4); 1 disables the helpers.
  */
 import { availableParallelism } from 'node:os';
@@ -26,7 +29,43 @@ export const JOB_EXPORTS = [
   'q8_0_i16',
   'q4_1_i16',
 ] as const;
-export type JobName = (typeof JOB_EXPORTS)[number];
+/** The job that runs one OpenBLAS sgemm part (not a wasm export; see `blasGemmJob`). */
+export const BLAS_JOB = 'blasGemm';
+export type JobName = (typeof JOB_EXPORTS)[number] | typeof BLAS_JOB;
+/** Every job a helper can run (index = job code). */
+const JOB_NAMES: readonly JobName[] = [...JOB_EXPORTS, BLAS_JOB];
+
+/**
+ * Arguments of a `blasGemm` job (element sizes; pointers are byte offsets into the shared memory):
+ * transA, transB (0/1), M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, batch, strideA, strideB, strideC.
+ * The body is shared by the helpers (as source) and the calling thread (`blasGemmJob`).
+ */
+const BLAS_JOB_BODY = `(gemm, buffer, a) => {
+  const [tA, tB, M, N, K, alpha, pA, lda, pB, ldb, beta, pC, ldc, batch, sA, sB, sC] = a;
+  for (let i = 0; i < batch; i++) {
+    gemm(101, tA ? 112 : 111, tB ? 112 : 111, M, N, K, alpha,
+      new Float32Array(buffer, pA + 4 * i * sA), lda, new Float32Array(buffer, pB + 4 * i * sB), ldb,
+      beta, new Float32Array(buffer, pC + 4 * i * sC), ldc);
+  }
+}`;
+
+/** cblas_sgemm as koffi binds it (pointers as Float32Array views). */
+export type CblasGemmFn = (...a: (number | Float32Array)[]) => void;
+
+/** Run a `blasGemm` job on this thread with `gemm` on the memory `buffer`. */
+export const blasGemmJob = new Function(`return ${BLAS_JOB_BODY}`)() as (
+  gemm: CblasGemmFn,
+  buffer: ArrayBufferLike,
+  args: number[],
+) => void;
+
+/** Where a helper finds OpenBLAS for `blasGemm` jobs: koffi's module path and the library's. */
+export interface BlasWhere {
+  koffi: string;
+  lib: string;
+  /** The cblas_sgemm declaration to bind. */
+  decl: string;
+}
 
 /**
  * Int32 control words: [0] job seq, [1] done seq, [2] export index, [3] stop, [4] argc, [5] error,
@@ -38,10 +77,16 @@ const SPIN = 20000;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { memory, bytes, ctrl, args, names, flags } = workerData;
+const { memory, bytes, ctrl, args, names, flags, blas } = workerData;
 if (flags) require('node:v8').setFlagsFromString(flags);
 const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } }).exports;
-const fns = names.map((n) => ex[n]);
+const blasBody = ${BLAS_JOB_BODY};
+let gemm;
+const blasGemm = (...a) => {
+  if (!gemm) gemm = require(blas.koffi).load(blas.lib).func(blas.decl);
+  blasBody(gemm, memory.buffer, a);
+};
+const fns = names.map((n) => (n === '${BLAS_JOB}' ? blasGemm : ex[n]));
 const c = new Int32Array(ctrl);
 const a = new Float64Array(args);
 let seen = 0;
@@ -82,6 +127,8 @@ type WasmFn = (...a: number[]) => void;
 export class KernelPool {
   private helpers: Helper[] = [];
   private broken = false;
+  /** Whether helpers can run `blasGemm` jobs (they were told where OpenBLAS is). */
+  readonly blasHelpers: boolean;
 
   constructor(
     memory: WasmMemory,
@@ -91,13 +138,24 @@ export class KernelPool {
     flags: string,
     /** Whether the caller may take back a job no helper has started (off only to test the helpers). */
     private readonly steal = true,
+    /** Where helpers find OpenBLAS for `blasGemm` jobs (undefined: no such jobs are sent). */
+    blas?: BlasWhere,
   ) {
+    this.blasHelpers = blas !== undefined;
     for (let i = 1; i < threads; i++) {
       const ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
       const args = new Float64Array(new SharedArrayBuffer(8 * MAX_ARGS));
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { memory, bytes, ctrl: ctrl.buffer, args: args.buffer, names: [...JOB_EXPORTS], flags },
+        workerData: {
+          memory,
+          bytes,
+          ctrl: ctrl.buffer,
+          args: args.buffer,
+          names: [...JOB_NAMES],
+          flags,
+          blas,
+        },
       });
       worker.unref();
       worker.on('error', () => {
@@ -114,9 +172,11 @@ export class KernelPool {
 
   /**
    * Run jobs[0] here and jobs[1..] on helpers, all at once; returns when every job has finished.
-   * At most `threads` jobs. A helper that dies or hangs has its job redone here.
+   * At most `threads` jobs. A helper that dies or hangs has its job redone here. `own`, when given,
+   * runs here instead of jobs[0] (the caller's share on operands outside the shared memory; jobs[0]
+   * then only names it in errors).
    */
-  run(jobs: Job[]): void {
+  run(jobs: Job[], own?: () => void): void {
     if (jobs.length > this.threads) {
       throw new ConfigError(`KernelPool.run: ${jobs.length} jobs for ${this.threads} threads`);
     }
@@ -126,7 +186,7 @@ export class KernelPool {
       const { name, args } = jobs[i];
       if (args.length > MAX_ARGS) throw new ConfigError(`KernelPool.run: ${args.length} arguments`);
       h.args.set(args);
-      h.ctrl[2] = JOB_EXPORTS.indexOf(name);
+      h.ctrl[2] = JOB_NAMES.indexOf(name);
       h.ctrl[4] = args.length;
       h.ctrl[5] = 0;
       Atomics.store(h.ctrl, 6, 0);
@@ -138,7 +198,8 @@ export class KernelPool {
     // A trap here must not return before the helpers are done with the shared scratch memory.
     let trapped: unknown;
     try {
-      if (jobs.length > 0) this.local[jobs[0].name](...jobs[0].args);
+      if (own) own();
+      else if (jobs.length > 0) this.local[jobs[0].name](...jobs[0].args);
     } catch (e) {
       trapped = e;
     }

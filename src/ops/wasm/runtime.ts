@@ -11,7 +11,8 @@ import { setFlagsFromString } from 'node:v8';
 import { BackendError } from '../../errors';
 import { WasmArena } from './arena';
 import { GEMM_FMA_WASM_BASE64, GEMM_WASM_BASE64 } from './kernels-bytes';
-import { JOB_EXPORTS, KernelPool, threadCount, type JobName } from './pool';
+import { blasWhere, nativeBlas } from '../native/lib';
+import { BLAS_JOB, JOB_EXPORTS, KernelPool, blasGemmJob, threadCount, type JobName } from './pool';
 import { wasmApi } from './wasm-api';
 
 export const FMA_ENV = 'EFFLAB_WASM_FMA';
@@ -110,6 +111,12 @@ export function createKernels(opts: { fma?: boolean; threads?: number; steal?: b
   const inst = new api.Instance(new api.Module(bytes), { env: { mem: mem.memory } });
   const fn = {} as Record<JobName, WasmFn>;
   for (const name of JOB_EXPORTS) fn[name] = inst.exports[name] as WasmFn;
+  // The native backend's GEMM part on this thread (only ever sent once OpenBLAS has loaded).
+  fn[BLAS_JOB] = (...a: number[]) => {
+    const blas = nativeBlas();
+    if (!blas) throw new BackendError('native: a GEMM part was sent but OpenBLAS is not loaded');
+    blasGemmJob(blas.sgemm as unknown as Parameters<typeof blasGemmJob>[0], mem.memory.buffer, a);
+  };
   const ew = {} as Record<ElementwiseName, WasmFn>;
   for (const name of ELEMENTWISE_EXPORTS) ew[name] = inst.exports[name] as WasmFn;
   const global = (n: string): number => (inst.exports[n] as { value: number }).value;
@@ -120,6 +127,7 @@ export function createKernels(opts: { fma?: boolean; threads?: number; steal?: b
     fn,
     fma && flagSet ? RELAXED_FLAG : '',
     opts.steal ?? true,
+    blasWhere(),
   );
   return {
     fma,

@@ -128,7 +128,7 @@ export function sgemm(
   if ((opts.kernels === undefined || opts.kernels === wasmKernels()) && gemmBackend() === 'native') {
     const blas = nativeBlas();
     if (blas) {
-      nativeSgemm(blas, A, B, C, {
+      const g = {
         transA,
         transB,
         M,
@@ -143,7 +143,8 @@ export function sgemm(
         strideA: sA,
         strideB: sB,
         strideC: sC,
-      });
+      };
+      nativeSgemm(blas, A, B, C, g, requireKernels());
       return C;
     }
   }
