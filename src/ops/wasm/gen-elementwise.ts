@@ -221,68 +221,111 @@ function softmaxRow(): string {
 }
 
 /**
- * Attention of one query position over S held keys, every query head (Eq. 2.3; decode): for head h
- * (K/V head kh = ⌊h / (Hq/Hkv)⌋) scores s_j = scale · q_h · k[j, kh] into `sc` (S floats of scratch),
- * the SIMD softmax of the row, then out_h = Σ_j p_j · v[j] over dv values per head. q is Hq·D floats,
- * key row j at k + j·ldk (+ kh·D·4), value row j at v + j·ldv + kh·vhs (vhs = 0: one value row shared by
- * every head, the folded values of Eq. 5.9), out is Hq·dv floats. Float32 sums, 4 lanes + a scalar tail.
+ * Attention of one query position over S held keys, query heads h0 ≤ h < h1 (Eq. 2.3; decode): for
+ * head h (K/V head kh = ⌊h / (Hq/Hkv)⌋) scores s_j = scale · q_h · k[j, kh] into `sc` (S floats of
+ * scratch), the SIMD softmax of the row, then out_h = Σ_j p_j · v[j] over dv values per head. q is
+ * Hq·D floats, key row j at k + j·ldk (+ kh·D·4), value row j at v + j·ldv + kh·vhs (vhs = 0: one value
+ * row shared by every head, the folded values of Eq. 5.9), out is Hq·dv floats. Four keys per step
+ * (four independent float32 sums of 4 lanes each, then a scalar tail), so the dot products are not one
+ * dependent chain; the value sum also takes four rows per step.
  */
 function attnRows(): string {
-  const dotVec = `(local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $qh) (local.get $j))) (v128.load (i32.add (local.get $kp) (local.get $j))))))`;
-  const dotOne = `(local.set $t (f32.add (local.get $t) (f32.mul (f32.load (i32.add (local.get $qh) (local.get $j))) (f32.load (i32.add (local.get $kp) (local.get $j))))))`;
-  const oj2 = '(i32.add (local.get $oh) (local.get $j))';
-  const vj = '(i32.add (local.get $vp) (local.get $j))';
-  return `  (func (export "attnRows") (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $sc i32) (param $S i32) (param $Hq i32) (param $Hkv i32) (param $D i32) (param $ldk i32) (param $ldv i32) (param $vhs i32) (param $dv i32) (param $scale f32)
+  const L = (n: string): string => `(local.get $${n})`;
+  const at = (base: string, off?: string): string =>
+    off ? `(i32.add (i32.add ${L(base)} ${L(off)}) ${L('j')})` : `(i32.add ${L(base)} ${L('j')})`;
+  const kAt = (i: number): string => at('kp', i === 0 ? undefined : `k${i}`);
+  const vAt = (i: number): string => at('vp', i === 0 ? undefined : `v${i}`);
+  const scAt = (i: number): string =>
+    `(i32.add ${L('sc')} (i32.shl (i32.add ${L('s')} (i32.const ${i})) (i32.const 2)))`;
+  const step = (v: string, n: number): string => `(local.set $${v} (i32.add ${L(v)} (i32.const ${n})))`;
+  const loop = (tag: string, cond: string, body: string): string =>
+    `(block $${tag} (loop $${tag}l (br_if $${tag} ${cond}) ${body} (br $${tag}l)))`;
+  const geu = (a: string, b: string): string => `(i32.ge_u ${L(a)} ${L(b)})`;
+  // Scores, four keys at a time.
+  const dot4 = [0, 1, 2, 3]
+    .map((i) => `(local.set $a${i} (f32x4.add ${L(`a${i}`)} (f32x4.mul ${L('qv')} (v128.load ${kAt(i)}))))`)
+    .join(' ');
+  const dot4s = [0, 1, 2, 3]
+    .map((i) => `(local.set $t${i} (f32.add ${L(`t${i}`)} (f32.mul ${L('qf')} (f32.load ${kAt(i)}))))`)
+    .join(' ');
+  const zero4 = [0, 1, 2, 3]
+    .map((i) => `(local.set $a${i} (v128.const i32x4 0 0 0 0)) (local.set $t${i} (f32.const 0))`)
+    .join(' ');
+  const store4 = [0, 1, 2, 3]
+    .map((i) => `(f32.store ${scAt(i)} (f32.mul (f32.add ${L(`t${i}`)} ${hsum(L(`a${i}`))}) ${L('scale')}))`)
+    .join(' ');
+  const scores4 = loop(
+    'sq',
+    `(i32.gt_u (i32.add ${L('s')} (i32.const 4)) ${L('S')})`,
+    `${zero4} (local.set $j (i32.const 0))
+        ${loop('dq', geu('j', 'Db4'), `(local.set $qv (v128.load ${at('qh')})) ${dot4} ${step('j', 16)}`)}
+        ${loop('ds', geu('j', 'Db'), `(local.set $qf (f32.load ${at('qh')})) ${dot4s} ${step('j', 4)}`)}
+        ${store4}
+        (local.set $kp (i32.add ${L('kp')} ${L('k4')})) ${step('s', 4)}`,
+  );
+  const scores1 = loop(
+    's1',
+    geu('s', 'S'),
+    `(local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $t0 (f32.const 0)) (local.set $j (i32.const 0))
+        ${loop('d1', geu('j', 'Db4'), `(local.set $a0 (f32x4.add ${L('a0')} (f32x4.mul (v128.load ${at('qh')}) (v128.load ${kAt(0)})))) ${step('j', 16)}`)}
+        ${loop('e1', geu('j', 'Db'), `(local.set $t0 (f32.add ${L('t0')} (f32.mul (f32.load ${at('qh')}) (f32.load ${kAt(0)})))) ${step('j', 4)}`)}
+        (f32.store ${scAt(0)} (f32.mul (f32.add ${L('t0')} ${hsum(L('a0'))}) ${L('scale')}))
+        (local.set $kp (i32.add ${L('kp')} ${L('ldk')})) ${step('s', 1)}`,
+  );
+  // Values, four rows at a time.
+  const oj = at('oh');
+  const pv4 = `(v128.store ${oj} (f32x4.add (f32x4.add (v128.load ${oj}) (f32x4.add (f32x4.mul ${L('p0')} (v128.load ${vAt(0)})) (f32x4.mul ${L('p1')} (v128.load ${vAt(1)})))) (f32x4.add (f32x4.mul ${L('p2')} (v128.load ${vAt(2)})) (f32x4.mul ${L('p3')} (v128.load ${vAt(3)})))))`;
+  const lane = (v: string): string => `(f32x4.extract_lane 0 ${L(v)})`;
+  const pv4s = `(f32.store ${oj} (f32.add (f32.add (f32.load ${oj}) (f32.add (f32.mul ${lane('p0')} (f32.load ${vAt(0)})) (f32.mul ${lane('p1')} (f32.load ${vAt(1)})))) (f32.add (f32.mul ${lane('p2')} (f32.load ${vAt(2)})) (f32.mul ${lane('p3')} (f32.load ${vAt(3)})))))`;
+  const values4 = loop(
+    'pq',
+    `(i32.gt_u (i32.add ${L('s')} (i32.const 4)) ${L('S')})`,
+    `${[0, 1, 2, 3].map((i) => `(local.set $p${i} (v128.load32_splat ${scAt(i)}))`).join(' ')}
+        (local.set $j (i32.const 0))
+        ${loop('vq', geu('j', 'dvb4'), `${pv4} ${step('j', 16)}`)}
+        ${loop('vs', geu('j', 'dvb'), `${pv4s} ${step('j', 4)}`)}
+        (local.set $vp (i32.add ${L('vp')} ${L('v4')})) ${step('s', 4)}`,
+  );
+  const values1 = loop(
+    'p1',
+    geu('s', 'S'),
+    `(local.set $p0 (v128.load32_splat ${scAt(0)})) (local.set $j (i32.const 0))
+        ${loop('w1', geu('j', 'dvb4'), `(v128.store ${oj} (f32x4.add (v128.load ${oj}) (f32x4.mul ${L('p0')} (v128.load ${vAt(0)})))) ${step('j', 16)}`)}
+        ${loop('x1', geu('j', 'dvb'), `(f32.store ${oj} (f32.add (f32.load ${oj}) (f32.mul ${lane('p0')} (f32.load ${vAt(0)})))) ${step('j', 4)}`)}
+        (local.set $vp (i32.add ${L('vp')} ${L('ldv')})) ${step('s', 1)}`,
+  );
+  return `  (func (export "attnRows") (param $q i32) (param $k i32) (param $v i32) (param $out i32) (param $sc i32) (param $S i32) (param $Hq i32) (param $Hkv i32) (param $D i32) (param $ldk i32) (param $ldv i32) (param $vhs i32) (param $dv i32) (param $scale f32) (param $h0 i32) (param $h1 i32)
     (local $h i32) (local $G i32) (local $kh i32) (local $qh i32) (local $kp i32) (local $vp i32) (local $oh i32) (local $s i32) (local $j i32)
-    (local $Db i32) (local $Db4 i32) (local $dvb i32) (local $dvb4 i32) (local $acc v128) (local $t f32) (local $p v128)
-    (local.set $G (i32.div_u (local.get $Hq) (local.get $Hkv)))
-    (local.set $Db (i32.shl (local.get $D) (i32.const 2)))
-    (local.set $Db4 (i32.and (local.get $Db) (i32.const -16)))
-    (local.set $dvb (i32.shl (local.get $dv) (i32.const 2)))
-    (local.set $dvb4 (i32.and (local.get $dvb) (i32.const -16)))
-    (block $hd (loop $hl
-      (br_if $hd (i32.ge_u (local.get $h) (local.get $Hq)))
-      (local.set $kh (i32.div_u (local.get $h) (local.get $G)))
-      (local.set $qh (i32.add (local.get $q) (i32.mul (local.get $h) (local.get $Db))))
-      (local.set $kp (i32.add (local.get $k) (i32.mul (local.get $kh) (local.get $Db))))
+    (local $Db i32) (local $Db4 i32) (local $dvb i32) (local $dvb4 i32) (local $k1 i32) (local $k2 i32) (local $k3 i32) (local $k4 i32) (local $v1 i32) (local $v2 i32) (local $v3 i32) (local $v4 i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $qv v128) (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128)
+    (local $t0 f32) (local $t1 f32) (local $t2 f32) (local $t3 f32) (local $qf f32)
+    (local.set $G (i32.div_u ${L('Hq')} ${L('Hkv')}))
+    (local.set $Db (i32.shl ${L('D')} (i32.const 2)))
+    (local.set $Db4 (i32.and ${L('Db')} (i32.const -16)))
+    (local.set $dvb (i32.shl ${L('dv')} (i32.const 2)))
+    (local.set $dvb4 (i32.and ${L('dvb')} (i32.const -16)))
+    (local.set $k1 ${L('ldk')}) (local.set $k2 (i32.shl ${L('ldk')} (i32.const 1))) (local.set $k3 (i32.mul ${L('ldk')} (i32.const 3))) (local.set $k4 (i32.shl ${L('ldk')} (i32.const 2)))
+    (local.set $v1 ${L('ldv')}) (local.set $v2 (i32.shl ${L('ldv')} (i32.const 1))) (local.set $v3 (i32.mul ${L('ldv')} (i32.const 3))) (local.set $v4 (i32.shl ${L('ldv')} (i32.const 2)))
+    (local.set $h ${L('h0')})
+    ${loop(
+      'hd',
+      geu('h', 'h1'),
+      `(local.set $kh (i32.div_u ${L('h')} ${L('G')}))
+      (local.set $qh (i32.add ${L('q')} (i32.mul ${L('h')} ${L('Db')})))
+      (local.set $kp (i32.add ${L('k')} (i32.mul ${L('kh')} ${L('Db')})))
       (local.set $s (i32.const 0))
-      (block $sd (loop $sl
-        (br_if $sd (i32.ge_u (local.get $s) (local.get $S)))
-        (local.set $acc (v128.const i32x4 0 0 0 0))
-        (local.set $t (f32.const 0))
-        (local.set $j (i32.const 0))
-        (block $dv1 (loop $dl1 (br_if $dv1 (i32.ge_u (local.get $j) (local.get $Db4))) ${dotVec}
-          (local.set $j (i32.add (local.get $j) (i32.const 16))) (br $dl1)))
-        (block $ds1 (loop $dsl1 (br_if $ds1 (i32.ge_u (local.get $j) (local.get $Db))) ${dotOne}
-          (local.set $j (i32.add (local.get $j) (i32.const 4))) (br $dsl1)))
-        (f32.store (i32.add (local.get $sc) (i32.shl (local.get $s) (i32.const 2)))
-          (f32.mul (f32.add (local.get $t) ${hsum('(local.get $acc)')}) (local.get $scale)))
-        (local.set $kp (i32.add (local.get $kp) (local.get $ldk)))
-        (local.set $s (i32.add (local.get $s) (i32.const 1)))
-        (br $sl)))
-      (call $softmaxRow (local.get $sc) (local.get $S))
-      (local.set $oh (i32.add (local.get $out) (i32.mul (local.get $h) (local.get $dvb))))
+      ${scores4}
+      ${scores1}
+      (call $softmaxRow ${L('sc')} ${L('S')})
+      (local.set $oh (i32.add ${L('out')} (i32.mul ${L('h')} ${L('dvb')})))
       (local.set $j (i32.const 0))
-      (block $zd (loop $zl (br_if $zd (i32.ge_u (local.get $j) (local.get $dvb)))
-        (f32.store ${oj2} (f32.const 0))
-        (local.set $j (i32.add (local.get $j) (i32.const 4))) (br $zl)))
-      (local.set $vp (i32.add (local.get $v) (i32.mul (local.get $kh) (local.get $vhs))))
+      ${loop('zd', geu('j', 'dvb'), `(f32.store ${oj} (f32.const 0)) ${step('j', 4)}`)}
+      (local.set $vp (i32.add ${L('v')} (i32.mul ${L('kh')} ${L('vhs')})))
       (local.set $s (i32.const 0))
-      (block $pd (loop $pl
-        (br_if $pd (i32.ge_u (local.get $s) (local.get $S)))
-        (local.set $p (v128.load32_splat (i32.add (local.get $sc) (i32.shl (local.get $s) (i32.const 2)))))
-        (local.set $j (i32.const 0))
-        (block $av (loop $avl (br_if $av (i32.ge_u (local.get $j) (local.get $dvb4)))
-          (v128.store ${oj2} (f32x4.add (v128.load ${oj2}) (f32x4.mul (local.get $p) (v128.load ${vj}))))
-          (local.set $j (i32.add (local.get $j) (i32.const 16))) (br $avl)))
-        (block $as (loop $asl (br_if $as (i32.ge_u (local.get $j) (local.get $dvb)))
-          (f32.store ${oj2} (f32.add (f32.load ${oj2}) (f32.mul (f32x4.extract_lane 0 (local.get $p)) (f32.load ${vj}))))
-          (local.set $j (i32.add (local.get $j) (i32.const 4))) (br $asl)))
-        (local.set $vp (i32.add (local.get $vp) (local.get $ldv)))
-        (local.set $s (i32.add (local.get $s) (i32.const 1)))
-        (br $pl)))
-      (local.set $h (i32.add (local.get $h) (i32.const 1)))
-      (br $hl))))`;
+      ${values4}
+      ${values1}
+      ${step('h', 1)}`,
+    )})`;
 }
 
 /**

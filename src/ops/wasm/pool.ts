@@ -28,6 +28,7 @@ export const JOB_EXPORTS = [
   'deq4_1',
   'q8_0_i16',
   'q4_1_i16',
+  'attnRows',
 ] as const;
 /** The job that runs one OpenBLAS sgemm part (not a wasm export; see `blasGemmJob`). */
 export const BLAS_JOB = 'blasGemm';

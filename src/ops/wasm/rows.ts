@@ -8,6 +8,7 @@
  * Operands already in the shared memory are read in place; others are staged into scratch once.
  */
 import type { AttentionDims, FoldedDims } from '../plans';
+import type { Job } from './pool';
 import { requireKernels, type WasmKernels } from './runtime';
 import { sgemm } from './sgemm';
 
@@ -41,6 +42,32 @@ class Staging {
   }
 }
 
+/** Multiply-adds per call from which `attnRows` splits its query heads over the pool's threads. */
+const SPLIT_MIN = 1 << 17;
+
+/**
+ * One `attnRows` call (arguments before the head range; see gen-elementwise.ts), its query heads split
+ * over the pool's threads when the work is large enough, each part with its own score scratch.
+ */
+function attnRowsSplit(st: Staging, args: number[], S: number, Hq: number, work: number): void {
+  const parts = work < SPLIT_MIN ? 1 : Math.min(st.k.threads, Hq);
+  if (parts === 1) {
+    const sc = st.alloc(S);
+    st.k.ew.attnRows(...args.slice(0, 4), sc, ...args.slice(4), 0, Hq);
+    return;
+  }
+  const per = Math.ceil(Hq / parts);
+  const jobs: Job[] = [];
+  for (let h0 = 0; h0 < Hq; h0 += per) {
+    const sc = st.alloc(S);
+    jobs.push({
+      name: 'attnRows',
+      args: [...args.slice(0, 4), sc, ...args.slice(4), h0, Math.min(Hq, h0 + per)],
+    });
+  }
+  st.k.pool.run(jobs);
+}
+
 /** Attention output [B, T, Hq, D] for few queries and no key mask (see the module comment). */
 export function attentionRows(
   q: Float32Array,
@@ -55,18 +82,16 @@ export function attentionRows(
     const kp = st.ptr(k.subarray(0, B * S * Hkv * D));
     const vp = st.ptr(v.subarray(0, B * S * Hkv * D));
     const op = st.alloc(B * T * Hq * D);
-    const sc = st.alloc(S);
     const row = 4 * Hkv * D;
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const limit = g.causal ? g.offset + t + 1 : S;
         const qo = 4 * (b * T + t) * Hq * D;
-        st.k.ew.attnRows(
+        const args = [
           qp + qo,
           kp + b * S * row,
           vp + b * S * row,
           op + qo,
-          sc,
           limit,
           Hq,
           Hkv,
@@ -76,7 +101,8 @@ export function attentionRows(
           4 * D,
           D,
           g.scale,
-        );
+        ];
+        attnRowsSplit(st, args, limit, Hq, 2 * limit * Hq * D);
       }
     }
     return st.view(op, B * T * Hq * D).slice();
@@ -100,19 +126,18 @@ export function foldedAttentionRows(
     const kp = st.ptr(keys.subarray(0, B * S * Hkv * D));
     const cp = st.ptr(cv.subarray(0, B * S * dc));
     const yp = st.alloc(B * T * Hq * dc);
-    const sc = st.alloc(S);
     const row = 4 * Hkv * D;
     const scale = 1 / Math.sqrt(D);
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const r = b * T + t;
-        st.k.ew.attnRows(
+        const S1 = offset + t + 1;
+        const args = [
           qp + 4 * r * Hq * D,
           kp + b * S * row,
           cp + 4 * b * S * dc,
           yp + 4 * r * Hq * dc,
-          sc,
-          offset + t + 1,
+          S1,
           Hq,
           Hkv,
           D,
@@ -121,7 +146,8 @@ export function foldedAttentionRows(
           0,
           dc,
           scale,
-        );
+        ];
+        attnRowsSplit(st, args, S1, Hq, S1 * Hq * (D + dc));
       }
     }
     const out = new Float32Array(B * T * hidden);
