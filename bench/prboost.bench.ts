@@ -9,7 +9,8 @@
  *    baseline field holds the issue's target rate (5,396 rows in 15 min = 6.0 rows/s).
  *  - prboost-iteration: one PRBoost iteration of the quick preset with warm caches, seconds, split by
  *    stage (propose / annotate / match / train); baseline field = the 30 s target.
- * Env: PRBOOST_BENCH_ONLY=match|cache|iteration, PRBOOST_CACHE_ROWS, PRBOOST_MATCH_REPS (default 5).
+ * Env: PRBOOST_BENCH_ONLY=match|cache|iteration, PRBOOST_CACHE_ROWS, PRBOOST_MATCH_REPS (default 5),
+ * PRBOOST_CACHE_BEFORE=<rows per LM pass> (a same-run before/after of the LM packing, words compared).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,12 +22,14 @@ import {
   bestMatches,
   embeddings,
   lmWords,
+  LM_BATCH_ROWS,
   matchScores,
   prboostConfig,
   prepareWorkspace,
   PrboostRun,
   RowMatcher,
   template,
+  type WordProposal,
 } from '../src/methods/prboost';
 import { loadAgNewsItems, stratifiedSplits, seededRandom } from '../src/data/agnews';
 import { loadCheck, medianMs, pythonBaseline, writeRecord } from './lib';
@@ -145,16 +148,50 @@ async function benchCache(): Promise<void> {
   const load = loadCheck();
   const lm = loadCausalLM('smollm2-135m-instruct');
   const enc = loadSentenceEncoder('all-minilm-l6-v2');
+  // PRBOOST_CACHE_BEFORE=<rows per pass>: first fill a separate cold cache with that packing (the previous
+  // default was 12), same rows, so the record carries a same-run before/after and checks the words agree.
+  const beforeRows = Number(process.env.PRBOOST_CACHE_BEFORE ?? 0);
+  let before: { rows: number; lmS: number; cpuS: number; load1: number; differ: number } | undefined;
+  let beforeWords: WordProposal[] = [];
+  if (beforeRows > 0) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    beforeWords = await lmWords(lm, 'smollm2-135m-instruct', template('category'), texts, {
+      file: path.join(dir, 'lm-before.jsonl'),
+      batchRows: beforeRows,
+    });
+    const c = process.cpuUsage(c0);
+    before = {
+      rows: beforeRows,
+      lmS: (performance.now() - t0) / 1000,
+      cpuS: (c.user + c.system) / 1e6,
+      load1: os.loadavg()[0],
+      differ: 0,
+    };
+  }
+  const c0 = process.cpuUsage();
   let t = performance.now();
-  await lmWords(lm, 'smollm2-135m-instruct', template('category'), texts, {
+  const words = await lmWords(lm, 'smollm2-135m-instruct', template('category'), texts, {
     file: path.join(dir, 'lm.jsonl'),
   });
   const lmS = (performance.now() - t) / 1000;
+  const lmCpu = process.cpuUsage(c0);
+  if (before) {
+    before.differ = words.filter((w, i) => w.words.join(' ') !== beforeWords[i].words.join(' ')).length;
+    if (before.differ > 0)
+      throw new ValueError(
+        `prboost-cache: ${before.differ} of ${texts.length} rows got other words with ${beforeRows} rows per pass`,
+      );
+  }
   t = performance.now();
   await embeddings(enc, 'all-minilm-l6-v2', texts, { file: path.join(dir, 'emb.jsonl') });
   const embS = (performance.now() - t) / 1000;
   fs.rmSync(dir, { recursive: true, force: true });
   const rate = texts.length / (lmS + embS);
+  const cpuRate = texts.length / ((lmCpu.user + lmCpu.system) / 1e6);
+  const beforeNote = before
+    ? `; same run, ${before.rows} rows per pass first: ${(texts.length / before.lmS).toFixed(2)} LM rows/s (${(texts.length / before.cpuS).toFixed(2)} per CPU-s, load ${before.load1.toFixed(2)}) vs ${(texts.length / lmS).toFixed(2)} (${cpuRate.toFixed(2)} per CPU-s) with ${LM_BATCH_ROWS}; words equal on all ${texts.length} rows`
+    : '';
   writeRecord({
     name: 'prboost-cache',
     unit: 'rows/s',
@@ -162,8 +199,17 @@ async function benchCache(): Promise<void> {
     baseline: 5396 / 900,
     baseline_impl: 'target: 5,396 rows in 15 min',
     ratio: rate / (5396 / 900),
-    config: { rows: texts.length, lmSeconds: lmS, embedSeconds: embS, load1: load.load1 },
-    notes: `cold caches; ${(texts.length / lmS).toFixed(2)} LM rows/s, ${(texts.length / embS).toFixed(2)} embeddings/s; implied wall time for 5,396 D_u rows ${(5396 / rate / 60).toFixed(1)} min`,
+    config: {
+      rows: texts.length,
+      lmSeconds: lmS,
+      lmCpuSeconds: (lmCpu.user + lmCpu.system) / 1e6,
+      embedSeconds: embS,
+      lmRowsPerPass: LM_BATCH_ROWS,
+      backend: getBackend(),
+      load1: load.load1,
+      ...(before ? { before } : {}),
+    },
+    notes: `cold caches; ${(texts.length / lmS).toFixed(2)} LM rows/s, ${(texts.length / embS).toFixed(2)} embeddings/s; implied wall time for 5,396 D_u rows ${(5396 / rate / 60).toFixed(1)} min${beforeNote}`,
     ...load.mark,
   });
 }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { loadCausalLM } from '../../src/models';
 import { loadAgNewsItems } from '../../src/data/agnews';
 import {
+  LM_BATCH_ROWS,
   lmWords,
   proposeWords,
   proposeWordsBatch,
@@ -76,9 +77,20 @@ test('lmWords fills its cache in packed batches and reads it back', async () => 
   };
   const many = Array.from({ length: 30 }, (_, i) => `text number ${'z'.repeat(i)}`);
   const a = await lmWords(fake, 'fake', template('category'), many, { file: path.join(dir, 'w.jsonl') });
-  assert.deepEqual(sizes, [12, 12, 6]);
+  assert.deepEqual(sizes, [LM_BATCH_ROWS, 30 - LM_BATCH_ROWS]);
   const b = await lmWords(fake, 'fake', template('category'), many, { file: path.join(dir, 'w.jsonl') });
-  assert.deepEqual(sizes, [12, 12, 6], 'the second call reads the cache');
+  assert.deepEqual(sizes, [LM_BATCH_ROWS, 30 - LM_BATCH_ROWS], 'the second call reads the cache');
   assert.deepEqual(b, a);
+  sizes.length = 0;
+  const c = await lmWords(fake, 'fake', template('category'), many, {
+    file: path.join(dir, 'w12.jsonl'),
+    batchRows: 12,
+  });
+  assert.deepEqual(sizes, [12, 12, 6]);
+  assert.deepEqual(c, a, 'the packing does not change the words');
+  await assert.rejects(
+    lmWords(fake, 'fake', template('category'), many, { file: path.join(dir, 'w0.jsonl'), batchRows: 0 }),
+    /batchRows must be a positive integer, got 0/,
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });

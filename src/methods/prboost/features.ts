@@ -4,6 +4,7 @@
  * Eq. 2.5).
  */
 import { Tensor } from '../../ops';
+import { ValueError } from '../../errors';
 import { RowCache, decodeVector, encodeVector, fillCache, type FillOptions } from './cache';
 import {
   proposeWordsBatch,
@@ -34,7 +35,17 @@ export function lmWordsHeader(
 export interface LmWordsOptions extends ProposalOptions, FillOptions {
   /** Cache file (default: one per model and template under the cache folder). */
   file?: string;
+  /** Prompts packed into one forward when the LM can pack (default `LM_BATCH_ROWS`); words do not depend on it. */
+  batchRows?: number;
 }
+
+/**
+ * Rows per packed LM forward. 24 AG News prompts (≈65 tokens each, ≈1,560 a pass) gave ≈16 % more rows
+ * per CPU-second than 12 on 2 cores (the quantized weights are unpacked once per pass, so a pass amortises
+ * that over more rows), and the same words on every row checked; 48 gained nothing more. An interrupt
+ * loses at most one pass.
+ */
+export const LM_BATCH_ROWS = 24;
 
 /** The top-k slot words of τ(x) for every text (Eq. 2.4), cached per (model, template, text). */
 export async function lmWords(
@@ -45,12 +56,15 @@ export async function lmWords(
   options: LmWordsOptions = {},
 ): Promise<WordProposal[]> {
   const cache = RowCache.open<WordProposal>(lmWordsHeader(modelId, t, options), options.file);
-  // Rows are packed 12 to a forward when the LM can (≈1.4× the rows/s of one by one on 2 cores); the
-  // cache still commits after every batch, so an interrupt loses at most one batch.
+  // Rows are packed into one forward when the LM can (≈1.6× the rows per CPU-second of one by one on 2
+  // cores); the cache still commits after every batch, so an interrupt loses at most one batch.
+  const rows = options.batchRows ?? LM_BATCH_ROWS;
+  if (!(Number.isInteger(rows) && rows >= 1))
+    throw new ValueError(`lmWords: batchRows must be a positive integer, got ${rows}`);
   return fillCache(cache, texts, (batch) => proposeWordsBatch(lm, t, batch, options), {
     label: options.label ?? `LM words (${t.name})`,
     ...options,
-    batch: lm.nextTokenTopKBatch ? 12 : 1,
+    batch: lm.nextTokenTopKBatch ? rows : 1,
   });
 }
 

@@ -71,6 +71,9 @@ export function displayPrompt(t: PromptTemplate, input: string): string {
   return t.text.replace(INPUT_SLOT, () => input);
 }
 
+/** Tokens per packed LM forward: 24 AG News prompts of up to ~85 tokens fit; a longer one goes to another pass. */
+export const LM_PASS_TOKENS = 2048;
+
 /** Function words and web debris that are never topical. */
 export const STOP_WORDS: ReadonlySet<string> = new Set(
   (
@@ -161,7 +164,7 @@ export function proposeWordsBatch(
   const prompts = texts.map((x) => fillTemplate(t, truncateWords(x, options.maxWords ?? 60)));
   const scan = options.scan ?? 200;
   const tops = lm.nextTokenTopKBatch
-    ? lm.nextTokenTopKBatch(prompts, scan, { maxTokens: 1024 })
+    ? lm.nextTokenTopKBatch(prompts, scan, { maxTokens: LM_PASS_TOKENS })
     : prompts.map((p) => lm.nextTokenTopK(p, scan));
   return tops.map((top) => wholeWordCandidates(top, options.k ?? 10));
 }
