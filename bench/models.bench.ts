@@ -31,7 +31,7 @@ import {
   wasmLinearThreads,
   type LlamaModel,
 } from '../src/models';
-import { availableBackends, getBackend, setBackend, type BackendName } from '../src/ops';
+import { availableBackends, getBackend, nativeBlas, setBackend, type BackendName } from '../src/ops';
 import { loadCheck, ROOT, waitForQuiet, writeRecord } from './lib';
 
 const QUICK = process.env.EFFLAB_BENCH_QUICK === '1';
@@ -52,6 +52,15 @@ const log = (...a: unknown[]): void =>
 interface Timing {
   wallMs: number;
   cpuMs: number;
+}
+
+/** What ran the model's ops: the selected backend (native: OpenBLAS GEMMs; wasm: SIMD GEMMs) and its threads. */
+function engineLabel(rest: string): string {
+  const b = getBackend();
+  if (b === 'native') {
+    return `native (OpenBLAS ${nativeBlas()?.config ?? ''} for every GEMM, split over ${wasmLinearThreads()} threads; ${rest} on wasm)`;
+  }
+  return `${b} (WebAssembly SIMD linear on ${wasmLinearThreads()} threads + ${rest})`;
 }
 
 function median(xs: number[]): number {
@@ -606,7 +615,8 @@ async function benchLlm(py: LineServer, limits: MachineLimits, before: LoadBefor
 
   const common = {
     model: 'SmolLM2-135M-Instruct (GGUF: Q4_1 layers, Q8_0 tied embedding / output head)',
-    engine: `wasm (WebAssembly SIMD linear on ${wasmLinearThreads()} threads + the ops index's norms/RoPE/attention)`,
+    engine: engineLabel("the ops index's norms/RoPE/attention"),
+    backend: getBackend(),
     baseline_threads: info.threads,
     torch: info.torch,
     prompt: `${ids.length} tokens of held-out AG News test descriptions`,
@@ -814,7 +824,8 @@ async function benchEmbed(py: LineServer, limits: MachineLimits, before: LoadBef
       batch: EMBED_BATCH,
       batch_order:
         'sorted by length on every side: ours by token count (ascending), sentence-transformers by character count (descending), transformers.js by token count (ascending, the headline peer figure); transformers.js also in the given order (peers.transformers.js.given_order)',
-      engine: `wasm (WebAssembly SIMD linear on ${wasmLinearThreads()} threads + the ops index's layer norm/GELU/attention)`,
+      engine: engineLabel("the ops index's layer norm/GELU/attention"),
+      backend: getBackend(),
       torch: stInfo.torch,
       method:
         'ours, sentence-transformers and transformers.js run one after another in each round (medians), so all see the same machine load',

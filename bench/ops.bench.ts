@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     notes:
       `ours = the fastest backend through the public matmul at n = ${big} (result in host memory); per-backend ` +
       'GFLOP/s in config.gflops. native: OpenBLAS sgemm through koffi (src/ops/native); wasm: blocked SIMD ' +
-        'sgemm on every core (src/ops/wasm); js: register-blocked ' +
+      'sgemm on every core (src/ops/wasm); js: register-blocked ' +
       'loops; gl: one gpu.js thread per output cell. Compute-bound: see bench/README.md for the machine peak.',
     ...load.mark,
   });

@@ -53,6 +53,11 @@ export declare const train: typeof TrainArea;
 export declare const decodeSolve: typeof OpsArea.decodeSolve;
 export declare const padProblem: typeof OpsArea.padProblem;
 export declare const dequantizeRows: typeof OpsArea.dequantizeRows;
+export declare const nativeBlas: typeof OpsArea.nativeBlas;
+export declare const mayDecline: typeof OpsArea.mayDecline;
+export declare const BLAS_LIB_ENV: typeof OpsArea.BLAS_LIB_ENV;
+export declare const nativeGemmCalls: typeof OpsArea.nativeGemmCalls;
+export declare const nativeUnavailableReason: typeof OpsArea.nativeUnavailableReason;
 export declare const ATTENTION_MASKED_SCORE: typeof OpsArea.ATTENTION_MASKED_SCORE;
 export declare const BACKENDS: typeof OpsArea.BACKENDS;
 export declare const BACKEND_ALIASES: typeof OpsArea.BACKEND_ALIASES;
@@ -206,6 +211,11 @@ const FLAT_OPS = [
   'decodeSolve',
   'padProblem',
   'dequantizeRows',
+  'nativeBlas',
+  'mayDecline',
+  'BLAS_LIB_ENV',
+  'nativeGemmCalls',
+  'nativeUnavailableReason',
   'ATTENTION_MASKED_SCORE',
   'BACKENDS',
   'BACKEND_ALIASES',

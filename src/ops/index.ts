@@ -19,7 +19,6 @@ export {
   disposeBackends,
   getBackend,
   hasKernel,
-  gemmBackend,
   lastBackendRan,
   mayDecline,
   profileOps,
@@ -78,7 +77,6 @@ export {
 // The native backend (OpenBLAS through an FFI, loaded on first use): where the library is, and a call count.
 export {
   BLAS_LIB_ENV,
-  findBlasLibrary,
   nativeBlas,
   nativeGemmCalls,
   nativeUnavailableReason,

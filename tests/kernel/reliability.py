@@ -87,7 +87,7 @@ class Reliability(unittest.TestCase):
         self.assertEqual(len(notes), 1, [m["content"] for m in outs])
         reply, outs = run(self.kc, "chosen")
         chosen = result_text(outs).strip("'")
-        self.assertIn(chosen, ("gl", "wasm", "js", "reference"))
+        self.assertIn(chosen, ("gl", "native", "wasm", "js", "reference"))
         self.assertTrue(notes[0].startswith(f"efflab compute backend: {chosen}"), notes[0])
         if chosen != "gl":
             self.assertIn("gl ", notes[0])  # the reason GL was not chosen
