@@ -96,15 +96,24 @@ async function benchMatch(): Promise<void> {
     best = matcher.best(B, uw, labels, 0.2, { alpha: 0.25 });
   }, reps);
   // The one-shot path (matchScores + bestMatches, what the run called before) must give the same rows,
-  // rules and scores exactly; numpy the same count and score sum up to float32 rounding.
-  const plain = bestMatches(matchScores(A, B, rw, uw, { alpha: 0.25, k }), labels, 0.2);
+  // rules and scores: exactly on wasm/js; on native within 1e-6 (OpenBLAS's last bit can depend on where a
+  // buffer lies), another winner only at a tie within 1e-6. numpy: the same count and score sum.
+  const plainScores = matchScores(A, B, rw, uw, { alpha: 0.25, k });
+  const plain = bestMatches(plainScores, labels, 0.2);
   const oneShot = await medianMs(
     () => bestMatches(matchScores(A, B, rw, uw, { alpha: 0.25, k }), labels, 0.2),
     Math.min(reps, 3),
   );
-  for (let i = 0; i < n; i++)
-    if (plain.rule[i] !== best.rule[i] || plain.score[i] !== best.score[i])
-      throw new ValueError(`prboost-match: row ${i} differs between the prepared and the one-shot matcher`);
+  let otherWinner = 0;
+  for (let i = 0; i < n; i++) {
+    const near = Math.abs(plain.score[i] - best.score[i]) <= 1e-6;
+    const tie = Math.abs(plainScores.data[i * m + best.rule[i]] - plain.score[i]) <= 1e-6;
+    if (plain.rule[i] !== best.rule[i]) otherWinner++;
+    if (!near || (plain.rule[i] !== best.rule[i] && !tie))
+      throw new ValueError(
+        `prboost-match: row ${i} differs between the prepared and the one-shot matcher (rule ${best.rule[i]} ${best.score[i]} vs ${plain.rule[i]} ${plain.score[i]})`,
+      );
+  }
   const matched = best.label.filter((v) => v >= 0).length;
   const scoreSum = best.score.reduce((a, v) => a + v, 0);
   if (matched !== base.matched || Math.abs(scoreSum - base.scoreSum) > 1e-4 * n)
@@ -131,7 +140,7 @@ async function benchMatch(): Promise<void> {
       oneShotMs: oneShot,
       backend: getBackend(),
     },
-    notes: `ours = one match of the ${m} rules with the rows prepared once per run (RowMatcher: unit rows, one GEMM on the ${getBackend()} backend, sparse word overlap); with the preparation ${cold.toFixed(1)} ms (${(base.ms / cold).toFixed(2)}× numpy); the one-shot matchScores + bestMatches ${oneShot.toFixed(1)} ms. Same outputs: identical rows/rules/scores to the one-shot path; ${matched} vs ${base.matched} rows matched, score sums ${scoreSum.toFixed(2)} vs ${base.scoreSum.toFixed(2)} with numpy (float32)`,
+    notes: `ours = one match of the ${m} rules with the rows prepared once per run (RowMatcher: unit rows, one GEMM on the ${getBackend()} backend, sparse word overlap); with the preparation ${cold.toFixed(1)} ms (${(base.ms / cold).toFixed(2)}× numpy); the one-shot matchScores + bestMatches ${oneShot.toFixed(1)} ms. Same outputs: the one-shot path's rules and scores (${otherWinner} rows with another winner at a tie within 1e-6); ${matched} vs ${base.matched} rows matched, score sums ${scoreSum.toFixed(2)} vs ${base.scoreSum.toFixed(2)} with numpy (float32)`,
     ...load.mark,
   });
 }
