@@ -108,7 +108,25 @@ export function linearQuant(
   const threads = Math.max(1, Math.min(opts.threads ?? k.threads, k.threads));
   const { arena } = k;
   const scratches: { done: () => void }[] = [];
+  // Decode-sized calls take every scratch range from one arena range (one allocation per call).
+  const align = (bytes: number): number => Math.ceil((bytes + 64) / 64) * 64;
+  const nb0 = K / 32;
+  let bump = 0;
+  let bumpEnd = 0;
+  if (rows < GEMM_MIN_ROWS && arena.owns(w.data)) {
+    const need = [4 * rows * K, 4 * rows * N, 2 * rows * K, 4 * rows * nb0, 4 * rows * nb0]
+      .map(align)
+      .reduce((a, b) => a + b, 0);
+    const s = arena.scratch(need);
+    scratches.push(s);
+    [bump, bumpEnd] = [s.ptr, s.ptr + need];
+  }
   const grab = (bytes: number): number => {
+    if (bump + align(bytes) <= bumpEnd) {
+      const p = bump;
+      bump += align(bytes);
+      return p;
+    }
     const s = arena.scratch(bytes + 64);
     scratches.push(s);
     return s.ptr;
@@ -126,18 +144,6 @@ export function linearQuant(
     if (rows < GEMM_MIN_ROWS) {
       const nb = K / 32;
       let xsPtr = 0;
-      if (w.type === 'q4_1') {
-        // Σ x over each block: Q4_1's offset m multiplies it.
-        xsPtr = grab(4 * rows * nb);
-        const mem = arena.f32();
-        for (let m = 0; m < rows; m++)
-          for (let b = 0; b < nb; b++) {
-            let s = 0;
-            const o = m * K + b * 32;
-            for (let i = 0; i < 32; i++) s += x[o + i];
-            mem[xsPtr / 4 + m * nb + b] = s;
-          }
-      }
       let args = (j0: number, j1: number): number[] => [
         xPtr,
         4 * K,
@@ -152,17 +158,24 @@ export function linearQuant(
       ];
       let name: JobName = w.type;
       if (opts.activations === 'i16') {
+        // Block sums, scales and int16 values of x in one SIMD pass (the `quantI16` row kernel).
         const x16 = grab(2 * rows * K);
         const scPtr = grab(4 * rows * nb);
-        quantizeI16(
-          x,
-          rows,
-          K,
-          new Int16Array(arena.memory.buffer, x16, rows * K),
-          arena.f32().subarray(scPtr / 4, scPtr / 4 + rows * nb),
-        );
+        xsPtr = grab(4 * rows * nb);
+        k.ew.quantI16(xPtr, rows * nb, x16, scPtr, xsPtr);
         args = (j0, j1) => [x16, 2 * K, rows, K, wPtr, j0, j1, outPtr, 4 * N, xsPtr, scPtr];
         name = w.type === 'q8_0' ? 'q8_0_i16' : 'q4_1_i16';
+      } else if (w.type === 'q4_1') {
+        // Σ x over each block: Q4_1's offset m multiplies it.
+        xsPtr = grab(4 * rows * nb);
+        const mem = arena.f32();
+        for (let m = 0; m < rows; m++)
+          for (let b = 0; b < nb; b++) {
+            let s = 0;
+            const o = m * K + b * 32;
+            for (let i = 0; i < 32; i++) s += x[o + i];
+            mem[xsPtr / 4 + m * nb + b] = s;
+          }
       }
       const parts = N * K < SPLIT_MIN ? 1 : threads;
       const per = Math.ceil(N / parts);

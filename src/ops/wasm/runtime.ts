@@ -30,6 +30,7 @@ export const ELEMENTWISE_EXPORTS = [
   'softmaxRow',
   'attnRows',
   'ropeHalf',
+  'quantI16',
 ] as const;
 export type ElementwiseName = (typeof ELEMENTWISE_EXPORTS)[number];
 
