@@ -3,7 +3,7 @@
  * the one ops switch selects — and any faster CPU path it gains — applies); in float64 they are plain
  * loops, kept only as the reference precision for gradient checks (never the default).
  */
-import { matmul, ShapeError, Tensor } from '../ops';
+import { getBackend, matmul, sgemm, ShapeError, Tensor, wasmUnavailableReason } from '../ops';
 import type { Precision, Vec } from './types';
 
 export interface ProductOptions {
@@ -33,6 +33,61 @@ export function product(
     return matmul(ta, tb, opts).data;
   }
   return product64(a, aShape, b, bShape, opts);
+}
+
+/**
+ * `product` for hot loops whose operands are known to be finite, written into `out` when given (length
+ * M·N, same precision). Float32: the ops layer's GEMM entry `sgemm` when the selected backend is one it
+ * implements (`native`: OpenBLAS, `wasm`: the SIMD kernels) — the same kernel `matmul` runs there, so the
+ * one backend switch still decides, and the result is bit-identical — without `matmul`'s per-call scans
+ * of both operands for NaN/∞ and its tensor wrappers (a third of a small training step); every other
+ * backend (js, gl, reference) through `matmul`. Float64: the reference loops.
+ */
+export function productInto(
+  a: Vec,
+  aShape: readonly [number, number],
+  b: Vec,
+  bShape: readonly [number, number],
+  opts: ProductOptions,
+  precision: Precision,
+  out?: Vec,
+): Vec {
+  const transA = opts.transA === true;
+  const transB = opts.transB === true;
+  const M = transA ? aShape[1] : aShape[0];
+  const K = transA ? aShape[0] : aShape[1];
+  const N = transB ? bShape[0] : bShape[1];
+  const direct =
+    precision === 'float32' &&
+    a instanceof Float32Array &&
+    b instanceof Float32Array &&
+    (out === undefined || out instanceof Float32Array) &&
+    K > 0 &&
+    directGemm();
+  if (!direct) {
+    const r = product(a, aShape, b, bShape, opts, precision);
+    if (!out) return r;
+    if (out.length < r.length)
+      throw new ShapeError(`train product: output buffer of ${out.length} values for ${r.length}`);
+    out.set(r);
+    return out;
+  }
+  const Kb = transB ? bShape[1] : bShape[0];
+  if (K !== Kb || a.length !== aShape[0] * aShape[1] || b.length !== bShape[0] * bShape[1]) {
+    throw new ShapeError(
+      `train product: A [${aShape.join(', ')}]${transA ? 'ᵀ' : ''} (${a.length} values) · B [${bShape.join(', ')}]${transB ? 'ᵀ' : ''} (${b.length} values) do not fit`,
+    );
+  }
+  const c = (out as Float32Array | undefined) ?? new Float32Array(M * N);
+  if (c.length < M * N)
+    throw new ShapeError(`train product: output buffer of ${c.length} values for ${M * N}`);
+  return sgemm(transA, transB, M, N, K, a, b, c);
+}
+
+/** Whether the selected backend is one the ops GEMM entry `sgemm` runs on (native or wasm). */
+function directGemm(): boolean {
+  const be = getBackend();
+  return (be === 'native' || be === 'wasm') && wasmUnavailableReason() === undefined;
 }
 
 /** Float64 reference product (loop order keeps the innermost loop contiguous). */

@@ -3,22 +3,13 @@
  * `dropoutMaskReference` (the counter-based generator of src/ops/random.ts) but with 32-bit integer
  * arithmetic instead of the float24 limbs the GL backend needs: (x·a) mod 2^24 is the low 24 bits of
  * `Math.imul(x, a)`, (x + c) mod 2^24 is `(x + c) & 0xffffff`, and the 12-bit rotation is two shifts.
- * Same counters, same seed words, same rounds, so a mask is the same whichever of the two made it
+ * Same counters, same seed words, same rounds (multipliers 0x9e3779, 0x85ebcb, 0xc2b2ad, 0x27d4eb and
+ * constants 0x7f4a7c, 0x165667, 0xd3a2e1, 0x5bd1e9, written into the loop as literals), so a mask is the same whichever of the two made it
  * (tests/train/dropout.test.ts checks that bit for bit); this one allocates nothing and is ~10× faster.
  */
 import { ValueError } from '../errors';
 
-const MASK24 = 0xffffff;
 const TWO24 = 16777216;
-/** The generator's four round multipliers and constants (src/ops/random.ts). */
-const A0 = 0x9e3779;
-const A1 = 0x85ebcb;
-const A2 = 0xc2b2ad;
-const A3 = 0x27d4eb;
-const C0 = 0x7f4a7c;
-const C1 = 0x165667;
-const C2 = 0xd3a2e1;
-const C3 = 0x5bd1e9;
 
 /** The generator's two 24-bit seed words of (seed, stream) — the host-side hash of src/ops/random.ts. */
 function seedWords(seed: number, stream: number): [number, number] {
@@ -59,17 +50,32 @@ export function fillDropoutMask(
   const [s0, s1] = seedWords(seed, stream);
   // The mask value goes through float32 as in the reference (its buffers are Float32Array).
   const scale = Math.fround(1 / (1 - p));
+  // x / 2^24 < p ⟺ x < p·2^24 exactly (scaling by a power of two is exact).
+  const thr = p * TWO24;
+  fillKeep(out, offset, count, s0, s1, thr, scale);
+}
+
+/** The generator's rounds for counters 0 … count−1 (every intermediate below 2^25: 32-bit integer arithmetic). */
+function fillKeep(
+  out: Float32Array | Float64Array,
+  offset: number,
+  count: number,
+  s0: number,
+  s1: number,
+  thr: number,
+  scale: number,
+): void {
   for (let i = 0; i < count; i++) {
-    let x = (i + s0) & MASK24;
-    x = (Math.imul(x, A0) + C0) & MASK24;
+    let x = (i + s0) & 0xffffff;
+    x = ((Math.imul(x, 0x9e3779) & 0xffffff) + 0x7f4a7c) & 0xffffff;
     x = ((x & 0xfff) << 12) | (x >>> 12);
-    x = (x + s1) & MASK24;
-    x = (Math.imul(x, A1) + C1) & MASK24;
+    x = (x + s1) & 0xffffff;
+    x = ((Math.imul(x, 0x85ebcb) & 0xffffff) + 0x165667) & 0xffffff;
     x = ((x & 0xfff) << 12) | (x >>> 12);
-    x = (Math.imul(x, A2) + C2) & MASK24;
+    x = ((Math.imul(x, 0xc2b2ad) & 0xffffff) + 0xd3a2e1) & 0xffffff;
     x = ((x & 0xfff) << 12) | (x >>> 12);
-    x = (Math.imul(x, A3) + C3) & MASK24;
+    x = ((Math.imul(x, 0x27d4eb) & 0xffffff) + 0x5bd1e9) & 0xffffff;
     x = ((x & 0xfff) << 12) | (x >>> 12);
-    out[offset + i] = x / TWO24 < p ? 0 : scale;
+    out[offset + i] = x < thr ? 0 : scale;
   }
 }

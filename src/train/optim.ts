@@ -87,6 +87,10 @@ function checkStep(params: Vec, grad: ArrayLike<number>, size: number, who: stri
       `${who}: built for ${size} parameters, got θ of ${params.length} and gradient of ${grad.length}`,
     );
   }
+  // x · 0 is NaN exactly when x is NaN or ±∞: one multiply-add per entry, the index only on failure.
+  let z = 0;
+  for (let i = 0; i < size; i++) z += grad[i] * 0;
+  if (z === 0) return;
   for (let i = 0; i < size; i++) {
     if (!Number.isFinite(grad[i]))
       throw new NonFiniteError(`${who}: gradient entry ${i} is ${grad[i]}; step rejected`);
@@ -147,6 +151,20 @@ export class Adam implements StatefulOptimizer {
     const bc2 = 1 - Math.pow(beta2, this.steps);
     const stepSize = lr / bc1;
     const { m, v } = this;
+    if (weightDecay === 0) {
+      // The same arithmetic as below without the decay branch, constants hoisted (one fused pass).
+      const c1 = 1 - beta1;
+      const c2 = 1 - beta2;
+      for (let i = 0; i < params.length; i++) {
+        const g = grad[i];
+        const mi = beta1 * m[i] + c1 * g;
+        const vi = beta2 * v[i] + c2 * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        params[i] -= (stepSize * mi) / (Math.sqrt(vi / bc2) + eps);
+      }
+      return;
+    }
     for (let i = 0; i < params.length; i++) {
       let g = grad[i];
       if (weightDecay > 0) {

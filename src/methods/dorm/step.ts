@@ -6,13 +6,13 @@
  * batch, θ on the training batch, u on the training batch), organised so that nothing is done twice:
  * - the feature rows are gathered once per step into one reused block [val a; val b; train a; train b];
  * - θ sees the validation and training rows in ONE forward and ONE backward pass (its gradient is
- *   ∇L_val(θ) + α∇_θ L_tr(w, θ), a sum over both row sets), u sees the training rows (a view of the same
- *   block), so a step is two passes of five products each instead of three;
+ *   ∇L_val(θ) + α∇_θ L_tr(w, θ), a sum over both row sets), and u rides in the same products (its
+ *   weights stacked beside θ's), so a step is five products instead of fifteen;
  * - the dropout masks are made once per step (θ and u share the training masks, as before) by the
  *   trainer's allocation-free generator, bit-identical to the ops reference masks;
  * - losses, output gradients and the bias / ReLU / mask work are single loops over reused buffers.
- * Every product goes through the trainer's `product` (the ops `matmul` in float32, so the one backend
- * switch governs it; plain float64 loops in float64). The result is the previous implementation's
+ * Every product goes through the trainer's `productInto` (in float32 the ops layer's GEMM on the selected
+ * backend, into reused buffers: the one backend switch governs it; plain float64 loops in float64). The result is the previous implementation's
  * (per-pass `pairLosses`) up to floating-point summation order (tests/dorm/step.test.ts).
  */
 import { ConfigError, ShapeError, ValueError } from '../../errors';
@@ -21,7 +21,7 @@ import {
   fillDropoutMask,
   logSigmoid,
   maskStream,
-  product,
+  productInto,
   sigmoidStable,
   type Vec,
 } from '../../train';
@@ -36,24 +36,42 @@ const EMPTY32 = new Float32Array(0);
 /**
  * Reusable buffers and the fused step for one head configuration (any batch sizes; buffers grow once).
  * The arrays of the returned parts belong to the workspace and are overwritten by the next `evaluate`.
+ *
+ * Layout (d = dim, h = hidden, m = outputs, R = 2V + 2B rows: validation a, b, then training a, b):
+ * - X [R, d+1]: the features with a constant 1 appended, so each layer's bias rides in its product: in θ's
+ *   layout W₁ [d, h] is followed by b₁ [h], i.e. [W₁; b₁] is one [d+1, h] block (and [W₂; b₂] one [h+1, m]);
+ * - W₁ of θ and of u side by side, Wc [d+1, 2h] = [[W₁θ; b₁θ] | [W₁u; b₁u]]: one product gives both nets'
+ *   pre-activations Z [R, 2h] (u's on the validation rows are computed and not used: a third more
+ *   multiply-adds in the first layer for half the calls, which pays on every backend with per-call costs);
+ * - the second layers as one block-diagonal [2h+1, 2m] matrix on H = [ReLU(Z) ⊙ mask | 1], outputs
+ *   [R, 2m] (θ's m columns, then u's); one dropout mask [R, h] per row serves both nets (as before, θ and u
+ *   share the training rows' masks);
+ * - backward: δ [R, 2m] (u's columns zero on validation rows), ∇[W₂; b₂] = Hᵀδ, G = δ W₂ᵀ ⊙ mask ⊙ ReLU'(Z),
+ *   ∇[W₁; b₁] = Xᵀ G [d+1, 2h], split into θ's and u's gradients.
+ * Five products per step.
  */
 export class LagrangianWorkspace {
   readonly config: HeadConfig;
   private readonly f32: boolean;
   private readonly size: number;
   private readonly L: Layout;
-  private readonly pT: Vec;
-  private readonly pU: Vec;
+  /** [W₁; b₁] of θ and u side by side, [d+1, 2h]. */
+  private readonly W1: Vec;
+  /** Block-diagonal [W₂; b₂] of θ and u, [2h+1, 2m] (the off-diagonal blocks stay 0). */
+  private readonly W2: Vec;
   private readonly gradTheta: Float64Array;
   private readonly gradProxy: Float64Array;
   private B = -1;
   private V = -1;
   private X: Vec = EMPTY32;
-  private hT: Vec = EMPTY32;
-  private hU: Vec = EMPTY32;
-  private dT: Vec = EMPTY32;
-  private dU: Vec = EMPTY32;
+  private H: Vec = EMPTY32;
+  private delta: Vec = EMPTY32;
   private mask = EMPTY32;
+  private Z: Vec = EMPTY32;
+  private out: Vec = EMPTY32;
+  private G: Vec = EMPTY32;
+  private readonly gW1: Vec;
+  private readonly gW2: Vec;
   private lossVal = new Float64Array(0);
   private lossT = new Float64Array(0);
   private lossU = new Float64Array(0);
@@ -66,8 +84,11 @@ export class LagrangianWorkspace {
     this.f32 = (config.precision ?? 'float32') === 'float32';
     this.size = paramCount(config);
     this.L = paramLayout(config);
-    this.pT = this.vec(this.size);
-    this.pU = this.vec(this.size);
+    const { dim: d, hidden: h, outputs: m } = config;
+    this.W1 = this.vec((d + 1) * 2 * h);
+    this.W2 = this.vec((2 * h + 1) * 2 * m);
+    this.gW1 = this.vec((d + 1) * 2 * h);
+    this.gW2 = this.vec((2 * h + 1) * 2 * m);
     this.gradTheta = new Float64Array(this.size);
     this.gradProxy = new Float64Array(this.size);
   }
@@ -78,20 +99,49 @@ export class LagrangianWorkspace {
 
   private ensure(B: number, V: number): void {
     if (B === this.B && V === this.V) return;
-    const { dim, hidden, outputs } = this.config;
+    const { dim: d, hidden: h, outputs: m } = this.config;
     const R = 2 * V + 2 * B;
-    this.X = this.vec(R * dim);
-    this.hT = this.vec(R * hidden);
-    this.hU = this.vec(2 * B * hidden);
-    this.dT = this.vec(R * outputs);
-    this.dU = this.vec(2 * B * outputs);
-    this.mask = new Float32Array(R * hidden);
+    this.X = this.vec(R * (d + 1));
+    for (let r = 0; r < R; r++) this.X[r * (d + 1) + d] = 1;
+    this.H = this.vec(R * (2 * h + 1));
+    for (let r = 0; r < R; r++) this.H[r * (2 * h + 1) + 2 * h] = 1;
+    this.delta = this.vec(R * 2 * m);
+    this.mask = new Float32Array(R * h);
+    this.Z = this.vec(R * 2 * h);
+    this.G = this.vec(R * 2 * h);
+    this.out = this.vec(R * 2 * m);
     this.lossVal = new Float64Array(V);
     this.lossT = new Float64Array(B);
     this.lossU = new Float64Array(B);
     this.gradW = new Float64Array(B);
     this.B = B;
     this.V = V;
+  }
+
+  /** θ and u into the stacked first layer and the block-diagonal second layer (in the workspace precision). */
+  private loadParams(theta: Float64Array, proxy: Float64Array): void {
+    const { dim: d, hidden: h, outputs: m } = this.config;
+    const { W1, W2, L } = this;
+    const h2 = 2 * h;
+    for (let k = 0; k <= d; k++) {
+      // k = d is b₁ (it follows W₁ in θ's layout).
+      const src = k * h;
+      const dst = k * h2;
+      for (let j = 0; j < h; j++) {
+        W1[dst + j] = theta[src + j];
+        W1[dst + h + j] = proxy[src + j];
+      }
+    }
+    const m2 = 2 * m;
+    for (let j = 0; j < h; j++)
+      for (let o = 0; o < m; o++) {
+        W2[j * m2 + o] = theta[L.w2 + j * m + o];
+        W2[(h + j) * m2 + m + o] = proxy[L.w2 + j * m + o];
+      }
+    for (let o = 0; o < m; o++) {
+      W2[h2 * m2 + o] = theta[L.b2 + o];
+      W2[h2 * m2 + m + o] = proxy[L.b2 + o];
+    }
   }
 
   /** L_α and its gradients on the batch of `x` (x.head's configuration must be this workspace's). */
@@ -105,20 +155,20 @@ export class LagrangianWorkspace {
         `bilevel: ${x.weights.length} weights and ${x.prior.length} prior weights for ${B} rows`,
       );
     const c = this.config;
-    const { dim: d, hidden: h } = c;
+    const { dim: d, hidden: h, outputs: m } = c;
     const hc = x.head.config;
     if (
       hc.dim !== d ||
       hc.hidden !== h ||
-      hc.outputs !== c.outputs ||
+      hc.outputs !== m ||
       hc.loss !== c.loss ||
       hc.dropout !== c.dropout ||
       (hc.precision ?? 'float32') !== (c.precision ?? 'float32')
     )
       throw new ConfigError('bilevel: the head does not have the configuration this workspace was built for');
     const lam = x.head.projection;
-    if (c.loss === 'bt' && lam.length !== c.outputs)
-      throw new ShapeError(`bilevel: projection λ has ${lam.length} entries, the head ${c.outputs} outputs`);
+    if (c.loss === 'bt' && lam.length !== m)
+      throw new ShapeError(`bilevel: projection λ has ${lam.length} entries, the head ${m} outputs`);
     if (x.theta.length !== this.size || x.proxy.length !== this.size)
       throw new ShapeError(
         `bilevel: θ has ${x.theta.length} and u ${x.proxy.length} values; the head has ${this.size} parameters`,
@@ -129,57 +179,106 @@ export class LagrangianWorkspace {
     ] as const) {
       if (set.dim !== d)
         throw new ShapeError(`reward head: ${what} features have width ${set.dim}, the head expects ${d}`);
-      if (c.loss === 'regression' && (!set.ratingsA || !set.ratingsB || set.attributes !== c.outputs))
+      if (c.loss === 'regression' && (!set.ratingsA || !set.ratingsB || set.attributes !== m))
         throw new ConfigError(
-          `pairLosses: the regression loss needs ${c.outputs} ratings per response; this set has none`,
+          `pairLosses: the regression loss needs ${m} ratings per response; this set has none`,
         );
     }
     const drop = x.dropoutSeed !== undefined && c.dropout > 0;
     if (x.dropoutSeed !== undefined) checkDropoutKey({ seed: x.dropoutSeed, stream: 1 });
     this.ensure(B, V);
-    const X = this.X;
+    const R = 2 * V + 2 * B;
+    const h2 = 2 * h;
+    const m2 = 2 * m;
+    const { X, H, delta, W1, W2, L } = this;
     gatherPairs(X, 0, x.validation, x.valRows, V, 'validation');
-    gatherPairs(X, 2 * V * d, x.train, x.trainRows, B, 'training');
-    this.pT.set(x.theta);
-    this.pU.set(x.proxy);
-    const mask = drop ? this.mask : undefined;
+    gatherPairs(X, 2 * V, x.train, x.trainRows, B, 'training');
+    this.loadParams(x.theta, x.proxy);
+    const mask = this.mask;
     if (drop) {
       const seed = x.dropoutSeed!;
-      // The keys of the previous implementation: validation (seed, 1), training (seed, 0), first hidden layer.
-      fillDropoutMask(this.mask, 0, 2 * V * h, c.dropout, seed, maskStream({ seed, stream: 1 }, 0));
-      fillDropoutMask(this.mask, 2 * V * h, 2 * B * h, c.dropout, seed, maskStream({ seed, stream: 0 }, 0));
+      // The keys of the previous implementation: validation (seed, 1), training (seed, 0), first hidden
+      // layer; u uses θ's mask of each row ([R, h]: one mask serves both halves of the row).
+      fillDropoutMask(mask, 0, 2 * V * h, c.dropout, seed, maskStream({ seed, stream: 1 }, 0));
+      fillDropoutMask(mask, 2 * V * h, 2 * B * h, c.dropout, seed, maskStream({ seed, stream: 0 }, 0));
     }
-    const R = 2 * V + 2 * B;
-    const trainX = X.subarray(2 * V * d);
-    const trainMask = mask?.subarray(2 * V * h);
+    const prec = this.f32 ? 'float32' : 'float64';
 
-    // θ: one pass over validation and training rows.
-    const fT = this.forward(this.pT, X, R, mask, this.hT);
+    // Forward: Z = [X | 1] Wc, H = [ReLU(Z) ⊙ mask | 1], out = H · blockdiag([W₂; b₂]).
+    const Z = productInto(X, [R, d + 1], W1, [d + 1, h2], {}, prec, this.Z);
+    const hw = h2 + 1;
+    for (let r = 0; r < R; r++) {
+      const zo = r * h2;
+      const ho = r * hw;
+      if (drop) {
+        const mo = r * h;
+        for (let j = 0; j < h; j++) {
+          const zt = Z[zo + j];
+          const zu = Z[zo + h + j];
+          const mk = mask[mo + j];
+          H[ho + j] = zt > 0 ? zt * mk : 0;
+          H[ho + h + j] = zu > 0 ? zu * mk : 0;
+        }
+      } else for (let j = 0; j < h2; j++) H[ho + j] = Z[zo + j] > 0 ? Z[zo + j] : 0;
+    }
+    const out = productInto(H, [R, hw], W2, [hw, m2], {}, prec, this.out);
+
+    // Losses and output gradients: θ on validation (1/V) and training rows (αw_i/B), u on training rows (w_i/B).
+    const { alpha, weights } = x;
     const lossVal = this.lossVal;
     const lossT = this.lossT;
-    const invV = 1 / V;
-    this.pairTerms(fT.out, this.dT, 0, V, x.validation, x.valRows, () => invV, lossVal, lam);
-    const { alpha, weights } = x;
-    this.pairTerms(
-      fT.out,
-      this.dT,
-      2 * V,
-      B,
-      x.train,
-      x.trainRows,
-      (i) => (alpha * weights[i]) / B,
-      lossT,
-      lam,
-    );
-    this.gradTheta.fill(0);
-    this.backward(this.pT, X, R, this.hT, fT.pre, mask, this.dT, this.gradTheta);
-
-    // u: the training rows with the same masks.
-    const fU = this.forward(this.pU, trainX, 2 * B, trainMask, this.hU);
     const lossU = this.lossU;
-    this.pairTerms(fU.out, this.dU, 0, B, x.train, x.trainRows, (i) => weights[i] / B, lossU, lam);
-    this.gradProxy.fill(0);
-    this.backward(this.pU, trainX, 2 * B, this.hU, fU.pre, trainMask, this.dU, this.gradProxy);
+    const invV = 1 / V;
+    this.pairTerms(out, delta, 0, 0, V, x.validation, x.valRows, () => invV, lossVal, lam);
+    for (let r = 0; r < 2 * V; r++) for (let o = 0; o < m; o++) delta[r * m2 + m + o] = 0;
+    const coefT = (i: number): number => (alpha * weights[i]) / B;
+    this.pairTerms(out, delta, 2 * V, 0, B, x.train, x.trainRows, coefT, lossT, lam);
+    const coefU = (i: number): number => weights[i] / B;
+    this.pairTerms(out, delta, 2 * V, m, B, x.train, x.trainRows, coefU, lossU, lam);
+
+    // Backward: ∇[W₂; b₂] = Hᵀδ, G = δ W₂ᵀ ⊙ mask ⊙ ReLU'(Z), ∇[W₁; b₁] = [X | 1]ᵀ G.
+    const gW2 = productInto(H, [R, hw], delta, [R, m2], { transA: true }, prec, this.gW2);
+    const G = productInto(delta, [R, m2], W2.subarray(0, h2 * m2), [h2, m2], { transB: true }, prec, this.G);
+    if (drop) {
+      for (let r = 0; r < R; r++) {
+        const zo = r * h2;
+        const mo = r * h;
+        for (let j = 0; j < h; j++) {
+          const mk = mask[mo + j];
+          G[zo + j] = Z[zo + j] > 0 ? G[zo + j] * mk : 0;
+          G[zo + h + j] = Z[zo + h + j] > 0 ? G[zo + h + j] * mk : 0;
+        }
+      }
+    } else for (let i = 0; i < R * h2; i++) if (!(Z[i] > 0)) G[i] = 0;
+    const gW1 = productInto(X, [R, d + 1], G, [R, h2], { transA: true }, prec, this.gW1);
+    const gT = this.gradTheta;
+    const gU = this.gradProxy;
+    for (let k = 0; k <= d; k++) {
+      const dst = k * h;
+      const src = k * h2;
+      for (let j = 0; j < h; j++) {
+        gT[dst + j] = gW1[src + j];
+        gU[dst + j] = gW1[src + h + j];
+      }
+    }
+    for (let j = 0; j < h; j++)
+      for (let o = 0; o < m; o++) {
+        gT[L.w2 + j * m + o] = gW2[j * m2 + o];
+        gU[L.w2 + j * m + o] = gW2[(h + j) * m2 + m + o];
+      }
+    // ∇b₂ = Σ_rows δ, summed in float64 row by row rather than read from the product's constant row: for the
+    // Bradley–Terry loss it is exactly 0 (each pair adds +c and −c), and a float32 residue there would let
+    // Adam (which divides by √v) walk b₂ by ±lr every step.
+    for (let o = 0; o < m; o++) {
+      let st = 0;
+      let su = 0;
+      for (let r = 0; r < R; r++) {
+        st += delta[r * m2 + o];
+        su += delta[r * m2 + m + o];
+      }
+      gT[L.b2 + o] = st;
+      gU[L.b2 + o] = su;
+    }
 
     let valLoss = 0;
     for (let i = 0; i < V; i++) valLoss += lossVal[i] / V;
@@ -196,67 +295,24 @@ export class LagrangianWorkspace {
     return {
       value: valLoss + reg + gap,
       valLoss,
-      gradTheta: this.gradTheta,
-      gradProxyTrain: this.gradProxy,
+      gradTheta: gT,
+      gradProxyTrain: gU,
       gradWeights,
       lossTheta: lossT,
       lossProxy: lossU,
     };
   }
 
-  /** x → ReLU(xW₁ + b₁) ⊙ mask → ·W₂ + b₂ on `rows` rows; H (post-mask activations) into `hid`. */
-  private forward(p: Vec, X: Vec, rows: number, mask: Float32Array | undefined, hid: Vec) {
-    const { dim: d, hidden: h, outputs: m } = this.config;
-    const L = this.L;
-    const prec = this.f32 ? 'float32' : 'float64';
-    const pre = product(X.subarray(0, rows * d), [rows, d], p.subarray(L.w1, L.b1), [d, h], {}, prec);
-    for (let r = 0, o = 0; r < rows; r++) for (let j = 0; j < h; j++, o++) pre[o] += p[L.b1 + j];
-    const n = rows * h;
-    if (mask) for (let i = 0; i < n; i++) hid[i] = pre[i] > 0 ? pre[i] * mask[i] : 0;
-    else for (let i = 0; i < n; i++) hid[i] = pre[i] > 0 ? pre[i] : 0;
-    const out = product(hid.subarray(0, n), [rows, h], p.subarray(L.w2, L.b2), [h, m], {}, prec);
-    for (let r = 0, o = 0; r < rows; r++) for (let j = 0; j < m; j++, o++) out[o] += p[L.b2 + j];
-    return { pre, out };
-  }
-
   /**
-   * Adds ∂/∂θ of Σ_rows δ·out into `into` (δ = coefficient-scaled output gradients): W₂, b₂, then back
-   * through the mask and the ReLU to W₁, b₁. The input gradient is not needed (features are frozen).
-   */
-  private backward(
-    p: Vec,
-    X: Vec,
-    rows: number,
-    hid: Vec,
-    pre: Vec,
-    mask: Float32Array | undefined,
-    delta: Vec,
-    into: Float64Array,
-  ): void {
-    const { dim: d, hidden: h, outputs: m } = this.config;
-    const L = this.L;
-    const prec = this.f32 ? 'float32' : 'float64';
-    const dv = delta.subarray(0, rows * m);
-    const gW2 = product(hid.subarray(0, rows * h), [rows, h], dv, [rows, m], { transA: true }, prec);
-    for (let k = 0; k < gW2.length; k++) into[L.w2 + k] += gW2[k];
-    for (let r = 0, o = 0; r < rows; r++) for (let j = 0; j < m; j++, o++) into[L.b2 + j] += dv[o];
-    const g = product(dv, [rows, m], p.subarray(L.w2, L.b2), [h, m], { transB: true }, prec);
-    const n = rows * h;
-    if (mask) for (let i = 0; i < n; i++) g[i] = pre[i] > 0 ? g[i] * mask[i] : 0;
-    else for (let i = 0; i < n; i++) if (!(pre[i] > 0)) g[i] = 0;
-    const gW1 = product(X.subarray(0, rows * d), [rows, d], g, [rows, h], { transA: true }, prec);
-    for (let k = 0; k < gW1.length; k++) into[L.w1 + k] += gW1[k];
-    for (let r = 0, o = 0; r < rows; r++) for (let j = 0; j < h; j++, o++) into[L.b1 + j] += g[o];
-  }
-
-  /**
-   * Per-pair losses of `n` pairs whose outputs sit at rows first + i (a) and first + n + i (b), and their
-   * coefficient-scaled output gradients into `delta` (Bradley–Terry with λ, or Eq. 3.1's regression).
+   * Per-pair losses of `n` pairs whose outputs sit in rows first + i (a) and first + n + i (b), columns
+   * col … col + m of the [R, 2m] outputs, and their coefficient-scaled output gradients into the same
+   * places of `delta` (Bradley–Terry with λ, or Eq. 3.1's regression on the rows' ratings).
    */
   private pairTerms(
     out: Vec,
     delta: Vec,
     first: number,
+    col: number,
     n: number,
     set: PairSet,
     rows: ArrayLike<number>,
@@ -265,10 +321,11 @@ export class LagrangianWorkspace {
     lam: ArrayLike<number>,
   ): void {
     const m = this.config.outputs;
+    const m2 = 2 * m;
     if (this.config.loss === 'bt') {
       for (let i = 0; i < n; i++) {
-        const a = (first + i) * m;
-        const b = (first + n + i) * m;
+        const a = (first + i) * m2 + col;
+        const b = (first + n + i) * m2 + col;
         let dl = 0;
         for (let k = 0; k < m; k++) dl += lam[k] * (out[a + k] - out[b + k]);
         loss[i] = -logSigmoid(dl);
@@ -284,8 +341,8 @@ export class LagrangianWorkspace {
     const ra = set.ratingsA!;
     const rb = set.ratingsB!;
     for (let i = 0; i < n; i++) {
-      const a = (first + i) * m;
-      const b = (first + n + i) * m;
+      const a = (first + i) * m2 + col;
+      const b = (first + n + i) * m2 + col;
       const r = rows[i] * m;
       const ci = coef(i);
       let l = 0;
@@ -301,22 +358,26 @@ export class LagrangianWorkspace {
   }
 }
 
-/** Rows `rows` of a pair set into X: the n `a` rows from `offset`, then the n `b` rows. */
+/** Rows `rows` of a pair set into X [·, dim+1] from row `first`: the n `a` rows, then the n `b` rows. */
 function gatherPairs(
   X: Vec,
-  offset: number,
+  first: number,
   set: PairSet,
   rows: ArrayLike<number>,
   n: number,
   what: string,
 ): void {
   const d = set.dim;
+  const w = d + 1;
+  const A = set.a;
+  const Bf = set.b;
   for (let i = 0; i < n; i++) {
     const r = rows[i];
     if (!(Number.isInteger(r) && r >= 0 && r < set.n))
       throw new ValueError(`bilevel: ${what} row ${r} is not in [0, ${set.n})`);
-    X.set(set.a.subarray(r * d, r * d + d), offset + i * d);
-    X.set(set.b.subarray(r * d, r * d + d), offset + (n + i) * d);
+    const src = r * d;
+    X.set(A.subarray(src, src + d), (first + i) * w);
+    X.set(Bf.subarray(src, src + d), (first + n + i) * w);
   }
 }
 
