@@ -41,6 +41,81 @@ async function perBackend(fn: () => o.Tensor, reps: number): Promise<Timings> {
   return out;
 }
 
+/**
+ * The CPU GEMM engines on the shapes the models and methods run (y = x · Wᵀ, operands in the shared
+ * wasm memory as model weights are): GFLOP/s of `sgemm` with native (OpenBLAS single-threaded, large
+ * products split over the pool) and wasm selected, and of OpenBLAS's own threading (one call on
+ * EFFLAB_THREADS OpenBLAS threads). wasm and native alternate over 5 rounds (same load), then OpenBLAS's own
+ * threads run their 5 rounds; medians.
+ */
+function gemmPaths(): Record<string, Record<string, number>> {
+  const shapes: [string, number, number, number][] = QUICK
+    ? [['64×32×384', 64, 32, 384]]
+    : [
+        ['1×576×576 (decode, f32 weights)', 1, 576, 576],
+        ['64×32×384 (DORM head)', 64, 32, 384],
+        ['64×384×32', 64, 384, 32],
+        ['128×576×576 (SmolLM2 prefill q/o)', 128, 576, 576],
+        ['128×1536×576 (SmolLM2 prefill gate/up)', 128, 1536, 576],
+        ['800×1536×384 (MiniLM FFN, 16 texts)', 800, 1536, 384],
+        ['1024×1024×1024', 1024, 1024, 1024],
+      ];
+  const blas = o.nativeBlas();
+  const out: Record<string, Record<string, number>> = {};
+  for (const [label, M, N, K] of shapes) {
+    const A = o.allocF32(M * K).map((_, i) => ((i * 7) % 13) / 13 - 0.5);
+    const B = o.allocF32(N * K).map((_, i) => ((i * 5) % 11) / 11 - 0.5);
+    const C = o.allocF32(M * N);
+    const flops = 2 * M * N * K;
+    const inner = Math.max(1, Math.round(2e8 / flops));
+    const rate = (fn: () => void, threads = 1): number => {
+      blas?.setThreads(threads);
+      try {
+        const t = performance.now();
+        for (let i = 0; i < inner; i++) fn();
+        return (flops * inner) / ((performance.now() - t) * 1e6);
+      } finally {
+        blas?.setThreads(1);
+      }
+    };
+    const engines: Record<string, [() => void, number]> = {
+      wasm: [() => o.withBackend('wasm', () => o.sgemm(false, true, M, N, K, A, B, C)), 1],
+    };
+    if (blas) {
+      engines.native = [() => o.withBackend('native', () => o.sgemm(false, true, M, N, K, A, B, C)), 1];
+      engines.openblas_own_threads = [
+        () => blas.sgemm(101, 111, 112, M, N, K, 1, A, K, B, K, 0, C, N),
+        o.threadCount(),
+      ];
+    }
+    const samples: Record<string, number[]> = {};
+    const rounds = QUICK ? 1 : 6;
+    const measure = (names: string[]): void => {
+      for (let round = 0; round < rounds; round++) {
+        for (const name of names) {
+          const [fn, threads] = engines[name];
+          const r = rate(fn, threads);
+          if (round > 0 || QUICK) (samples[name] ??= []).push(r);
+        }
+      }
+    };
+    // wasm and native alternate; OpenBLAS's own threads run after them, as their workers keep spinning
+    // for a while after each call (≈ 2^28 cycles), then a pause lets them sleep before the next shape.
+    measure(Object.keys(engines).filter((n) => n !== 'openblas_own_threads'));
+    if (engines.openblas_own_threads) {
+      measure(['openblas_own_threads']);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    }
+    out[label] = Object.fromEntries(
+      Object.entries(samples).map(([k, v]) => [k, [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]]),
+    );
+    console.log(
+      `[ops] sgemm ${label}: ${JSON.stringify(out[label], (_, v: unknown) => (typeof v === 'number' ? +v.toFixed(1) : v))} GFLOP/s`,
+    );
+  }
+  return out;
+}
+
 function best(t: Timings): [string, number] {
   return Object.entries(t).reduce((a, b) => (b[1] < a[1] ? b : a));
 }
@@ -62,12 +137,13 @@ async function main(): Promise<void> {
     gl_renderer: o.glRenderer() ?? 'n/a',
     wasm_threads: o.wasmUnavailableReason() === undefined ? o.wasmThreads() : 0,
     native_blas: o.nativeBlas()?.config ?? `unavailable: ${o.nativeUnavailableReason()}`,
-    native_threads: o.nativeBlas()?.threads() ?? 0,
+    native_threads: o.nativeBlas() && o.wasmUnavailableReason() === undefined ? o.wasmThreads() : 0,
   };
   const record = QUICK
     ? (r: Parameters<typeof writeRecord>[0]) => console.log(JSON.stringify(r))
     : writeRecord;
 
+  const gemmShapes = gemmPaths();
   const gflops: Record<string, Record<string, number>> = {};
   const big = sizes[sizes.length - 1];
   let oursBig = 0;
@@ -88,7 +164,7 @@ async function main(): Promise<void> {
     baseline: gflops[big].numpy,
     baseline_impl: `numpy ${base.numpy} float32 a @ b (${base.blas.join('; ')})`,
     ratio: oursBig / gflops[big].numpy,
-    config: { ...common, sizes, dtype: 'float32', best_backend: bestBig, gflops },
+    config: { ...common, sizes, dtype: 'float32', best_backend: bestBig, gflops, gemm_shapes: gemmShapes },
     notes:
       `ours = the fastest backend through the public matmul at n = ${big} (result in host memory); per-backend ` +
       'GFLOP/s in config.gflops. native: OpenBLAS sgemm through koffi (src/ops/native); wasm: blocked SIMD ' +
