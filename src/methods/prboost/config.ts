@@ -12,6 +12,9 @@ import type { EnsembleWeighting, WeakModelOptions } from './weak-model';
 /** The clean rows σ is calibrated on (see `PrboostConfig.sigmaRows`). */
 export type SigmaRows = 'all' | 'uncovered' | 'uncovered-clean';
 
+/** Whether imprecise accepted rules are set aside before σ is chosen (see `PrboostConfig.ruleVetting`). */
+export type RuleVetting = 'none' | 'calibration';
+
 /** Everything a run depends on. */
 export interface PrboostConfig {
   preset: string;
@@ -46,6 +49,17 @@ export interface PrboostConfig {
    * many; D_l is clean too, and a rule's own source row, which it matches trivially, is left out).
    */
   sigmaRows: SigmaRows;
+  /**
+   * Rule vetting before σ is chosen (not in the thesis; 'none' by default, as the records were made):
+   * 'calibration' sets aside, one at a time, each accepted rule whose wins on the calibration rows that
+   * share a word with the row's V_u are confidently less precise than σ's target (the Wilson upper bound of
+   * its precision, z = `sigmaZ`, below the target over at least `annotator.minMatches` such wins),
+   * re-deciding the winners after each. One careless
+   * accept (a slip keeps all ten LM words, which overlap many rows' V_u) otherwise wins most calibration
+   * rows, and then no σ is certified for any rule. Set-aside rules stay accepted and exported; they are
+   * re-vetted each iteration.
+   */
+  ruleVetting: RuleVetting;
   tiePolicy: TiePolicy;
   /** Which predictions drive the boosting weights: the running ensemble (thesis text) or the latest model. */
   errorDriver: 'ensemble' | 'latest';
@@ -78,6 +92,7 @@ const BASE: PrboostConfig = {
   ruleEmbedding: 'mix',
   sigmaZ: 1,
   sigmaRows: 'uncovered-clean',
+  ruleVetting: 'none',
   tiePolicy: 'majority-first',
   errorDriver: 'ensemble',
   ensembleWeighting: 'equal',
@@ -120,6 +135,8 @@ export function prboostConfig(name?: string, overrides: Partial<PrboostConfig> =
     );
   const c = { ...PRESETS[n as keyof typeof PRESETS], ...overrides };
   if (c.templates.length === 0) throw new ConfigError('PRBoost config: templates is empty');
+  if (c.ruleVetting !== 'none' && c.ruleVetting !== 'calibration')
+    throw new ConfigError(`PRBoost config: ruleVetting "${String(c.ruleVetting)}" (none, calibration)`);
   if (!(c.iterations >= 0 && c.topN >= 1 && c.k >= 1))
     throw new ConfigError(
       `PRBoost config: iterations ${c.iterations}, topN ${c.topN}, k ${c.k} out of range`,

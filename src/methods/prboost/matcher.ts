@@ -6,9 +6,10 @@
  * shared words (Eq. 2.6) through an index from word id to the rules that hold it: about n·k look-ups
  * instead of n·m set probes of strings (or numpy's dense n × V × m multi-hot product).
  *
- * The scores are the ones `matchScores` computed before this module existed, bit for bit on a given
- * backend: the same float64-accumulated row norms rounded to float32 unit rows, the same GEMM, the
- * overlap rounded to float32 before the mix, the mix rounded to float32, the first rule winning ties.
+ * The scores are the ones `matchScores` computed before this module existed: bit for bit on the js and
+ * wasm backends (whose cosine op also normalises the rows in float64 sums, rounds them to float32 and runs
+ * one GEMM), within 1e-6 on native (its cosine op scales the raw products afterwards); the overlap is
+ * rounded to float32 before the mix, the mix to float32, and the first rule wins ties.
  */
 import { matmul, Tensor } from '../../ops';
 import { NonFiniteError, ShapeError, ValueError } from '../../errors';

@@ -25,7 +25,14 @@ import { makeCandidates, type CandidateRule } from './candidates';
 import { embeddings, lmWords } from './features';
 import { weakLabelQuality } from './label-matrix';
 import { RowMatcher } from './matcher';
-import { calibrateSigma, type RuleMatch, ruleEmbeddings, ruleWordsText, type Calibration } from './matching';
+import {
+  calibrateSigma,
+  type RuleMatch,
+  ruleEmbeddings,
+  ruleWordsText,
+  wilsonLower,
+  type Calibration,
+} from './matching';
 import { argmaxRows, ensembleProbs, modelProbs, trainWeakModel, type WeakModel } from './weak-model';
 import type { Workspace } from './workspace';
 
@@ -55,6 +62,8 @@ export interface IterationRecord {
   /** Mean seconds per annotation decision (the widget logs each; the thesis reports < 3 s per rule). */
   secondsPerDecision: number;
   sigma: number;
+  /** Accepted rules set aside by `ruleVetting` before σ was chosen (0 without vetting). */
+  rulesSetAside?: number;
   /** Coverage and accuracy of the weak labels on D_u (keyword rules + accepted rules). */
   coverage: number;
   ruleAccuracy: number;
@@ -150,6 +159,8 @@ export class PrboostRun {
   weakLabels: Int32Array;
   calibration: Calibration | null = null;
   private ruleEmb: Tensor | null = null;
+  /** Ids of accepted rules that vetting set aside in the latest `match()` (they do not match rows). */
+  readonly setAside = new Set<string>();
   /** Rows prepared for matching, per template (embeddings and LM words never change within a run). */
   private readonly matchers = new Map<string, RowMatcher>();
   private annotate: RuleAnnotator;
@@ -243,6 +254,7 @@ export class PrboostRun {
       kappa: NaN,
       secondsPerDecision: NaN,
       sigma: this.calibration?.sigma ?? NaN,
+      rulesSetAside: this.setAside.size,
       coverage: q.coverage,
       ruleAccuracy: q.accuracy,
       newRuleAccuracy: fresh.length
@@ -354,7 +366,9 @@ export class PrboostRun {
       score: new Float32Array(n).fill(-Infinity),
     };
     for (const t of ws.templates) {
-      const idx = this.rules.flatMap((r, j) => (r.template.name === t.name ? [j] : []));
+      const idx = this.rules.flatMap((r, j) =>
+        r.template.name === t.name && !this.setAside.has(r.id) ? [j] : [],
+      );
       if (idx.length === 0) continue;
       const sub = new Float32Array(idx.length * d);
       idx.forEach((j, c) => sub.set(this.ruleEmb!.data.subarray(j * d, (j + 1) * d), c * d));
@@ -387,6 +401,42 @@ export class PrboostRun {
       cosine[i] = alpha > 0 ? (b.score[i] - ((1 - alpha) * overlap[i]) / ws.config.k) / alpha : NaN;
     });
     return { ...b, overlap, cosine };
+  }
+
+  /**
+   * `ruleVetting: 'calibration'`: sets aside, worst first, each rule whose word-sharing wins on the
+   * calibration rows (rows it scores highest on and shares at least one word with V_u) are confidently
+   * below σ's target (Wilson upper bound at z = sigmaZ, at least annotator.minMatches such wins),
+   * re-deciding the winners after each (a rule freed of a bad neighbour's rows may pass). Rows a rule wins
+   * on the cosine alone do not count: σ, chosen next, decides those.
+   */
+  private vetRules(calib: readonly number[]): void {
+    const ws = this.ws;
+    const minWins = Math.max(1, ws.config.annotator.minMatches);
+    const gold = calib.map((p) => ws.gold[p]);
+    for (;;) {
+      const b = this.bestRules(calib);
+      const wins = new Map<number, { n: number; right: number }>();
+      for (let i = 0; i < calib.length; i++) {
+        if (b.rule[i] < 0 || b.overlap[i] === 0) continue; // won on the cosine alone: not the rule's words
+        const w = wins.get(b.rule[i]) ?? { n: 0, right: 0 };
+        w.n++;
+        if (b.label[i] === gold[i]) w.right++;
+        wins.set(b.rule[i], w);
+      }
+      let worst = -1;
+      let worstUpper = Infinity;
+      for (const [j, w] of wins) {
+        if (w.n < minWins) continue;
+        const upper = 1 - wilsonLower(w.n - w.right, w.n, ws.config.sigmaZ);
+        if (upper < this.targetPrecision && upper < worstUpper) {
+          worst = j;
+          worstUpper = upper;
+        }
+      }
+      if (worst < 0) return;
+      this.setAside.add(this.rules[worst].id);
+    }
   }
 
   /** The prepared matcher of every workspace row with the V_u of template `name`. */
@@ -434,6 +484,8 @@ export class PrboostRun {
       ws,
       this.rules.map((r) => r.sourceRow),
     );
+    this.setAside.clear();
+    if (ws.config.ruleVetting === 'calibration') this.vetRules(calib);
     const v = best(calib);
     this.calibration = calibrateSigma(
       v.score,

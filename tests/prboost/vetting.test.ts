@@ -1,0 +1,147 @@
+/**
+ * Rule vetting (`ruleVetting: 'calibration'`, the mitigation of a careless accept): on real AG News rows
+ * with the stand-in models of run.test.ts, six precise single-word rules certify σ on the calibration rows;
+ * one careless rule of ten generic words (the kind a slip accepts whole) wins most of those rows and, without
+ * vetting, no σ is certified for any rule. With vetting the careless rule is set aside and σ is certified
+ * again; the set-aside rule stays accepted and matches nothing.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Tensor } from '../../src/ops';
+import { ConfigError } from '../../src/errors';
+import {
+  prboostConfig,
+  prepareWorkspace,
+  PrboostRun,
+  SIGMA_NONE,
+  template,
+  type AcceptedRule,
+  type NextTokenModel,
+  type RuleVetting,
+  type SentenceEncoder,
+  type Workspace,
+} from '../../src/methods/prboost';
+import { useSharedData } from './helpers';
+
+useSharedData();
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prb-vet-'));
+process.env.EFFLAB_PRBOOST_CACHE = cacheDir;
+test.after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
+
+const D = 64;
+function hashWord(w: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
+  return (h >>> 0) % D;
+}
+const encoder: SentenceEncoder = {
+  embed: (texts) => {
+    const out = new Float32Array(texts.length * D);
+    texts.forEach((t, i) => {
+      for (const w of t.toLowerCase().match(/[a-z]{3,}/g) ?? []) out[i * D + hashWord(w)] += 1;
+      let n = 0;
+      for (let j = 0; j < D; j++) n += out[i * D + j] ** 2;
+      n = Math.sqrt(n) || 1;
+      for (let j = 0; j < D; j++) out[i * D + j] = (out[i * D + j] || 1e-3) / n;
+    });
+    return new Tensor(out, [texts.length, D]);
+  },
+};
+/** The row's own longest words as the LM's proposals (V_u). */
+const lm: NextTokenModel = {
+  nextTokenTopK: (prompt) =>
+    [...new Set(prompt.toLowerCase().match(/[a-z]{5,}/g) ?? [])]
+      .sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
+      .map((w, i) => ({ text: ` ${w}`, prob: 1 / (i + 2) })),
+};
+
+const GOOD: [string[], number][] = [
+  [['classic'], 1],
+  [['without'], 0],
+  [['government'], 0],
+  [['company'], 3],
+  [['health'], 2],
+  [['cricket'], 0],
+];
+/** Ten words frequent in the calibration rows' V_u across all four classes, labelled Sports. */
+const CARELESS: [string[], number] = [
+  [
+    'thursday',
+    'security',
+    'announced',
+    'first',
+    'australia',
+    'america',
+    'service',
+    'canadian',
+    'british',
+    'operations',
+  ],
+  1,
+];
+
+async function matchWith(
+  ws: Workspace,
+  vetting: RuleVetting,
+  rules: [string[], number][],
+): Promise<PrboostRun> {
+  (ws.config as { ruleVetting: RuleVetting }).ruleVetting = vetting;
+  const t = template('category');
+  const run = new PrboostRun(ws, { storeDir: cacheDir });
+  rules.forEach(([words, label], i) => {
+    const src = ws.labelled.find((p) => ws.gold[p] === label && ws.keywordLabels[p] >= 0)!;
+    const rule: AcceptedRule = {
+      id: `r${i}`,
+      label,
+      words,
+      template: t,
+      instance: ws.items[src].text,
+      sourceRow: ws.items[src].row,
+      iteration: 1,
+      decisions: [],
+    };
+    run.rules.push(rule);
+  });
+  await run.match();
+  return run;
+}
+
+test('a careless rule blocks σ without vetting; vetting sets it aside and σ is certified again', async () => {
+  const cfg = prboostConfig('quick', {
+    unlabelledLimit: 400,
+    testLimit: 200,
+    labelledShare: 0.02,
+    sigmaZ: 1,
+  });
+  const ws = await prepareWorkspace(cfg, { lm, encoder });
+  const clean = await matchWith(ws, 'none', GOOD);
+  assert.ok(
+    clean.calibration!.sigma < SIGMA_NONE,
+    `precise rules alone certify σ (${clean.calibration!.sigma})`,
+  );
+  const blocked = await matchWith(ws, 'none', [...GOOD, CARELESS]);
+  assert.equal(blocked.calibration!.sigma, SIGMA_NONE, 'the careless rule blocks every σ');
+  assert.equal(blocked.setAside.size, 0);
+  const vetted = await matchWith(ws, 'calibration', [...GOOD, CARELESS]);
+  assert.ok(vetted.setAside.has(`r${GOOD.length}`), 'the careless rule is set aside');
+  assert.ok(
+    vetted.setAside.size <= 2,
+    `few precise rules are set aside too: ${[...vetted.setAside].join(', ')}`,
+  );
+  assert.ok(vetted.calibration!.sigma < SIGMA_NONE, 'σ is certified again');
+  const u = vetted.bestRules(ws.unlabelled);
+  assert.ok(
+    u.rule.every((j) => j < 0 || !vetted.setAside.has(vetted.rules[j].id)),
+    'set-aside rules win nothing',
+  );
+  assert.equal(vetted.rules.length, GOOD.length + 1, 'the set-aside rule stays accepted');
+  const newly = ws.unlabelled.filter((p) => vetted.weakLabels[p] >= 0 && ws.keywordLabels[p] < 0).length;
+  assert.ok(newly > 0, 'new rules label rows again');
+  assert.throws(
+    () => prboostConfig('quick', { ruleVetting: 'sometimes' as RuleVetting }),
+    (e: unknown) => e instanceof ConfigError && /ruleVetting "sometimes"/.test(e.message),
+  );
+});
