@@ -70,19 +70,31 @@ function attentionWasm(q: Tensor, k: Tensor, v: Tensor, g: AttentionDims): Tenso
   return new Tensor(attentionBatchedGemm(q.data, k.data, v.data, g), q.shape);
 }
 
-/** Reconstruct every held key row as one product C · V_cᵀ on the SIMD GEMM, then rotate the rows (SIMD). */
+/**
+ * Reconstruct every held key row as one product C · V_cᵀ on the GEMM into the shared memory, rotate the
+ * rows there ('half': the SIMD row kernel; 'interleaved': the js loop), then copy them out once.
+ */
 function reconstructRopeWasm(c: Tensor, basis: Tensor, tables: RopeTables, g: FusedDims): Tensor {
   const rows = g.B * g.S;
   const width = g.Hkv * g.D;
-  const k = gemmNTWasm(c.data, basis.data, rows, g.dc, width);
-  if (g.interleaved) rotateRowsInPlace(k, tables, g);
-  else {
+  if (g.interleaved) {
+    const k = gemmNTWasm(c.data, basis.data, rows, g.dc, width);
+    rotateRowsInPlace(k, tables, g);
+    return new Tensor(k, [g.B, g.S, g.Hkv, g.D]);
+  }
+  const { arena } = requireKernels();
+  const s = arena.scratch(4 * rows * width + 64);
+  try {
+    const k = new Float32Array(arena.memory.buffer, s.ptr, rows * width);
+    sgemm(false, true, rows, width, g.dc, c.data, basis.data, k);
     for (let b = 0; b < g.B; b++) {
       const part = k.subarray(b * g.S * width, (b + 1) * g.S * width);
       ropeHalfRows(part, tables.cos, tables.sin, g.S, g.Hkv, g.D, part);
     }
+    return new Tensor(k.slice(), [g.B, g.S, g.Hkv, g.D]);
+  } finally {
+    s.done();
   }
-  return new Tensor(k, [g.B, g.S, g.Hkv, g.D]);
 }
 
 /** Folded attention (Eq. 5.9): the `attnRows` kernel over the compressed values, then one GEMM with W_o'. */

@@ -21,6 +21,7 @@
 import {
   ShapeError,
   Tensor,
+  allocF32,
   applyRope,
   foldedAttention,
   getBackend,
@@ -62,7 +63,7 @@ export interface LowRankKVCacheOptions {
 /** Held positions are read in buckets of this many, so gpu.js kernels compiled for a shape are reused. */
 export const READ_BUCKET = 64;
 
-/** A growable [B, capacity, width] float32 buffer. */
+/** A growable [B, capacity, width] float32 buffer, in the wasm kernels' shared memory where available. */
 class Rows {
   data = new Float32Array(0);
   capacity = 0;
@@ -76,7 +77,7 @@ class Rows {
     const cap = exact
       ? positions
       : Math.ceil(Math.max(positions, (this.capacity * 5) / 4) / READ_BUCKET) * READ_BUCKET;
-    const next = new Float32Array(this.batch * cap * this.width);
+    const next = allocF32(this.batch * cap * this.width);
     for (let b = 0; b < this.batch; b++) {
       next.set(
         this.data.subarray(b * this.capacity * this.width, (b * this.capacity + this.capacity) * this.width),

@@ -374,8 +374,9 @@ function ropeHalf(): string {
 
 /**
  * Decode-step activations for the int16 quantized products: for each 32-value block of x (blocks of
- * consecutive rows back to back, n blocks) its sum (Q4_1's offset term) into `sums`, its scale
- * s = max|x| / 32767 into `sc`, and q = round(x / s) as int16 into `q` (0 when s = 0), so |x − q·s| ≤ s/2.
+ * consecutive rows back to back, n blocks) the pair (s, Σx) into `ss` (8 bytes per block: the scale
+ * s = max|x| / 32767 and the sum, Q4_1's offset term), and q = round(x / s) as int16 into `q` (0 when
+ * s = 0), so |x − q·s| ≤ s/2.
  */
 function quantI16(): string {
   const v = (i: number): string => `(local.get $v${i})`;
@@ -393,7 +394,7 @@ function quantI16(): string {
         `(v128.store offset=${16 * i} (local.get $qp) (i16x8.narrow_i32x4_s ${r(2 * i)} ${r(2 * i + 1)}))`,
     )
     .join(' ');
-  return `  (func (export "quantI16") (param $x i32) (param $n i32) (param $q i32) (param $sc i32) (param $sums i32)
+  return `  (func (export "quantI16") (param $x i32) (param $n i32) (param $q i32) (param $ss i32)
     (local $i i32) (local $xp i32) (local $qp i32) (local $a v128) (local $m f32) (local $s f32) (local $inv v128)
     ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $v${i} v128)`).join(' ')}
     (local.set $xp (local.get $x))
@@ -401,12 +402,12 @@ function quantI16(): string {
     (block $done (loop $bl
       (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
       ${ld}
-      (f32.store (i32.add (local.get $sums) (i32.shl (local.get $i) (i32.const 2))) ${hsum(sum)})
+      (f32.store offset=4 (i32.add (local.get $ss) (i32.shl (local.get $i) (i32.const 3))) ${hsum(sum)})
       (local.set $a ${mx})
       (local.set $m (f32.max (f32.max (f32x4.extract_lane 0 (local.get $a)) (f32x4.extract_lane 1 (local.get $a)))
         (f32.max (f32x4.extract_lane 2 (local.get $a)) (f32x4.extract_lane 3 (local.get $a)))))
       (local.set $s (f32.div (local.get $m) (f32.const 32767)))
-      (f32.store (i32.add (local.get $sc) (i32.shl (local.get $i) (i32.const 2))) (local.get $s))
+      (f32.store (i32.add (local.get $ss) (i32.shl (local.get $i) (i32.const 3))) (local.get $s))
       (local.set $inv (f32x4.splat (select (f32.div (f32.const 1) (local.get $s)) (f32.const 0) (f32.gt (local.get $s) (f32.const 0)))))
       ${st}
       (local.set $xp (i32.add (local.get $xp) (i32.const 128)))

@@ -675,10 +675,10 @@ function quantDispatch(kind: 'q8_0' | 'q4_1'): string {
 
 /**
  * Opt-in integer variant (as llama.cpp's vec_dot with 8-bit activations, but 16-bit here): x arrives
- * quantized per 32-value block to int16 (x ≈ q·s, |q| ≤ 32767; X16 rows ldx bytes apart, scales `xsc`
- * as M rows of K/32 float32), each weight block is widened to int16 and `i32x4.dot_i16x8_s` sums the
- * 32 products exactly in int32; one convert and one multiply-add by d·s per block. Q4_1's offset uses
- * the float block sums `xs` as in the float kernel.
+ * quantized per 32-value block to int16 (x ≈ q·s, |q| ≤ 32767; X16 rows ldx bytes apart); `xsc` holds
+ * M rows of K/32 float32 pairs (s, Σx of the block), `xs` is unused. Each weight block is widened to
+ * int16 and `i32x4.dot_i16x8_s` sums the 32 products exactly in int32; one convert and one multiply-add
+ * by d·s per block, with d (and Q4_1's m, whose offset term is m·Σx) widened from f16 in one vector.
  */
 function quantDotI16(fma: boolean, kind: 'q8_0' | 'q4_1'): string {
   const bb = BLOCK_BYTES[kind];
@@ -690,14 +690,14 @@ function quantDotI16(fma: boolean, kind: 'q8_0' | 'q4_1'): string {
   L.push(
     '    (local $nb i32) (local $rowBytes i32) (local $j i32) (local $m i32) (local $b i32) (local $p i32) (local $xp i32) (local $sp i32) (local $cp i32) (local $hb i32) (local $ms f32)',
   );
-  L.push('    (local $acc v128) (local $t v128) (local $q0 v128) (local $q1 v128)');
+  L.push('    (local $acc v128) (local $t v128) (local $q0 v128) (local $q1 v128) (local $h v128)');
   L.push(`    ${set('nb', `(i32.shr_u ${g('K')} ${i32(5)})`)} ${set('rowBytes', mul(g('nb'), i32(bb)))}`);
   L.push(`    ${set('j', g('j0'))}`);
   L.push(`    (block $jd (loop $jl (br_if $jd (i32.ge_u ${g('j')} ${g('j1')}))`);
   L.push(`      ${set('m', i32(0))}`);
   L.push(`      (block $md (loop $ml (br_if $md (i32.ge_u ${g('m')} ${g('M')}))`);
   L.push(
-    `        ${set('p', add(g('W'), mul(g('j'), g('rowBytes'))))} ${set('xp', add(g('X'), mul(g('m'), g('ldx'))))} ${set('sp', add(g('xs'), `(i32.shl ${mul(g('m'), g('nb'))} ${i32(2)})`))} ${set('cp', add(g('xsc'), `(i32.shl ${mul(g('m'), g('nb'))} ${i32(2)})`))}`,
+    `        ${set('p', add(g('W'), mul(g('j'), g('rowBytes'))))} ${set('xp', add(g('X'), mul(g('m'), g('ldx'))))} ${set('sp', add(g('xs'), `(i32.shl ${mul(g('m'), g('nb'))} ${i32(2)})`))} ${set('cp', add(g('xsc'), `(i32.shl ${mul(g('m'), g('nb'))} ${i32(3)})`))}`,
   );
   L.push(
     `        ${set('acc', '(v128.const i32x4 0 0 0 0)')} ${set('ms', '(f32.const 0)')} ${set('b', g('nb'))}`,
@@ -719,15 +719,24 @@ function quantDotI16(fma: boolean, kind: 'q8_0' | 'q4_1'): string {
   L.push(
     `          ${set('t', `(i32x4.add (i32x4.add ${dot('q0', 'low', 0)} ${dot('q0', 'high', 16)}) (i32x4.add ${dot('q1', 'low', 32)} ${dot('q1', 'high', 48)}))`)}`,
   );
-  L.push(`          ${set('hb', '(i32.load16_u (local.get $p))')}`);
-  L.push(
-    `          ${set('acc', madd(fma, '(f32x4.convert_i32x4_s (local.get $t))', `(f32x4.splat (f32.mul ${f16('hb')} (f32.load ${g('cp')})))`, g('acc')))}`,
-  );
-  if (kind === 'q4_1') {
-    L.push(`          ${set('hb', '(i32.load16_u offset=2 (local.get $p))')}`);
-    L.push(`          ${set('ms', `(f32.add ${g('ms')} (f32.mul ${f16('hb')} (f32.load ${g('sp')})))`)}`);
+  // Q8_0: d from f16 in scalar code, times the block's x scale. Q4_1: d and m widened together in one
+  // vector, times the pair (x scale, x sum): lane 0 = d·s_x, lane 1 = m·Σx (measured faster).
+  if (kind === 'q8_0') {
+    L.push(`          ${set('hb', '(i32.load16_u (local.get $p))')}`);
+    L.push(
+      `          ${set('acc', madd(fma, '(f32x4.convert_i32x4_s (local.get $t))', `(f32x4.splat (f32.mul ${f16('hb')} (f32.load ${g('cp')})))`, g('acc')))}`,
+    );
+  } else {
+    L.push(`          ${set('h', '(i32x4.extend_low_i16x8_u (v128.load32_zero (local.get $p)))')}`);
+    L.push(
+      `          ${set('h', `(f32x4.mul (v128.or (i32x4.shl (v128.and ${g('h')} (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) ${i32(16)}) (f32x4.mul (i32x4.shl (v128.and ${g('h')} (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) ${i32(13)}) (v128.const f32x4 0x1p+112 0x1p+112 0x1p+112 0x1p+112))) (v128.load64_zero ${g('cp')}))`)}`,
+    );
+    L.push(
+      `          ${set('acc', madd(fma, '(f32x4.convert_i32x4_s (local.get $t))', `(f32x4.splat (f32x4.extract_lane 0 ${g('h')}))`, g('acc')))}`,
+    );
+    L.push(`          ${set('ms', `(f32.add ${g('ms')} (f32x4.extract_lane 1 ${g('h')}))`)}`);
   }
-  L.push(`          ${set('sp', add(g('sp'), i32(4)))} ${set('cp', add(g('cp'), i32(4)))}`);
+  L.push(`          ${set('cp', add(g('cp'), i32(8)))}`);
   L.push(`          ${set('p', add(g('p'), i32(bb)))} ${set('xp', add(g('xp'), i32(64)))}`);
   L.push(`          ${set('b', `(i32.sub ${g('b')} ${i32(1)})`)} (br $bl)))`);
   L.push(

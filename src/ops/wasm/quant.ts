@@ -114,7 +114,7 @@ export function linearQuant(
   let bump = 0;
   let bumpEnd = 0;
   if (rows < GEMM_MIN_ROWS && arena.owns(w.data)) {
-    const need = [4 * rows * K, 4 * rows * N, 2 * rows * K, 4 * rows * nb0, 4 * rows * nb0]
+    const need = [4 * rows * K, 4 * rows * N, 2 * rows * K, 8 * rows * nb0]
       .map(align)
       .reduce((a, b) => a + b, 0);
     const s = arena.scratch(need);
@@ -158,12 +158,11 @@ export function linearQuant(
       ];
       let name: JobName = w.type;
       if (opts.activations === 'i16') {
-        // Block sums, scales and int16 values of x in one SIMD pass (the `quantI16` row kernel).
+        // Block scales, sums and int16 values of x in one SIMD pass (the `quantI16` row kernel).
         const x16 = grab(2 * rows * K);
-        const scPtr = grab(4 * rows * nb);
-        xsPtr = grab(4 * rows * nb);
-        k.ew.quantI16(xPtr, rows * nb, x16, scPtr, xsPtr);
-        args = (j0, j1) => [x16, 2 * K, rows, K, wPtr, j0, j1, outPtr, 4 * N, xsPtr, scPtr];
+        const ssPtr = grab(8 * rows * nb);
+        k.ew.quantI16(xPtr, rows * nb, x16, ssPtr);
+        args = (j0, j1) => [x16, 2 * K, rows, K, wPtr, j0, j1, outPtr, 4 * N, 0, ssPtr];
         name = w.type === 'q8_0' ? 'q8_0_i16' : 'q4_1_i16';
       } else if (w.type === 'q4_1') {
         // Σ x over each block: Q4_1's offset m multiplies it.
