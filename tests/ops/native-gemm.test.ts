@@ -13,6 +13,7 @@ import * as o from '../../src/ops';
 import { check, rng, type Case } from './gemm-check';
 import { nativeSgemm } from '../../src/ops/native/sgemm';
 import { createKernels } from '../../src/ops/wasm';
+import { tinyLlama } from '../models/tiny-model';
 
 const LAYOUTS: [boolean, boolean][] = [
   [false, false],
@@ -181,6 +182,35 @@ test('one switch: GEMMs run on OpenBLAS only when native runs the op or is selec
     0,
   );
   assert.equal(o.lastBackendRan('attention'), 'wasm');
+});
+
+test('one switch in a model: a decoder prefill under wasm never calls OpenBLAS; under native its linears do', () => {
+  const m = tinyLlama();
+  const ids = [3, 17, 5, 9, 21, 8, 30, 2, 11];
+  const run = (b: o.BackendName): { calls: number; ran: Set<string>; logits: Float32Array } => {
+    const n0 = o.nativeGemmCalls();
+    const { value, calls } = o.traceBackends(() =>
+      o.withBackend(b, () => {
+        const logits = m.forward(ids, m.createCache(), { logits: 'last' }).logits;
+        assert.ok(logits, 'logits requested');
+        return logits.data;
+      }),
+    );
+    return {
+      calls: o.nativeGemmCalls() - n0,
+      ran: new Set(calls.map((c) => `${c.op}:${c.ran}`)),
+      logits: value,
+    };
+  };
+  const w = run('wasm');
+  const n = run('native');
+  assert.equal(w.calls, 0);
+  assert.ok(![...w.ran].some((r) => r.endsWith(':native')));
+  assert.ok(n.calls > 0 && n.ran.has('linear:native') && n.ran.has('attention:native'), [...n.ran].join(' '));
+  // Same maths on both engines: float32 sums in a different order (tolerance of the parity table × 10).
+  for (let i = 0; i < w.logits.length; i++) {
+    assert.ok(Math.abs(w.logits[i] - n.logits[i]) <= 2e-5 + 2e-4 * Math.abs(w.logits[i]), `logit ${i}`);
+  }
 });
 
 /** Run a script in a child node with `env` added; returns its stdout (JSON). */
