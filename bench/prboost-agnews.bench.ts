@@ -8,7 +8,9 @@
  * 75 min cold), PRBOOST_SEEDS (default 0,1,2), PRBOOST_SPLIT_SEED (fix the split across seeds),
  * PRBOOST_UNLABELLED / PRBOOST_TEST (row limits), PRBOOST_ITERATIONS, PRBOOST_TOPN, PRBOOST_LABELLED (share),
  * PRBOOST_TAG (experiment file name instead of the preset), PRBOOST_EVIDENCE (simulated annotators' evidence:
- * lm, text, text+lm), PRBOOST_SIGMA_ROWS (σ calibrated on all of D_v or only its uncovered rows).
+ * lm, text, text+lm), PRBOOST_SIGMA_ROWS (σ calibrated on all of D_v or only its uncovered rows),
+ * PRBOOST_RULE_VETTING (none | calibration: set aside rules confidently less precise than σ's target before σ
+ * is chosen, the mitigation of a careless accept that blocks σ; see config.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,6 +32,8 @@ async function main(): Promise<void> {
   if (env('PRBOOST_LABELLED') !== undefined) overrides.labelledShare = env('PRBOOST_LABELLED');
   if (process.env.PRBOOST_SIGMA_ROWS !== undefined)
     overrides.sigmaRows = process.env.PRBOOST_SIGMA_ROWS as PrboostConfig['sigmaRows'];
+  if (process.env.PRBOOST_RULE_VETTING !== undefined)
+    overrides.ruleVetting = process.env.PRBOOST_RULE_VETTING as PrboostConfig['ruleVetting'];
   const preset = prboostConfig(undefined, overrides);
   if (process.env.PRBOOST_EVIDENCE !== undefined)
     overrides.annotator = {
