@@ -15,6 +15,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../data/paths';
+import { BackendError } from '../../errors';
 import type { BlasWhere } from '../wasm/pool';
 
 export const BLAS_LIB_ENV = 'EFFLAB_BLAS_LIB';
@@ -128,7 +129,7 @@ let failure = '';
 function open(): NativeBlas {
   const where = findBlasLibrary();
   if (!where.path) {
-    throw new Error(
+    throw new BackendError(
       `OpenBLAS not found (looked for ${where.looked}; \`npm run setup\` installs the PyPI wheel scipy-openblas32 into .venv)`,
     );
   }
@@ -138,7 +139,7 @@ function open(): NativeBlas {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     koffi = require('koffi') as Koffi;
   } catch (e) {
-    throw new Error(`the FFI package koffi did not load: ${(e as Error).message}`);
+    throw new BackendError(`the FFI package koffi did not load: ${(e as Error).message}`);
   }
   let lib: KoffiLib;
   // OpenBLAS sizes its thread pool from OPENBLAS_NUM_THREADS when it loads: 1 starts none. Restored
@@ -148,7 +149,7 @@ function open(): NativeBlas {
   try {
     lib = koffi.load(where.path);
   } catch (e) {
-    throw new Error(`${where.path} did not load: ${(e as Error).message}`);
+    throw new BackendError(`${where.path} did not load: ${(e as Error).message}`);
   } finally {
     if (envThreads === undefined) delete process.env.OPENBLAS_NUM_THREADS;
     else process.env.OPENBLAS_NUM_THREADS = envThreads;
