@@ -381,8 +381,42 @@ writeRecord({
   baseline: d1024.fullTokensPerS,
   baseline_impl: `the model's full-precision KV cache (FullKVCache), same run, same context (${d1024.context})`,
   ratio: r4(d1024.lorcTokensPerS / d1024.fullTokensPerS),
-  config: { backend: getBackend(), schedule: 'progressive 60 %', decode, memory },
+  config: {
+    backend: getBackend(),
+    schedule: 'progressive 60 %',
+    decode,
+    memory,
+    limit: decodeLimit(d1024.context),
+  },
   notes:
-    'Context filled by replaying one real prefill of the held-out text into each cache; both caches are pre-sized with reserve(1, context + steps), so neither regrows while timed; the LoRC cache reconstructs and rotates every held key per step (appendix H.1), the full cache reads rotated keys.',
+    "Context filled by replaying one real prefill of the held-out text into each cache; both caches are pre-sized with reserve(1, context + steps), so neither regrows while timed; the LoRC cache reconstructs and rotates every held key per step (appendix H.1: one GEMM C_k·V_cᵀ into the kernels' shared memory, RoPE by the SIMD row kernel), then attends with the values folded into W_o' (Eq. 5.9; the attnRows kernel over C_v, then one GEMM with W_o'); the full cache's rotated keys are read in place by the same attnRows kernel. config.limit: what each side must do per token beyond the shared projections — the key reconstruction is compute the full cache does not have (RoPE after the up-projection keeps it from being folded into the query), which is why fewer bytes read does not make the LoRC step faster.",
 });
+
+/**
+ * Per-token work at context N that differs between the caches: the LoRC key reconstruction's
+ * multiply-adds (Σ over compressed layers of N·d_c^k·Hkv·D), the attention multiply-adds of each side,
+ * and the K/V bytes each reads (LoRC: C_k, C_v; full: rotated keys and values).
+ */
+function decodeLimit(N: number): Record<string, number> {
+  const { numHeads: Hq, numKvHeads: Hkv, headDim: D } = shape;
+  const width = Hkv * D;
+  let reconstructMacs = 0;
+  let lorcAttentionMacs = 0;
+  let lorcBytes = 0;
+  decodeSched.ranks.forEach((r, l) => {
+    const compressed = !decodeSched.skipped[l] && r < an.dMax;
+    const dc = compressed ? r : width;
+    if (compressed) reconstructMacs += N * dc * width;
+    lorcAttentionMacs += N * Hq * (D + (compressed ? dc : D));
+    lorcBytes += 4 * N * 2 * dc;
+  });
+  return {
+    context: N,
+    lorc_reconstruct_macs_per_token: reconstructMacs,
+    lorc_attention_macs_per_token: lorcAttentionMacs,
+    full_attention_macs_per_token: L * N * Hq * 2 * D,
+    lorc_kv_bytes_read_per_token: lorcBytes,
+    full_kv_bytes_read_per_token: L * 4 * N * 2 * width,
+  };
+}
 fs.rmSync(path.join(RESULTS, 'lorc-details.tmp.json'), { force: true });

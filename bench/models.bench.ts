@@ -689,6 +689,7 @@ async function benchLlm(py: LineServer, limits: MachineLimits, before: LoadBefor
         'quantized: the GGUF Q4_1 / Q8_0 blocks kept in memory (loadCausalLM(id, { weights: "quantized" }))',
       context: ids.length,
       tokens_per_run: DECODE,
+      decode_path: `quantized projections multiplied as stored with x rounded to int16 per 32-value block (model.quantActivations = '${modelQ.quantActivations}'), Q/K/V and gate/up stacked so each group is one kernel call; the KV cache lives in the wasm arena and attention over it is one SIMD row kernel per layer (attnRows, heads split over the threads), RoPE/RMSNorm/SwiGLU on the SIMD row kernels`,
       cpu_ms_ours: decQ.cpuMs,
       cpu_ms_baseline: torchDec.cpuMs,
       f32: { ms: decF.wallMs, cpu_ms: decF.cpuMs, ratio: torchDec.wallMs / decF.wallMs },

@@ -13,6 +13,7 @@
 import {
   Tensor,
   add,
+  allocBytes,
   applyRope,
   attention,
   dequantRow,
@@ -29,11 +30,11 @@ import {
 import {
   canHoldQuantized,
   dequantizedTensor,
+  quantMatrixBytes,
   readGgufQuantMatrix,
-  stackQuantRows,
   unpermuteQuantRows,
 } from './quant-weights';
-import { readGgufHeader, readGgufTensor, ggufMeta, ggufNumber, type GgufFile } from './gguf';
+import { ggufMeta, ggufNumber, ggufTensorInfo, readGgufHeader, readGgufTensor, type GgufFile } from './gguf';
 import { configInt, configNumber, readHfConfig, type HfConfig } from './hf-config';
 import { FullKVCache, PackedPromptsCache, type KVCache, type RopeApplier } from './kv-cache';
 import { readSafetensor, readSafetensorsHeader, type SafetensorsFile } from './safetensors';
@@ -645,15 +646,40 @@ function loadQuantized(
     ['wUp', 'ffn_up.weight', [I, H], 0],
     ['wDown', 'ffn_down.weight', [H, I], 0],
   ];
-  const matrix = (name: string, shape: number[], heads: number): QuantMatrix | Tensor => {
+  const matrix = (name: string, shape: number[], heads: number, into?: Uint8Array): QuantMatrix | Tensor => {
     if (!canHoldQuantized(f, name)) {
       const w = t(name, shape);
       if (heads) w.data.set(unpermuteQK(w.data, shape[0], shape[1], heads));
       return w;
     }
-    const m = readGgufQuantMatrix(f, name);
+    // Permuted rows are read into plain memory first, then written unpermuted into place.
+    const m = readGgufQuantMatrix(f, name, heads ? new Uint8Array(quantMatrixBytes(f, name)) : into);
     expectShape(m, shape, name, path);
-    return heads ? unpermuteQuantRows(m, heads) : m;
+    return heads ? unpermuteQuantRows(m, heads, into) : m;
+  };
+  /**
+   * Matrices of one quantized type stacked by rows in one arena buffer, each read straight into its
+   * rows (no second copy held at load): [W_q; W_k; W_v] and [W_gate; W_up], one kernel call per group.
+   */
+  const stacked = (
+    p: string,
+    group: [QuantKey, string, number[], number][],
+  ): { fused: QuantMatrix; parts: QuantMatrix[] } | undefined => {
+    const names = group.map(([, file]) => p + file);
+    if (!names.every((n) => canHoldQuantized(f, n))) return undefined;
+    const types = names.map((n) => ggufTensorInfo(f, n).typeName);
+    if (types.some((ty) => ty !== types[0]) || group.some(([, , shape]) => shape[1] !== group[0][2][1]))
+      return undefined;
+    const sizes = names.map((n) => quantMatrixBytes(f, n));
+    const data = allocBytes(sizes.reduce((a, b) => a + b, 0));
+    let off = 0;
+    const parts = group.map(([, , shape, heads], i) => {
+      const m = matrix(names[i], shape, heads, data.subarray(off, off + sizes[i])) as QuantMatrix;
+      off += sizes[i];
+      return m;
+    });
+    const rows = group.reduce((a, [, , shape]) => a + shape[0], 0);
+    return { fused: { type: parts[0].type, rows, cols: group[0][2][1], data }, parts };
   };
   const layers: LlamaLayerWeights[] = [];
   for (let i = 0; i < c.numLayers; i++) {
@@ -666,21 +692,22 @@ function loadQuantized(
       bv: opt(p + 'attn_v.bias', [kd]),
       quant: {},
     } as LlamaLayerWeights & { quant: Partial<Record<QuantKey, QuantMatrix>> };
+    const qkv = layer.bq || layer.bk || layer.bv ? undefined : stacked(p, files.slice(0, 3));
+    const gateUp = stacked(p, files.slice(4, 6));
+    if (qkv) {
+      layer.quantQkv = qkv.fused;
+      qkv.parts.forEach((m, j) => (layer.quant[files[j][0]] = m));
+    }
+    if (gateUp) {
+      layer.quantGateUp = gateUp.fused;
+      gateUp.parts.forEach((m, j) => (layer.quant[files[4 + j][0]] = m));
+    }
     for (const [key, file, shape, heads] of files) {
+      if (layer.quant[key]) continue;
       const m = matrix(p + file, shape, heads);
       if (m instanceof Tensor) layer[key] = m;
       else layer.quant[key] = m;
     }
-    // Q, K, V (and gate, up) stacked in one buffer each: one kernel call per group in decode.
-    const stack = (keys: QuantKey[]): QuantMatrix | undefined => {
-      const parts = keys.map((k) => layer.quant[k]);
-      if (parts.some((m) => m === undefined)) return undefined;
-      const s = stackQuantRows(parts as QuantMatrix[]);
-      s?.views.forEach((v, i) => (layer.quant[keys[i]] = v));
-      return s?.fused;
-    };
-    if (!layer.bq && !layer.bk && !layer.bv) layer.quantQkv = stack(['wq', 'wk', 'wv']);
-    layer.quantGateUp = stack(['wGate', 'wUp']);
     for (const [key, m] of Object.entries(layer.quant) as [QuantKey, QuantMatrix][])
       defineDequantized(layer, key, m);
     layers.push(layer);

@@ -19,8 +19,16 @@ export function canHoldQuantized(file: GgufFile, name: string): boolean {
   return HELD[t.typeName] !== undefined && t.shape.length === 2 && t.shape[1] % 32 === 0;
 }
 
-/** Read a 2-D Q8_0 / Q4_1 tensor's blocks as stored (rows = out, cols = in), into the wasm memory. */
-export function readGgufQuantMatrix(file: GgufFile, name: string): QuantMatrix {
+/** Bytes of a holdable GGUF matrix's blocks (see canHoldQuantized). */
+export function quantMatrixBytes(file: GgufFile, name: string): number {
+  return ggufTensorInfo(file, name).byteSize;
+}
+
+/**
+ * Read a 2-D Q8_0 / Q4_1 tensor's blocks as stored (rows = out, cols = in), into the wasm memory, or
+ * into `into` (exactly its byte size, e.g. its rows of a stacked buffer).
+ */
+export function readGgufQuantMatrix(file: GgufFile, name: string, into?: Uint8Array): QuantMatrix {
   const t = ggufTensorInfo(file, name);
   const type = HELD[t.typeName];
   if (!type || t.shape.length !== 2)
@@ -31,7 +39,11 @@ export function readGgufQuantMatrix(file: GgufFile, name: string): QuantMatrix {
     throw new FileFormatError(
       `${file.path}: tensor '${name}' has ${t.byteSize} bytes, ${type} needs ${bytes}`,
     );
-  const data = allocBytes(bytes);
+  if (into && into.length !== bytes)
+    throw new FileFormatError(
+      `${file.path}: tensor '${name}' has ${bytes} bytes, the destination ${into.length}`,
+    );
+  const data = into ?? allocBytes(bytes);
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const fd = openSync(file.path, 'r');
   try {
@@ -44,12 +56,12 @@ export function readGgufQuantMatrix(file: GgufFile, name: string): QuantMatrix {
   return { type, rows, cols, data };
 }
 
-/** Undo llama.cpp's Q/K row permutation on a quantized matrix (whole rows of blocks move). */
-export function unpermuteQuantRows(w: QuantMatrix, heads: number): QuantMatrix {
+/** Undo llama.cpp's Q/K row permutation on a quantized matrix (whole rows of blocks move), into `into` if given. */
+export function unpermuteQuantRows(w: QuantMatrix, heads: number, into?: Uint8Array): QuantMatrix {
   const rowBytes = (w.cols / 32) * QUANT_BLOCK_BYTES[w.type];
   const D = w.rows / heads;
   const half = D / 2;
-  const out = allocBytes(w.data.length);
+  const out = into ?? allocBytes(w.data.length);
   for (let h = 0; h < heads; h++)
     for (let r = 0; r < half; r++)
       for (let j = 0; j < 2; j++) {
@@ -64,28 +76,4 @@ export function dequantizedTensor(w: QuantMatrix): Tensor {
   const out = new Float32Array(w.rows * w.cols);
   for (let j = 0; j < w.rows; j++) dequantRow(w, j, out.subarray(j * w.cols, (j + 1) * w.cols));
   return new Tensor(out, [w.rows, w.cols]);
-}
-
-/**
- * Stack quantized matrices of one type and width by rows into one buffer (e.g. [W_q; W_k; W_v]) so
- * one kernel call multiplies them all; returns the fused matrix and the parts as views into it, or
- * undefined when the types or widths differ.
- */
-export function stackQuantRows(
-  parts: QuantMatrix[],
-): { fused: QuantMatrix; views: QuantMatrix[] } | undefined {
-  const [first] = parts;
-  if (!first || parts.some((p) => p.type !== first.type || p.cols !== first.cols)) return undefined;
-  const rowBytes = (first.cols / 32) * QUANT_BLOCK_BYTES[first.type];
-  const rows = parts.reduce((a, p) => a + p.rows, 0);
-  const data = allocBytes(rows * rowBytes);
-  let off = 0;
-  const views = parts.map((p) => {
-    const n = p.rows * rowBytes;
-    data.set(p.data.subarray(0, n), off);
-    const view = { ...p, data: data.subarray(off, off + n) };
-    off += n;
-    return view;
-  });
-  return { fused: { type: first.type, rows, cols: first.cols, data }, views };
 }
