@@ -44,6 +44,8 @@ import { loadCheck, pythonBaseline, ROOT, writeRecord, type BenchRecord } from '
 const SMOKE = process.env.DORM_BENCH_SMOKE === '1';
 const SECTIONS = (process.env.DORM_BENCH ?? 'step,prior,features,quality').split(',');
 const HIDDEN = 32;
+/** PyTorch's intra-op threads in dorm-step (default 2, the machine's cores; DORM_BENCH_TORCH_THREADS). */
+const TORCH_THREADS = Number(process.env.DORM_BENCH_TORCH_THREADS ?? 2);
 
 function record(rec: BenchRecord): void {
   if (SMOKE) console.log(`[smoke, not recorded] ${JSON.stringify(rec)}`);
@@ -151,7 +153,7 @@ function benchStep(): void {
     beta: 1,
     lrTheta: 3e-3,
     lrWeights: 5,
-    threads: 2,
+    threads: TORCH_THREADS,
   };
   const opts = { steps, prior, seed: 1, logEvery: 1e9, batchSize: B, valBatchSize: B };
   runBilevel(cfg, split.train, split.validation, 4, { ...opts, steps: 3 }); // warm-up (JIT, workspace, pool)
@@ -179,7 +181,7 @@ function benchStep(): void {
     unit: 'ms',
     ours: oursMs,
     baseline: baseMs,
-    baseline_impl: `PyTorch ${torchVersion} CPU float32, Adam, 2 threads`,
+    baseline_impl: `PyTorch ${torchVersion} CPU float32, Adam, ${TORCH_THREADS} threads`,
     ratio: baseMs / oursMs,
     config: {
       batch: B,

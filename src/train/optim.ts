@@ -152,16 +152,18 @@ export class Adam implements StatefulOptimizer {
     const stepSize = lr / bc1;
     const { m, v } = this;
     if (weightDecay === 0) {
-      // The same arithmetic as below without the decay branch, constants hoisted (one fused pass).
+      // The rule below without the decay branch, constants hoisted, and v̂ = v·(1/(1−β₂ᵗ)) by a multiply
+      // (one division less per entry: division and square root bound this loop; ≤ 1 ulp in √v̂).
       const c1 = 1 - beta1;
       const c2 = 1 - beta2;
+      const ib2 = 1 / bc2;
       for (let i = 0; i < params.length; i++) {
         const g = grad[i];
         const mi = beta1 * m[i] + c1 * g;
         const vi = beta2 * v[i] + c2 * g * g;
         m[i] = mi;
         v[i] = vi;
-        params[i] -= (stepSize * mi) / (Math.sqrt(vi / bc2) + eps);
+        params[i] -= (stepSize * mi) / (Math.sqrt(vi * ib2) + eps);
       }
       return;
     }

@@ -138,3 +138,24 @@ test('Algorithm 1 run: the optimised solver follows the previous one step for st
   console.log(`METRIC dorm_step_run_equal float32 θ ${e[0]} w ${e[1]}`);
   e.forEach((v) => assert.ok(v < 1e-4, `float32 run: relative difference ${v}`));
 });
+
+test('bad input to the fused step: non-finite θ or u, rows outside the set, a head of another shape', () => {
+  const cfg: HeadConfig = { dim: task.dim, hidden: 8, outputs: 1, dropout: 0.1, loss: 'bt' };
+  const x = input(cfg, 6, 4, 2);
+  const badT = Float64Array.from(x.theta);
+  badT[17] = NaN;
+  assert.throws(() => lagrangian({ ...x, theta: badT }), /θ\[17\] = NaN is not finite/);
+  const badU = Float64Array.from(x.proxy);
+  badU[3] = -Infinity;
+  assert.throws(() => lagrangian({ ...x, proxy: badU }), /u\[3\] = -Infinity is not finite/);
+  assert.throws(
+    () => lagrangian({ ...x, valRows: [0, 1, split.validation.n] }),
+    /validation row \d+ is not in/,
+  );
+  assert.throws(
+    () => new LagrangianWorkspace({ ...cfg, hidden: 9 }).evaluate(x),
+    /configuration this workspace was built for/,
+  );
+  // and a good call still works after the refusals (buffers intact)
+  assert.ok(Number.isFinite(lagrangian(x).value));
+});

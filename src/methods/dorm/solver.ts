@@ -90,9 +90,18 @@ export interface BilevelResult {
   message: string;
 }
 
+/** Whether every entry is finite (x · 0 is NaN exactly for NaN and ±∞: one multiply-add per entry). */
 function allFinite(x: ArrayLike<number>): boolean {
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return false;
-  return true;
+  let z = 0;
+  for (let i = 0; i < x.length; i++) z += x[i] * 0;
+  return z === 0;
+}
+
+/** Whether w is finite at `rows` (the only weights a step changes). */
+function rowsFinite(w: Float64Array, rows: Int32Array): boolean {
+  let z = 0;
+  for (let i = 0; i < rows.length; i++) z += w[rows[i]] * 0;
+  return z === 0;
 }
 
 /** Runs Algorithm 1 on `train` with `validation` as the upper-level data. */
@@ -286,7 +295,7 @@ export function runBilevel(
         ? 'θ'
         : !allFinite(proxy)
           ? 'u'
-          : !allFinite(w) || !allFinite(z)
+          : !rowsFinite(w, rows) || !allFinite(z)
             ? 'w'
             : '';
     if (bad) {

@@ -15,7 +15,7 @@
  * backend, into reused buffers: the one backend switch governs it; plain float64 loops in float64). The result is the previous implementation's
  * (per-pass `pairLosses`) up to floating-point summation order (tests/dorm/step.test.ts).
  */
-import { ConfigError, ShapeError, ValueError } from '../../errors';
+import { ConfigError, NonFiniteError, ShapeError, ValueError } from '../../errors';
 import {
   checkDropoutKey,
   fillDropoutMask,
@@ -118,30 +118,40 @@ export class LagrangianWorkspace {
     this.V = V;
   }
 
-  /** θ and u into the stacked first layer and the block-diagonal second layer (in the workspace precision). */
+  /**
+   * θ and u into the stacked first layer and the block-diagonal second layer (in the workspace precision),
+   * refusing non-finite parameters (the products no longer scan their operands).
+   */
   private loadParams(theta: Float64Array, proxy: Float64Array): void {
     const { dim: d, hidden: h, outputs: m } = this.config;
     const { W1, W2, L } = this;
     const h2 = 2 * h;
-    for (let k = 0; k <= d; k++) {
-      // k = d is b₁ (it follows W₁ in θ's layout).
-      const src = k * h;
-      const dst = k * h2;
-      for (let j = 0; j < h; j++) {
-        W1[dst + j] = theta[src + j];
-        W1[dst + h + j] = proxy[src + j];
-      }
-    }
+    // Row d of each block is b₁ (it follows W₁ in θ's layout).
+    let ok = stack(theta, proxy, W1, d + 1, h);
     const m2 = 2 * m;
+    let z = 0;
     for (let j = 0; j < h; j++)
       for (let o = 0; o < m; o++) {
-        W2[j * m2 + o] = theta[L.w2 + j * m + o];
-        W2[(h + j) * m2 + m + o] = proxy[L.w2 + j * m + o];
+        const t = theta[L.w2 + j * m + o];
+        const u = proxy[L.w2 + j * m + o];
+        z += t * 0 + u * 0;
+        W2[j * m2 + o] = t;
+        W2[(h + j) * m2 + m + o] = u;
       }
     for (let o = 0; o < m; o++) {
+      z += theta[L.b2 + o] * 0 + proxy[L.b2 + o] * 0;
       W2[h2 * m2 + o] = theta[L.b2 + o];
       W2[h2 * m2 + m + o] = proxy[L.b2 + o];
     }
+    ok = ok && z === 0;
+    if (!ok)
+      for (const [v, what] of [
+        [theta, 'θ'],
+        [proxy, 'u'],
+      ] as const) {
+        const k = v.findIndex((x) => !Number.isFinite(x));
+        if (k >= 0) throw new NonFiniteError(`bilevel: ${what}[${k}] = ${v[k]} is not finite`);
+      }
   }
 
   /** L_α and its gradients on the batch of `x` (x.head's configuration must be this workspace's). */
@@ -207,20 +217,7 @@ export class LagrangianWorkspace {
     // Forward: Z = [X | 1] Wc, H = [ReLU(Z) ⊙ mask | 1], out = H · blockdiag([W₂; b₂]).
     const Z = productInto(X, [R, d + 1], W1, [d + 1, h2], {}, prec, this.Z);
     const hw = h2 + 1;
-    for (let r = 0; r < R; r++) {
-      const zo = r * h2;
-      const ho = r * hw;
-      if (drop) {
-        const mo = r * h;
-        for (let j = 0; j < h; j++) {
-          const zt = Z[zo + j];
-          const zu = Z[zo + h + j];
-          const mk = mask[mo + j];
-          H[ho + j] = zt > 0 ? zt * mk : 0;
-          H[ho + h + j] = zu > 0 ? zu * mk : 0;
-        }
-      } else for (let j = 0; j < h2; j++) H[ho + j] = Z[zo + j] > 0 ? Z[zo + j] : 0;
-    }
+    reluMask(Z, H, drop ? mask : undefined, R, h);
     const out = productInto(H, [R, hw], W2, [hw, m2], {}, prec, this.out);
 
     // Losses and output gradients: θ on validation (1/V) and training rows (αw_i/B), u on training rows (w_i/B).
@@ -239,28 +236,11 @@ export class LagrangianWorkspace {
     // Backward: ∇[W₂; b₂] = Hᵀδ, G = δ W₂ᵀ ⊙ mask ⊙ ReLU'(Z), ∇[W₁; b₁] = [X | 1]ᵀ G.
     const gW2 = productInto(H, [R, hw], delta, [R, m2], { transA: true }, prec, this.gW2);
     const G = productInto(delta, [R, m2], W2.subarray(0, h2 * m2), [h2, m2], { transB: true }, prec, this.G);
-    if (drop) {
-      for (let r = 0; r < R; r++) {
-        const zo = r * h2;
-        const mo = r * h;
-        for (let j = 0; j < h; j++) {
-          const mk = mask[mo + j];
-          G[zo + j] = Z[zo + j] > 0 ? G[zo + j] * mk : 0;
-          G[zo + h + j] = Z[zo + h + j] > 0 ? G[zo + h + j] * mk : 0;
-        }
-      }
-    } else for (let i = 0; i < R * h2; i++) if (!(Z[i] > 0)) G[i] = 0;
+    reluMaskGrad(G, Z, drop ? mask : undefined, R, h);
     const gW1 = productInto(X, [R, d + 1], G, [R, h2], { transA: true }, prec, this.gW1);
     const gT = this.gradTheta;
     const gU = this.gradProxy;
-    for (let k = 0; k <= d; k++) {
-      const dst = k * h;
-      const src = k * h2;
-      for (let j = 0; j < h; j++) {
-        gT[dst + j] = gW1[src + j];
-        gU[dst + j] = gW1[src + h + j];
-      }
-    }
+    unstack(gW1, gT, gU, d + 1, h);
     for (let j = 0; j < h; j++)
       for (let o = 0; o < m; o++) {
         gT[L.w2 + j * m + o] = gW2[j * m2 + o];
@@ -354,6 +334,75 @@ export class LagrangianWorkspace {
         delta[b + o] = ci * (2 * eb);
       }
       loss[i] = l;
+    }
+  }
+}
+
+/** H[r] = [ReLU(Z[r]) ⊙ mask[r] for θ's h columns and u's h columns | 1]: Z [R, 2h], H [R, 2h+1], mask [R, h]. */
+function reluMask(Z: Vec, H: Vec, mask: Float32Array | undefined, R: number, h: number): void {
+  const h2 = 2 * h;
+  const hw = h2 + 1;
+  for (let r = 0; r < R; r++) {
+    const zo = r * h2;
+    const ho = r * hw;
+    if (mask) {
+      const mo = r * h;
+      for (let j = 0; j < h; j++) {
+        const zt = Z[zo + j];
+        const zu = Z[zo + h + j];
+        const mk = mask[mo + j];
+        H[ho + j] = zt > 0 ? zt * mk : 0;
+        H[ho + h + j] = zu > 0 ? zu * mk : 0;
+      }
+    } else for (let j = 0; j < h2; j++) H[ho + j] = Z[zo + j] > 0 ? Z[zo + j] : 0;
+  }
+}
+
+/** G ← G ⊙ mask ⊙ ReLU'(Z) in place (G, Z [R, 2h]; the row's mask [h] serves both halves). */
+function reluMaskGrad(G: Vec, Z: Vec, mask: Float32Array | undefined, R: number, h: number): void {
+  const h2 = 2 * h;
+  if (!mask) {
+    for (let i = 0; i < R * h2; i++) if (!(Z[i] > 0)) G[i] = 0;
+    return;
+  }
+  for (let r = 0; r < R; r++) {
+    const zo = r * h2;
+    const mo = r * h;
+    for (let j = 0; j < h; j++) {
+      const mk = mask[mo + j];
+      G[zo + j] = Z[zo + j] > 0 ? G[zo + j] * mk : 0;
+      G[zo + h + j] = Z[zo + h + j] > 0 ? G[zo + h + j] * mk : 0;
+    }
+  }
+}
+
+/** rows × h blocks of a and b side by side into s [rows, 2h]; false when a value is NaN or ±∞. */
+function stack(a: Float64Array, b: Float64Array, s: Vec, rows: number, h: number): boolean {
+  const h2 = 2 * h;
+  let z = 0;
+  for (let k = 0; k < rows; k++) {
+    const src = k * h;
+    const dst = k * h2;
+    for (let j = 0; j < h; j++) {
+      const x = a[src + j];
+      const y = b[src + j];
+      z += x * 0 + y * 0;
+      s[dst + j] = x;
+      s[dst + h + j] = y;
+    }
+  }
+  return z === 0;
+}
+
+/** The inverse of `stack`: s [rows, 2h] into a and b (rows × h each). */
+function unstack(s: Vec, a: Float64Array, b: Float64Array, rows: number, h: number): void {
+  const h2 = 2 * h;
+  for (let k = 0; k < rows; k++) {
+    const dst = k * h;
+    const src = k * h2;
+    for (let j = 0; j < h; j++) {
+      a[dst + j] = s[src + j];
+      b[dst + j] = s[src + h + j];
     }
   }
 }
