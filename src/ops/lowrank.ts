@@ -35,6 +35,15 @@ function check(c: Tensor, basis: Tensor, tables: RopeTables, Hkv: number, style:
   return { B, S, dc, Hkv, D, interleaved: style === 'interleaved' };
 }
 
+/** Options of `reconstructRope`. */
+export interface ReconstructRopeOptions {
+  /**
+   * Write the keys here (at least B·S·Hkv·D floats; the result is a view of its first ones), e.g. a
+   * scratch buffer in the wasm kernels' shared memory that the next op reads in place.
+   */
+  out?: Float32Array;
+}
+
 /**
  * Reconstruct pre-RoPE keys from their compressed rows and rotate them, fused (appendix H.1, Eq. 5.6).
  * c [B, S, d_c], basis V_c [Hkv·D, d_c], tables for the S held positions → keys [B, S, Hkv, D].
@@ -45,10 +54,19 @@ export function reconstructRope(
   tables: RopeTables,
   Hkv: number,
   style: RopeStyle = 'half',
+  opts: ReconstructRopeOptions = {},
 ): Tensor {
   const g = check(c, basis, tables, Hkv, style);
+  const n = g.B * g.S * g.Hkv * g.D;
+  const out = opts.out;
+  if (out && out.length < n)
+    throw new ShapeError(`reconstructRope: out has ${out.length} elements, the keys need ${n}`);
   if (g.B * g.S === 0) return Tensor.zeros([g.B, g.S, g.Hkv, g.D]);
-  return dispatch('reconstructRope', c, basis, tables, g);
+  if (!out) return dispatch('reconstructRope', c, basis, tables, g);
+  const view = out.subarray(0, n);
+  const r = dispatch('reconstructRope', c, basis, tables, { ...g, out: view });
+  if (r.data !== view) view.set(r.data);
+  return new Tensor(view, [g.B, g.S, g.Hkv, g.D]);
 }
 
 /** Plain-TS reference for `reconstructRope`: reconstruct in float64, then rotate (two separate steps). */

@@ -64,6 +64,8 @@ export interface FusedDims {
   Hkv: number;
   D: number;
   interleaved: boolean;
+  /** Where the keys go (B·S·Hkv·D floats), if the caller gave a buffer; a kernel may write there directly. */
+  out?: Float32Array;
 }
 
 /** A checked folded attention: sizes, compressed width d_c, output width and the query offset. */

@@ -83,17 +83,19 @@ function reconstructRopeWasm(c: Tensor, basis: Tensor, tables: RopeTables, g: Fu
     return new Tensor(k, [g.B, g.S, g.Hkv, g.D]);
   }
   const { arena } = requireKernels();
-  const s = arena.scratch(4 * rows * width + 64);
+  // A caller's buffer in the shared memory is written directly (and returned, no copy).
+  const direct = g.out && arena.owns(g.out) && g.out.length === rows * width ? g.out : undefined;
+  const s = direct ? undefined : arena.scratch(4 * rows * width + 64);
   try {
-    const k = new Float32Array(arena.memory.buffer, s.ptr, rows * width);
+    const k = direct ?? new Float32Array(arena.memory.buffer, (s as { ptr: number }).ptr, rows * width);
     sgemm(false, true, rows, width, g.dc, c.data, basis.data, k);
     for (let b = 0; b < g.B; b++) {
       const part = k.subarray(b * g.S * width, (b + 1) * g.S * width);
       ropeHalfRows(part, tables.cos, tables.sin, g.S, g.Hkv, g.D, part);
     }
-    return new Tensor(k.slice(), [g.B, g.S, g.Hkv, g.D]);
+    return new Tensor(direct ?? k.slice(), [g.B, g.S, g.Hkv, g.D]);
   } finally {
-    s.done();
+    s?.done();
   }
 }
 

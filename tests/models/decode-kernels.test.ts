@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import {
   Tensor,
   allocBytes,
+  allocF32,
   applyRope,
   applyRopeReference,
   attention,
@@ -24,6 +25,8 @@ import {
   foldedAttentionReference,
   quantLinear,
   quantLinearReference,
+  reconstructRope,
+  reconstructRopeReference,
   ropeInvFreq,
   ropeTables,
   withBackend,
@@ -204,5 +207,28 @@ test('FullKVCache.attend (held rows read in place) equals read + attention, pref
         hidden: new Tensor(new Float32Array(32), [1, 1, 32]),
       }),
     /non-finite/,
+  );
+});
+
+test('reconstructRope into a given buffer (arena: written in place; plain: copied) equals the reference', () => {
+  const r = lcg(13);
+  const [B, S, dc, Hkv, D] = [1, 45, 7, 3, 10];
+  const c = rand([B, S, dc], r);
+  const basis = rand([Hkv * D, dc], r);
+  const tables = ropeTables(
+    Array.from({ length: S }, (_, i) => i),
+    ropeInvFreq(D, 10000),
+  );
+  const ref = reconstructRopeReference(c, basis, tables, Hkv);
+  for (const backend of ['wasm', 'js'] as const) {
+    for (const out of [allocF32(B * S * Hkv * D + 5), new Float32Array(B * S * Hkv * D)]) {
+      const got = withBackend(backend, () => reconstructRope(c, basis, tables, Hkv, 'half', { out }));
+      assert.equal(got.data.buffer, out.buffer, `${backend}: the result is a view of out`);
+      assertNear(got, ref, `${backend} reconstructRope into out`);
+    }
+  }
+  assert.throws(
+    () => reconstructRope(c, basis, tables, Hkv, 'half', { out: new Float32Array(10) }),
+    /out has 10 elements/,
   );
 });

@@ -133,6 +133,8 @@ export class LowRankKVCache implements KVCache {
   private batch = 0;
   private reserved = 0;
   private tables: RopeTables = { cos: new Float32Array(0), sin: new Float32Array(0) };
+  /** Working buffer: one layer's reconstructed keys during `attend` (not K/V state). */
+  private scratch = new Float32Array(0);
   private tablePositions = 0;
 
   constructor(opts: LowRankKVCacheOptions) {
@@ -328,13 +330,25 @@ export class LowRankKVCache implements KVCache {
     return Math.min(st.keys!.capacity, Math.ceil(st.length / READ_BUCKET) * READ_BUCKET);
   }
 
-  /** Rotated keys [B, S, Hkv, D] of the first S rows (reconstructed for compressed layers). */
-  private keysOf(st: LayerState, S: number): Tensor {
+  /**
+   * Rotated keys [B, S, Hkv, D] of the first S rows (reconstructed for compressed layers). With
+   * `scratch`, reconstructed keys go into the cache's working buffer (one layer's keys, in the kernels'
+   * shared memory, overwritten by the next layer's): for `attend`, whose kernels read them in place.
+   */
+  private keysOf(st: LayerState, S: number, scratch = false): Tensor {
     const B = this.batch;
     const { numKvHeads: Hkv, headDim: D } = this.opts;
     const held = st.keys!.view(S);
     if (!st.spec.keyBasis) return held.reshape([B, S, Hkv, D]);
-    return reconstructRope(held, st.spec.keyBasis, this.tablesFor(S), Hkv, this.opts.ropeStyle);
+    const out = scratch ? this.keyScratch(B * S * Hkv * D) : undefined;
+    return reconstructRope(held, st.spec.keyBasis, this.tablesFor(S), Hkv, this.opts.ropeStyle, { out });
+  }
+
+  /** The working buffer for one layer's reconstructed keys (grown by 5/4 steps; see auxiliaryBytes). */
+  private keyScratch(n: number): Float32Array {
+    if (this.scratch.length < n)
+      this.scratch = allocF32(Math.max(n, Math.ceil((this.scratch.length * 5) / 4)));
+    return this.scratch;
   }
 
   private valuesOf(st: LayerState, S: number): Tensor {
@@ -382,7 +396,7 @@ export class LowRankKVCache implements KVCache {
     }
     if (!(this.valueMode === 'fold' && st.spec.valueBasis)) return undefined;
     const S = this.readRows(st, true);
-    const keys = this.keysOf(st, S);
+    const keys = this.keysOf(st, S, true);
     // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
     const out = foldedAttention(q, keys, st.values!.view(S), st.spec.foldedOutput!, offset);
     return { out, projected: true };
@@ -396,9 +410,12 @@ export class LowRankKVCache implements KVCache {
     return this.layers.map((l) => (l.keys?.bytes ?? 0) + (l.values?.bytes ?? 0));
   }
 
-  /** Bytes of the RoPE tables shared by every layer (not K/V state; excluded from bytes()). */
+  /**
+   * Bytes held besides K/V state (excluded from bytes()): the RoPE tables shared by every layer and the
+   * working buffer for one layer's reconstructed keys while it attends.
+   */
   auxiliaryBytes(): number {
-    return this.tables.cos.byteLength + this.tables.sin.byteLength;
+    return this.tables.cos.byteLength + this.tables.sin.byteLength + this.scratch.byteLength;
   }
 
   clear(): void {
