@@ -58,7 +58,7 @@ interface Timing {
 function engineLabel(rest: string): string {
   const b = getBackend();
   if (b === 'native') {
-    return `native (OpenBLAS ${nativeBlas()?.config ?? ''} for every GEMM, split over ${wasmLinearThreads()} threads; ${rest} on wasm)`;
+    return `native (${nativeBlas()?.config ?? 'OpenBLAS'} for every GEMM, split over ${wasmLinearThreads()} threads; ${rest} on wasm)`;
   }
   return `${b} (WebAssembly SIMD linear on ${wasmLinearThreads()} threads + ${rest})`;
 }
