@@ -1,14 +1,16 @@
 /**
- * The parity table: every dispatched op × every compute backend (gl, wasm, js) against the float64
+ * The parity table: every dispatched op × every compute backend (gl, native, wasm, js) against the float64
  * reference (the `reference` backend) and, where a numpy/scipy fixture exists, against numpy too.
  * A backend that cannot start fails every one of its rows with the reason (never skipped, never
  * dropped: the loop is over the fixed list COMPUTE_BACKENDS, not over what happens to be available).
  * Each row also checks which backend actually ran the op: the backend itself, or the fallback the
- * registry documents (e.g. wasm → js for ops without a wasm kernel).
+ * registry documents (e.g. wasm → js for ops without a wasm kernel; native → wasm for ops without a
+ * native kernel and for the decode-shaped calls native declines).
  *
  * Tolerances, |ours − ref| ≤ factor·(atol + rtol·|ref|): every backend computes in float32 (ε ≈ 1.2e-7)
  * and errors grow with reduction length (≤ 64 here) and transcendental functions. js and wasm
- * accumulate in float64 or with SIMD partial sums: rtol 2e-5, atol 2e-6. gl: GLSL exp/log/pow are
+ * accumulate in float64 or with SIMD partial sums, native (OpenBLAS) in float32 with AVX-512 FMA
+ * partial sums: rtol 2e-5, atol 2e-6. gl: GLSL exp/log/pow are
  * implementation-defined to a few ulp and sums are float32: rtol 1e-4, atol 1e-5. `factor` widens a row
  * where the values grow (logits of scale 30, K = 33 dot products).
  */
