@@ -2,8 +2,8 @@
  * The line that tells a session which compute backend efflab's ops run on. efflab loads its ops
  * area on first use (src/index.ts), so the kernel looks after each cell whether that happened and,
  * the first time, says which backend `getBackend()` selected and, when it is not GL, why (headless
- * `jupyter execute` without a GPU falls back from headless-gl to WebAssembly, which users should
- * not have to discover from timings).
+ * `jupyter execute` without a GPU runs the CPU path, not headless-gl; and when the CPU path is wasm or js,
+ * why native OpenBLAS is not running: users should not have to discover either from timings).
  */
 import path from 'node:path';
 import type * as Ops from '../../src/ops';
@@ -26,6 +26,11 @@ export function describeBackend(
     why.push(
       glReason ? `gl unavailable: ${glReason}` : 'gl available but not chosen by auto (no hardware GPU)',
     );
+  }
+  // Below native (OpenBLAS GEMMs) the CPU path is several times slower: say why it is not running.
+  if (selected === 'wasm' || selected === 'js') {
+    const nativeReason = ops.backendUnavailableReason('native');
+    why.push(nativeReason ? `native unavailable: ${nativeReason}` : 'native available but not selected');
   }
   return `efflab compute backend: ${selected}${why.length ? ` (${why.join('; ')})` : ''}; change it with setBackend() or ${ops.BACKEND_ENV}\n`;
 }
