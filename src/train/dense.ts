@@ -35,20 +35,31 @@ export function product(
   return product64(a, aShape, b, bShape, opts);
 }
 
+/** Strides and accumulation of `productInto` (elements). */
+export interface IntoOptions extends ProductOptions {
+  /** Row pitch of B as stored (default: its column count) — B may be a block of a wider matrix. */
+  ldb?: number;
+  /** Row pitch of the output (default N) — the product may fill a block of a wider matrix. */
+  ldc?: number;
+  /** Add the product into the output instead of overwriting it (default false). */
+  accumulate?: boolean;
+}
+
 /**
- * `product` for hot loops whose operands are known to be finite, written into `out` when given (length
- * M·N, same precision). Float32: the ops layer's GEMM entry `sgemm` when the selected backend is one it
+ * `product` for hot loops whose operands are known to be finite, written into `out` when given (same
+ * precision; with `ldc` / `accumulate` a block of it is written or added to; B may be a block of a wider
+ * matrix, `ldb`). Float32: the ops layer's GEMM entry `sgemm` when the selected backend is one it
  * implements (`native`: OpenBLAS, `wasm`: the SIMD kernels) — the same kernel `matmul` runs there, so the
  * one backend switch still decides, and the result is bit-identical — without `matmul`'s per-call scans
  * of both operands for NaN/∞ and its tensor wrappers (a third of a small training step); every other
- * backend (js, gl, reference) through `matmul`. Float64: the reference loops.
+ * backend (js, gl, reference) through `matmul`, strided operands copied. Float64: the reference loops.
  */
 export function productInto(
   a: Vec,
   aShape: readonly [number, number],
   b: Vec,
   bShape: readonly [number, number],
-  opts: ProductOptions,
+  opts: IntoOptions,
   precision: Precision,
   out?: Vec,
 ): Vec {
@@ -57,6 +68,27 @@ export function productInto(
   const M = transA ? aShape[1] : aShape[0];
   const K = transA ? aShape[0] : aShape[1];
   const N = transB ? bShape[0] : bShape[1];
+  const Kb = transB ? bShape[1] : bShape[0];
+  const ldb = opts.ldb ?? bShape[1];
+  const ldc = opts.ldc ?? N;
+  const needB = bShape[0] === 0 ? 0 : (bShape[0] - 1) * ldb + bShape[1];
+  const needC = M === 0 ? 0 : (M - 1) * ldc + N;
+  if (
+    K !== Kb ||
+    a.length !== aShape[0] * aShape[1] ||
+    ldb < bShape[1] ||
+    b.length < needB ||
+    (opts.ldb === undefined && b.length !== bShape[0] * bShape[1]) ||
+    ldc < N
+  ) {
+    throw new ShapeError(
+      `train product: A [${aShape.join(', ')}]${transA ? 'ᵀ' : ''} (${a.length} values) · B [${bShape.join(', ')}]${transB ? 'ᵀ' : ''} (${b.length} values, row pitch ${ldb}) do not fit`,
+    );
+  }
+  if (out && out.length < needC)
+    throw new ShapeError(`train product: output buffer of ${out.length} values for ${needC}`);
+  if (!out && (ldc !== N || opts.accumulate))
+    throw new ShapeError('train product: a row pitch or accumulation needs an output buffer');
   const direct =
     precision === 'float32' &&
     a instanceof Float32Array &&
@@ -64,24 +96,26 @@ export function productInto(
     (out === undefined || out instanceof Float32Array) &&
     K > 0 &&
     directGemm();
-  if (!direct) {
-    const r = product(a, aShape, b, bShape, opts, precision);
-    if (!out) return r;
-    if (out.length < r.length)
-      throw new ShapeError(`train product: output buffer of ${out.length} values for ${r.length}`);
-    out.set(r);
-    return out;
+  if (direct) {
+    const c = (out as Float32Array | undefined) ?? new Float32Array(M * N);
+    return sgemm(transA, transB, M, N, K, a, b, c, { ldb, ldc, beta: opts.accumulate ? 1 : 0 });
   }
-  const Kb = transB ? bShape[1] : bShape[0];
-  if (K !== Kb || a.length !== aShape[0] * aShape[1] || b.length !== bShape[0] * bShape[1]) {
-    throw new ShapeError(
-      `train product: A [${aShape.join(', ')}]${transA ? 'ᵀ' : ''} (${a.length} values) · B [${bShape.join(', ')}]${transB ? 'ᵀ' : ''} (${b.length} values) do not fit`,
-    );
+  let bc = b;
+  if (ldb !== bShape[1]) {
+    bc =
+      precision === 'float32'
+        ? new Float32Array(bShape[0] * bShape[1])
+        : new Float64Array(bShape[0] * bShape[1]);
+    for (let r = 0; r < bShape[0]; r++) bc.set(b.subarray(r * ldb, r * ldb + bShape[1]), r * bShape[1]);
   }
-  const c = (out as Float32Array | undefined) ?? new Float32Array(M * N);
-  if (c.length < M * N)
-    throw new ShapeError(`train product: output buffer of ${c.length} values for ${M * N}`);
-  return sgemm(transA, transB, M, N, K, a, b, c);
+  const r = product(a, aShape, bc, bShape, opts, precision);
+  if (!out) return r;
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      const o = i * ldc + j;
+      out[o] = opts.accumulate ? out[o] + r[i * N + j] : r[i * N + j];
+    }
+  return out;
 }
 
 /** Whether the selected backend is one the ops GEMM entry `sgemm` runs on (native or wasm). */

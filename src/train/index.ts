@@ -15,7 +15,7 @@ export {
   type DropoutKey,
   type ForwardTrace,
 } from './mlp';
-export { product, productInto, type ProductOptions } from './dense';
+export { product, productInto, type IntoOptions, type ProductOptions } from './dense';
 export { subset, exampleCount, stackInputs, type Dataset } from './data';
 export {
   evaluateLoss,

@@ -60,3 +60,47 @@ test('productInto equals product bit for bit on every backend, all transposes, i
     });
   }
 });
+
+test('productInto with a strided B block, a strided output block and accumulation, on every backend', () => {
+  const backends = availableBackends().filter((b) => b !== 'gl');
+  for (const be of backends) {
+    withBackend(be, () => {
+      for (const precision of ['float32', 'float64'] as const) {
+        const [M, K, N, wide] = [9, 11, 4, 10];
+        const mk = (n: number) => (precision === 'float32' ? rand(n) : Float64Array.from(rand(n)));
+        const a = mk(K * M); // stored [K, M], used transposed
+        const bWide = mk(K * wide); // B is columns 3 … 3+N of a [K, wide] matrix
+        const bBlock = bWide.subarray(3);
+        const bDense = precision === 'float32' ? new Float32Array(K * N) : new Float64Array(K * N);
+        for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) bDense[k * N + j] = bWide[k * wide + 3 + j];
+        const want = product(a, [K, M], bDense, [K, N], { transA: true }, precision);
+        // Into columns 2 … 2+N of an [M, wide] output, added to what is there.
+        const out = mk(M * wide);
+        const before = Float64Array.from(out);
+        productInto(
+          a,
+          [K, M],
+          bBlock,
+          [K, N],
+          { transA: true, ldb: wide, ldc: wide, accumulate: true },
+          precision,
+          out.subarray(2),
+        );
+        const tol = precision === 'float32' ? 1e-5 : 1e-12;
+        for (let i = 0; i < M; i++)
+          for (let j = 0; j < wide; j++) {
+            const inBlock = j >= 2 && j < 2 + N;
+            const expect = before[i * wide + j] + (inBlock ? want[i * N + j - 2] : 0);
+            assert.ok(
+              Math.abs(out[i * wide + j] - expect) <= tol * (1 + Math.abs(expect)),
+              `${be} ${precision} (${i}, ${j}): ${out[i * wide + j]} vs ${expect}`,
+            );
+          }
+      }
+    });
+  }
+  assert.throws(
+    () => productInto(rand(6), [2, 3], rand(6), [3, 2], { ldc: 4 }, 'float32'),
+    /needs an output buffer/,
+  );
+});

@@ -7,7 +7,7 @@
  * - the feature rows are gathered once per step into one reused block [val a; val b; train a; train b];
  * - θ sees the validation and training rows in ONE forward and ONE backward pass (its gradient is
  *   ∇L_val(θ) + α∇_θ L_tr(w, θ), a sum over both row sets), and u rides in the same products (its
- *   weights stacked beside θ's), so a step is five products instead of fifteen;
+ *   weights stacked beside θ's), so a step is seven products instead of fifteen;
  * - the dropout masks are made once per step (θ and u share the training masks, as before) by the
  *   trainer's allocation-free generator, bit-identical to the ops reference masks;
  * - losses, output gradients and the bias / ReLU / mask work are single loops over reused buffers.
@@ -37,18 +37,19 @@ const EMPTY32 = new Float32Array(0);
  * Reusable buffers and the fused step for one head configuration (any batch sizes; buffers grow once).
  * The arrays of the returned parts belong to the workspace and are overwritten by the next `evaluate`.
  *
- * Layout (d = dim, h = hidden, m = outputs, R = 2V + 2B rows: validation a, b, then training a, b):
+ * Layout (d = dim, h = hidden, m = outputs, R = 2B + 2V rows: training a, b, then validation a, b):
  * - X [R, d+1]: the features with a constant 1 appended, so each layer's bias rides in its product: in θ's
  *   layout W₁ [d, h] is followed by b₁ [h], i.e. [W₁; b₁] is one [d+1, h] block (and [W₂; b₂] one [h+1, m]);
- * - W₁ of θ and of u side by side, Wc [d+1, 2h] = [[W₁θ; b₁θ] | [W₁u; b₁u]]: one product gives both nets'
- *   pre-activations Z [R, 2h] (u's on the validation rows are computed and not used: a third more
- *   multiply-adds in the first layer for half the calls, which pays on every backend with per-call costs);
- * - the second layers as one block-diagonal [2h+1, 2m] matrix on H = [ReLU(Z) ⊙ mask | 1], outputs
- *   [R, 2m] (θ's m columns, then u's); one dropout mask [R, h] per row serves both nets (as before, θ and u
- *   share the training rows' masks);
+ * - W₁ of θ and of u side by side, Wc [d+1, 2h] = [[W₁θ; b₁θ] | [W₁u; b₁u]]: the training rows times Wc give
+ *   both nets' pre-activations, the validation rows times θ's half (a strided block of Wc) only θ's: Z [R, 2h],
+ *   whose u half is not computed (and not read) on validation rows — the multiply-adds of PyTorch's passes;
+ * - the second layers as one block-diagonal [2h+1, 2m] matrix on H = [ReLU(Z) ⊙ mask | 1] (u's half 0 on
+ *   validation rows), outputs [R, 2m] (θ's m columns, then u's); one dropout mask [R, h] per row serves both
+ *   nets (as before, θ and u share the training rows' masks);
  * - backward: δ [R, 2m] (u's columns zero on validation rows), ∇[W₂; b₂] = Hᵀδ, G = δ W₂ᵀ ⊙ mask ⊙ ReLU'(Z),
- *   ∇[W₁; b₁] = Xᵀ G [d+1, 2h], split into θ's and u's gradients.
- * Five products per step.
+ *   ∇[W₁; b₁] = Xᵀ G [d+1, 2h] (training rows for both halves, validation rows added to θ's half), split
+ *   into θ's and u's gradients.
+ * Seven products per step (two of them the validation rows' share of a first-layer product).
  */
 export class LagrangianWorkspace {
   readonly config: HeadConfig;
@@ -201,23 +202,35 @@ export class LagrangianWorkspace {
     const h2 = 2 * h;
     const m2 = 2 * m;
     const { X, H, delta, W1, W2, L } = this;
-    gatherPairs(X, 0, x.validation, x.valRows, V, 'validation');
-    gatherPairs(X, 2 * V, x.train, x.trainRows, B, 'training');
+    gatherPairs(X, 0, x.train, x.trainRows, B, 'training');
+    gatherPairs(X, 2 * B, x.validation, x.valRows, V, 'validation');
     this.loadParams(x.theta, x.proxy);
     const mask = this.mask;
     if (drop) {
       const seed = x.dropoutSeed!;
       // The keys of the previous implementation: validation (seed, 1), training (seed, 0), first hidden
       // layer; u uses θ's mask of each row ([R, h]: one mask serves both halves of the row).
-      fillDropoutMask(mask, 0, 2 * V * h, c.dropout, seed, maskStream({ seed, stream: 1 }, 0));
-      fillDropoutMask(mask, 2 * V * h, 2 * B * h, c.dropout, seed, maskStream({ seed, stream: 0 }, 0));
+      fillDropoutMask(mask, 0, 2 * B * h, c.dropout, seed, maskStream({ seed, stream: 0 }, 0));
+      fillDropoutMask(mask, 2 * B * h, 2 * V * h, c.dropout, seed, maskStream({ seed, stream: 1 }, 0));
     }
     const prec = this.f32 ? 'float32' : 'float64';
 
     // Forward: Z = [X | 1] Wc, H = [ReLU(Z) ⊙ mask | 1], out = H · blockdiag([W₂; b₂]).
-    const Z = productInto(X, [R, d + 1], W1, [d + 1, h2], {}, prec, this.Z);
+    // Training rows through both nets, validation rows through θ's half of Wc only (into θ's half of Z).
+    const T = 2 * B;
+    const Z = this.Z;
+    productInto(X.subarray(0, T * (d + 1)), [T, d + 1], W1, [d + 1, h2], {}, prec, Z);
+    productInto(
+      X.subarray(T * (d + 1)),
+      [R - T, d + 1],
+      W1,
+      [d + 1, h],
+      { ldb: h2, ldc: h2 },
+      prec,
+      Z.subarray(T * h2),
+    );
     const hw = h2 + 1;
-    reluMask(Z, H, drop ? mask : undefined, R, h);
+    reluMask(Z, H, drop ? mask : undefined, R, T, h);
     const out = productInto(H, [R, hw], W2, [hw, m2], {}, prec, this.out);
 
     // Losses and output gradients: θ on validation (1/V) and training rows (αw_i/B), u on training rows (w_i/B).
@@ -226,18 +239,37 @@ export class LagrangianWorkspace {
     const lossT = this.lossT;
     const lossU = this.lossU;
     const invV = 1 / V;
-    this.pairTerms(out, delta, 0, 0, V, x.validation, x.valRows, () => invV, lossVal, lam);
-    for (let r = 0; r < 2 * V; r++) for (let o = 0; o < m; o++) delta[r * m2 + m + o] = 0;
+    this.pairTerms(out, delta, T, 0, V, x.validation, x.valRows, () => invV, lossVal, lam);
+    for (let r = T; r < R; r++) for (let o = 0; o < m; o++) delta[r * m2 + m + o] = 0;
     const coefT = (i: number): number => (alpha * weights[i]) / B;
-    this.pairTerms(out, delta, 2 * V, 0, B, x.train, x.trainRows, coefT, lossT, lam);
+    this.pairTerms(out, delta, 0, 0, B, x.train, x.trainRows, coefT, lossT, lam);
     const coefU = (i: number): number => weights[i] / B;
-    this.pairTerms(out, delta, 2 * V, m, B, x.train, x.trainRows, coefU, lossU, lam);
+    this.pairTerms(out, delta, 0, m, B, x.train, x.trainRows, coefU, lossU, lam);
 
     // Backward: ∇[W₂; b₂] = Hᵀδ, G = δ W₂ᵀ ⊙ mask ⊙ ReLU'(Z), ∇[W₁; b₁] = [X | 1]ᵀ G.
     const gW2 = productInto(H, [R, hw], delta, [R, m2], { transA: true }, prec, this.gW2);
     const G = productInto(delta, [R, m2], W2.subarray(0, h2 * m2), [h2, m2], { transB: true }, prec, this.G);
     reluMaskGrad(G, Z, drop ? mask : undefined, R, h);
-    const gW1 = productInto(X, [R, d + 1], G, [R, h2], { transA: true }, prec, this.gW1);
+    // ∇[W₁; b₁]: the training rows for both nets, then the validation rows added to θ's half.
+    const gW1 = this.gW1;
+    productInto(
+      X.subarray(0, T * (d + 1)),
+      [T, d + 1],
+      G.subarray(0, T * h2),
+      [T, h2],
+      { transA: true },
+      prec,
+      gW1,
+    );
+    productInto(
+      X.subarray(T * (d + 1)),
+      [R - T, d + 1],
+      G.subarray(T * h2),
+      [R - T, h],
+      { transA: true, ldb: h2, ldc: h2, accumulate: true },
+      prec,
+      gW1,
+    );
     const gT = this.gradTheta;
     const gU = this.gradProxy;
     unstack(gW1, gT, gU, d + 1, h);
@@ -338,23 +370,25 @@ export class LagrangianWorkspace {
   }
 }
 
-/** H[r] = [ReLU(Z[r]) ⊙ mask[r] for θ's h columns and u's h columns | 1]: Z [R, 2h], H [R, 2h+1], mask [R, h]. */
-function reluMask(Z: Vec, H: Vec, mask: Float32Array | undefined, R: number, h: number): void {
+/**
+ * H[r] = [ReLU(Z[r]) ⊙ mask[r] for θ's h columns and u's h columns | 1]: Z [R, 2h], H [R, 2h+1], mask [R, h];
+ * rows from `uRows` on have no u half (validation rows: u's columns of H are 0 there).
+ */
+function reluMask(Z: Vec, H: Vec, mask: Float32Array | undefined, R: number, uRows: number, h: number): void {
   const h2 = 2 * h;
   const hw = h2 + 1;
   for (let r = 0; r < R; r++) {
     const zo = r * h2;
     const ho = r * hw;
-    if (mask) {
-      const mo = r * h;
-      for (let j = 0; j < h; j++) {
-        const zt = Z[zo + j];
-        const zu = Z[zo + h + j];
-        const mk = mask[mo + j];
-        H[ho + j] = zt > 0 ? zt * mk : 0;
-        H[ho + h + j] = zu > 0 ? zu * mk : 0;
-      }
-    } else for (let j = 0; j < h2; j++) H[ho + j] = Z[zo + j] > 0 ? Z[zo + j] : 0;
+    const withU = r < uRows;
+    const mo = r * h;
+    for (let j = 0; j < h; j++) {
+      const mk = mask ? mask[mo + j] : 1;
+      const zt = Z[zo + j];
+      H[ho + j] = zt > 0 ? zt * mk : 0;
+      const zu = withU ? Z[zo + h + j] : 0;
+      H[ho + h + j] = zu > 0 ? zu * mk : 0;
+    }
   }
 }
 
