@@ -5,16 +5,31 @@
  * Batched without padding: the texts of a batch are packed one after another (projections see every
  * real token once, attention runs per text); texts longer than `maxSeqLength` tokens are truncated to
  * it (keeping [CLS] … [SEP]), as sentence-transformers does. Every op runs through the
- * ops index, on the backend the one switch selects (`setBackend` / `EFFLAB_BACKEND` / `withBackend`).
+ * ops index, on the backend the one switch selects (`setBackend` / `EFFLAB_BACKEND` / `withBackend`);
+ * on wasm and native the layers run as one `packedEncoderLayers` call (activations resident in the
+ * wasm arena, attention batched over the heads per text, row kernels on the pool's threads).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor, add, attention, gelu, layerNorm, linear } from '../ops';
+import {
+  Tensor,
+  add,
+  attention,
+  gelu,
+  layerNorm,
+  linear,
+  packedEncoderLayers,
+  residentEncoderAvailable,
+  type EncoderLayerWeights,
+} from '../ops';
 import { configInt, configNumber, readHfConfig } from './hf-config';
 import { readSafetensor, readSafetensorsHeader } from './safetensors';
 import { loadTokenizerJson, type TextTokenizer } from './tokenizer';
 import { allocWeights } from './wasm/linear-wasm';
 import { ConfigError, ShapeError, ValueError } from '../errors';
+
+/** Set to '0' to run the layers op by op through the ops index even on wasm/native (an A/B switch). */
+export const RESIDENT_ENV = 'EFFLAB_BERT_RESIDENT';
 
 export interface BertConfig {
   numLayers: number;
@@ -30,6 +45,9 @@ export interface BertConfig {
 }
 
 interface BertLayer {
+  /** [3H, H]: wq, wk, wv stacked (they are views of it), for the resident path's one QKV GEMM. */
+  wqkv: Float32Array;
+  bqkv: Float32Array;
   wq: Tensor;
   bq: Tensor;
   wk: Tensor;
@@ -63,12 +81,27 @@ export class BertEncoder {
   readonly tokenizer: TextTokenizer;
   readonly source: string;
   private readonly w: BertWeights;
+  private readonly resident: EncoderLayerWeights[];
 
   constructor(config: BertConfig, weights: BertWeights, tokenizer: TextTokenizer, source: string) {
     this.config = config;
     this.w = weights;
     this.tokenizer = tokenizer;
     this.source = source;
+    this.resident = weights.layers.map((l) => ({
+      wqkv: l.wqkv,
+      bqkv: l.bqkv,
+      wo: l.wo.data,
+      bo: l.bo.data,
+      ln1g: l.ln1g.data,
+      ln1b: l.ln1b.data,
+      wi: l.wi.data,
+      bi: l.bi.data,
+      wo2: l.wo2.data,
+      bo2: l.bo2.data,
+      ln2g: l.ln2g.data,
+      ln2b: l.ln2b.data,
+    }));
   }
 
   /** Token ids of a text, truncated to maxSeqLength (keeping the final [SEP]). */
@@ -132,6 +165,13 @@ export class BertEncoder {
       }
     });
     let x = layerNorm(new Tensor(x0, [N, H]), this.w.embLnG, this.w.embLnB, c.eps);
+    if (residentEncoderAvailable() && process.env[RESIDENT_ENV] !== '0') {
+      const dims = { hidden: H, heads: c.numHeads, intermediate: c.intermediate, eps: c.eps };
+      return {
+        hidden: new Tensor(packedEncoderLayers(x.data, offsets, this.resident, dims), [N, H]),
+        offsets,
+      };
+    }
     const nh = c.numHeads;
     const D = H / nh;
     for (const l of this.w.layers) {
@@ -216,10 +256,11 @@ export function loadBertEncoder(dir: string): BertEncoder {
   const f = readSafetensorsHeader(wPath);
   const prefix = f.tensors.has('bert.embeddings.word_embeddings.weight') ? 'bert.' : '';
   const H = config.hidden;
-  const t = (name: string, shape: number[]): Tensor => {
+  const t = (name: string, shape: number[], into?: Float32Array): Tensor => {
     const info = f.tensors.get(prefix + name);
     const n = info ? info.shape.reduce((a, b) => a * b, 1) : 0;
-    const r = readSafetensor(f, prefix + name, info && shape.length === 2 ? allocWeights(n) : undefined);
+    const dest = into && n === into.length ? into : info && shape.length === 2 ? allocWeights(n) : undefined;
+    const r = readSafetensor(f, prefix + name, dest);
     if (r.shape.join() !== shape.join()) {
       throw new ShapeError(
         `${wPath}: tensor '${prefix + name}' has shape [${r.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`,
@@ -230,13 +271,19 @@ export function loadBertEncoder(dir: string): BertEncoder {
   const layers: BertLayer[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const p = `encoder.layer.${i}.`;
+    const wqkv = allocWeights(3 * H * H);
+    const bqkv = new Float32Array(3 * H);
+    const part = (a: Float32Array, j: number): Float32Array =>
+      a.subarray((j * a.length) / 3, ((j + 1) * a.length) / 3);
     layers.push({
-      wq: t(p + 'attention.self.query.weight', [H, H]),
-      bq: t(p + 'attention.self.query.bias', [H]),
-      wk: t(p + 'attention.self.key.weight', [H, H]),
-      bk: t(p + 'attention.self.key.bias', [H]),
-      wv: t(p + 'attention.self.value.weight', [H, H]),
-      bv: t(p + 'attention.self.value.bias', [H]),
+      wqkv,
+      bqkv,
+      wq: t(p + 'attention.self.query.weight', [H, H], part(wqkv, 0)),
+      bq: t(p + 'attention.self.query.bias', [H], part(bqkv, 0)),
+      wk: t(p + 'attention.self.key.weight', [H, H], part(wqkv, 1)),
+      bk: t(p + 'attention.self.key.bias', [H], part(bqkv, 1)),
+      wv: t(p + 'attention.self.value.weight', [H, H], part(wqkv, 2)),
+      bv: t(p + 'attention.self.value.bias', [H], part(bqkv, 2)),
       wo: t(p + 'attention.output.dense.weight', [H, H]),
       bo: t(p + 'attention.output.dense.bias', [H]),
       ln1g: t(p + 'attention.output.LayerNorm.weight', [H]),

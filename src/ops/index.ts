@@ -48,6 +48,7 @@ export * from './linalg';
 export * from './lowrank';
 export * from './proxy-solve';
 export * from './quant-linear';
+export * from './packed-encoder';
 // The wasm backend's plain-array API (src/ops/wasm): GEMM, quantized weights, shared-memory buffers.
 export {
   QUANT_BLOCK_BYTES,

@@ -29,6 +29,8 @@ export const JOB_EXPORTS = [
   'q8_0_i16',
   'q4_1_i16',
   'attnRows',
+  'gelu',
+  'layernorm',
 ] as const;
 /** The job that runs one OpenBLAS sgemm part (not a wasm export; see `blasGemmJob`). */
 export const BLAS_JOB = 'blasGemm';
