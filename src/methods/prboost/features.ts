@@ -40,10 +40,10 @@ export interface LmWordsOptions extends ProposalOptions, FillOptions {
 }
 
 /**
- * Rows per packed LM forward. 24 AG News prompts (≈65 tokens each, ≈1,560 a pass) gave ≈16 % more rows
- * per CPU-second than 12 on 2 cores (the quantized weights are unpacked once per pass, so a pass amortises
- * that over more rows), and the same words on every row checked; 48 gained nothing more. An interrupt
- * loses at most one pass.
+ * Rows per packed LM forward. 24 AG News prompts (≈65 tokens each, ≈1,560 a pass) gave 10-16 % more rows
+ * per CPU-second than 12 on 2 cores, on the wasm and the native backend alike (taller GEMMs, half the
+ * passes and their per-op overheads), and the same words on every row checked (96 rows); 48 gained little
+ * more. An interrupt loses at most one pass.
  */
 export const LM_BATCH_ROWS = 24;
 
