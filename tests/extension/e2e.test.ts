@@ -612,7 +612,14 @@ e2e(
           .join(' '),
       ),
     );
-    assert.equal(await back.locator('.efflab-ann-progress').innerText(), '1 / 2');
+    // The saved decisions come from the kernel after the widget reconnects: wait for them (a widget
+    // that never restores them fails here with its progress text).
+    const progress = back.locator('.efflab-ann-progress');
+    await progress
+      .filter({ hasText: '1 / 2' })
+      .waitFor({ timeout: 30_000 })
+      .catch(async () => assert.fail(`saved decision not restored: progress ${await progress.innerText()}`));
+    assert.equal(await progress.innerText(), '1 / 2');
     await shot('annotate-recovered');
     await back.locator('button.efflab-ann-accept').click();
     await back.locator('button.efflab-ann-submit').click();
