@@ -7,7 +7,7 @@
  * take over the attention read entirely (`attend`), e.g. to attend in a compressed space with the
  * value up-projection folded into the output projection (Eq. 5.9).
  */
-import { Tensor, allocF32, attention } from '../ops';
+import { Tensor, allocF32, attention, wasmArena, wasmKernels } from '../ops';
 import { NonFiniteError, ShapeError, ValueError } from '../errors';
 
 /** Applies rotary embedding to x [B, T, H, D] at the given absolute positions (one per t). */
@@ -63,11 +63,16 @@ export interface KVCache {
 
 /**
  * The full-precision default cache: per layer it keeps every position's keys (rotated once, at append
- * time, with the model's RoPE) and values as float32 in [B, S, Hkv, D] order, in the wasm kernels'
- * shared memory where available (attention reads them in place). Storage grows by doubling; `bytes()`
- * reports the bytes of the held positions (keys + values, 4 bytes each), and `capacityBytes()` the
- * bytes allocated including growth headroom. Every entry is checked finite when appended, so `attend`
- * (batch 1) reads the held rows without copying or rescanning them.
+ * time, with the model's RoPE) and values as float32 in [B, S, Hkv, D] order. Storage grows by
+ * doubling; `bytes()` reports the bytes of the held positions (keys + values, 4 bytes each), and
+ * `capacityBytes()` the bytes allocated including growth headroom. Every entry is checked finite when
+ * appended, so `attend` reads the held rows without rescanning them.
+ *
+ * Where it lives: a cache that decodes (`reserve` was called, or one position is appended after
+ * others) keeps its storage in the wasm kernels' shared memory, where attention reads it in place (no
+ * copy per step). Arena memory returns only when its array is garbage-collected, so caches used for a
+ * single pass (prefill, scoring, features — often thousands in a loop) stay in ordinary memory; their
+ * attention copies the held rows into released scratch once per call.
  */
 export class FullKVCache implements KVCache {
   readonly numLayers: number;
@@ -79,6 +84,8 @@ export class FullKVCache implements KVCache {
   private geom: [number, number, number] | undefined;
   /** Positions per batch row to allocate at once (`reserve`), so appends up to it never regrow. */
   private reservedPositions = 0;
+  /** Whether storage goes into the wasm arena (a decoding cache; see the class comment). */
+  private resident = false;
 
   constructor(numLayers: number, rope: RopeApplier) {
     if (!Number.isInteger(numLayers) || numLayers <= 0) {
@@ -129,10 +136,13 @@ export class FullKVCache implements KVCache {
     const rotated = this.rope(k, positions);
     const row = H * D;
     const need = B * (len + T) * row;
-    if (this.keys[layer].length < need) {
+    if (T === 1 && len > 0) this.resident = true; // decoding: read in place from now on
+    const moving = this.resident && !inArena(this.keys[layer]);
+    if (this.keys[layer].length < need || moving) {
       const cap = Math.max(need, 2 * this.keys[layer].length, B * this.reservedPositions * row);
-      this.keys[layer] = regrow(this.keys[layer], B, len, cap / (B * row), row);
-      this.vals[layer] = regrow(this.vals[layer], B, len, cap / (B * row), row);
+      const capPos = this.keys[layer].length >= need ? this.keys[layer].length / (B * row) : cap / (B * row);
+      this.keys[layer] = regrow(this.keys[layer], B, len, capPos, row, this.resident);
+      this.vals[layer] = regrow(this.vals[layer], B, len, capPos, row, this.resident);
     }
     assertFiniteRows(v.data, `FullKVCache.append(layer ${layer}): values`);
     assertFiniteRows(rotated.data, `FullKVCache.append(layer ${layer}): rotated keys`);
@@ -204,13 +214,15 @@ export class FullKVCache implements KVCache {
       throw new ShapeError(`FullKVCache.reserve: the cache holds batch ${this.geom[0]}, not ${batch}`);
     }
     this.reservedPositions = Math.max(this.reservedPositions, positions);
+    this.resident = true; // reserved for decoding: storage in the arena
     if (!this.geom) return; // allocated at the first append, once Hkv and D are known
     const [B, H, D] = this.geom;
     const row = H * D;
     for (let l = 0; l < this.numLayers; l++) {
-      if (this.keys[l].length >= B * positions * row) continue;
-      this.keys[l] = regrow(this.keys[l], B, this.lens[l], positions, row);
-      this.vals[l] = regrow(this.vals[l], B, this.lens[l], positions, row);
+      if (this.keys[l].length >= B * positions * row && inArena(this.keys[l])) continue;
+      const capPos = Math.max(positions, this.keys[l].length / (B * row));
+      this.keys[l] = regrow(this.keys[l], B, this.lens[l], capPos, row, true);
+      this.vals[l] = regrow(this.vals[l], B, this.lens[l], capPos, row, true);
     }
   }
 
@@ -227,6 +239,7 @@ export class FullKVCache implements KVCache {
     }
     this.geom = undefined;
     this.reservedPositions = 0;
+    this.resident = false;
   }
 }
 
@@ -238,8 +251,20 @@ function assertFiniteRows(d: Float32Array, what: string): void {
   }
 }
 
-function regrow(old: Float32Array, B: number, len: number, capPos: number, row: number): Float32Array {
-  const out = allocF32(B * capPos * row);
+/** Whether a is in the wasm arena (true where there is no wasm: nothing to move then). */
+function inArena(a: Float32Array): boolean {
+  return !wasmKernels() || wasmArena().owns(a);
+}
+
+function regrow(
+  old: Float32Array,
+  B: number,
+  len: number,
+  capPos: number,
+  row: number,
+  resident: boolean,
+): Float32Array {
+  const out = resident ? allocF32(B * capPos * row) : new Float32Array(B * capPos * row);
   const oldCap = old.length === 0 ? 0 : old.length / (B * row);
   for (let b = 0; b < B; b++)
     out.set(old.subarray(b * oldCap * row, (b * oldCap + len) * row), b * capPos * row);

@@ -29,6 +29,7 @@ import {
   reconstructRopeReference,
   ropeInvFreq,
   ropeTables,
+  wasmArena,
   withBackend,
   type QuantMatrix,
 } from '../../src/ops';
@@ -231,4 +232,20 @@ test('reconstructRope into a given buffer (arena: written in place; plain: copie
     () => reconstructRope(c, basis, tables, Hkv, 'half', { out: new Float32Array(10) }),
     /out has 10 elements/,
   );
+});
+
+test('FullKVCache: single-pass caches stay in ordinary memory; a decoding or reserved cache moves into the arena', () => {
+  const model = tinyLlama({ seed: 6 });
+  const held = (c: FullKVCache): Float32Array => (c as unknown as { keys: Float32Array[] }).keys[0];
+  const prefillOnly = model.createCache();
+  model.forward([1, 2, 3, 4], prefillOnly);
+  assert.equal(wasmArena().owns(held(prefillOnly)), false, 'a prefill-only cache is not in the arena');
+  const before = Array.from(held(prefillOnly).subarray(0, 4 * 16));
+  model.forward([5], prefillOnly); // one position after a prefill: a decoding cache
+  assert.equal(wasmArena().owns(held(prefillOnly)), true, 'decoding moved it into the arena');
+  assert.deepEqual(Array.from(held(prefillOnly).subarray(0, 4 * 16)), before, 'held rows kept');
+  const reserved = model.createCache();
+  reserved.reserve(1, 16);
+  model.forward([1, 2, 3], reserved);
+  assert.equal(wasmArena().owns(held(reserved)), true, 'a reserved cache is in the arena');
 });

@@ -23,6 +23,8 @@ import {
   Tensor,
   allocF32,
   applyRope,
+  wasmArena,
+  wasmKernels,
   foldedAttention,
   getBackend,
   matmul,
@@ -63,21 +65,31 @@ export interface LowRankKVCacheOptions {
 /** Held positions are read in buckets of this many, so gpu.js kernels compiled for a shape are reused. */
 export const READ_BUCKET = 64;
 
-/** A growable [B, capacity, width] float32 buffer, in the wasm kernels' shared memory where available. */
+/**
+ * A growable [B, capacity, width] float32 buffer. `resident` (a decoding cache) puts it in the wasm
+ * kernels' shared memory, read in place by the kernels; otherwise ordinary memory (arena memory returns
+ * only when its array is garbage-collected, and single-pass caches are made by the thousand).
+ */
 class Rows {
   data = new Float32Array(0);
   capacity = 0;
+  resident = false;
   constructor(
     readonly width: number,
     public batch: number,
   ) {}
 
   ensure(positions: number, exact: boolean): void {
-    if (positions <= this.capacity) return;
-    const cap = exact
-      ? positions
-      : Math.ceil(Math.max(positions, (this.capacity * 5) / 4) / READ_BUCKET) * READ_BUCKET;
-    const next = allocF32(this.batch * cap * this.width);
+    const moving = this.resident && this.data.length > 0 && !inArena(this.data);
+    if (positions <= this.capacity && !moving) return;
+    const cap =
+      positions <= this.capacity
+        ? this.capacity
+        : exact
+          ? positions
+          : Math.ceil(Math.max(positions, (this.capacity * 5) / 4) / READ_BUCKET) * READ_BUCKET;
+    const n = this.batch * cap * this.width;
+    const next = this.resident ? allocF32(n) : new Float32Array(n);
     for (let b = 0; b < this.batch; b++) {
       next.set(
         this.data.subarray(b * this.capacity * this.width, (b * this.capacity + this.capacity) * this.width),
@@ -117,6 +129,11 @@ class Rows {
   }
 }
 
+/** Whether a is in the wasm arena (true where there is no wasm: nothing to move then). */
+function inArena(a: Float32Array): boolean {
+  return !wasmKernels() || wasmArena().owns(a);
+}
+
 interface LayerState {
   spec: LowRankLayer;
   keys: Rows | null;
@@ -133,8 +150,6 @@ export class LowRankKVCache implements KVCache {
   private batch = 0;
   private reserved = 0;
   private tables: RopeTables = { cos: new Float32Array(0), sin: new Float32Array(0) };
-  /** Working buffer: one layer's reconstructed keys during `attend` (not K/V state). */
-  private scratch = new Float32Array(0);
   private tablePositions = 0;
 
   constructor(opts: LowRankKVCacheOptions) {
@@ -230,6 +245,9 @@ export class LowRankKVCache implements KVCache {
     this.setBatch(batch);
     this.reserved = positions;
     for (const l of this.layers) {
+      // Reserved for decoding: rows in the kernels' shared memory (see Rows).
+      if (l.keys) l.keys.resident = true;
+      if (l.values) l.values.resident = true;
       l.keys?.ensure(positions, true);
       l.values?.ensure(positions, true);
     }
@@ -299,6 +317,7 @@ export class LowRankKVCache implements KVCache {
       ? matmul(flatK, st.spec.keyBasis).data
       : applyRope(k.reshape([B * T, Hkv, D]), this.tilesFor(st.length, T, B), this.opts.ropeStyle).data;
     const vRows = st.spec.valueBasis ? matmul(flatV, st.spec.valueBasis).data : flatV.data;
+    if (T === 1 && st.length > 0) st.keys!.resident = st.values!.resident = true; // decoding
     st.keys!.ensure(S, exact);
     st.values!.ensure(S, exact);
     st.keys!.write(kRows, st.length, T);
@@ -331,24 +350,15 @@ export class LowRankKVCache implements KVCache {
   }
 
   /**
-   * Rotated keys [B, S, Hkv, D] of the first S rows (reconstructed for compressed layers). With
-   * `scratch`, reconstructed keys go into the cache's working buffer (one layer's keys, in the kernels'
-   * shared memory, overwritten by the next layer's): for `attend`, whose kernels read them in place.
+   * Rotated keys [B, S, Hkv, D] of the first S rows (reconstructed for compressed layers), into `out`
+   * when given (see `attend`).
    */
-  private keysOf(st: LayerState, S: number, scratch = false): Tensor {
+  private keysOf(st: LayerState, S: number, out?: Float32Array): Tensor {
     const B = this.batch;
     const { numKvHeads: Hkv, headDim: D } = this.opts;
     const held = st.keys!.view(S);
     if (!st.spec.keyBasis) return held.reshape([B, S, Hkv, D]);
-    const out = scratch ? this.keyScratch(B * S * Hkv * D) : undefined;
     return reconstructRope(held, st.spec.keyBasis, this.tablesFor(S), Hkv, this.opts.ropeStyle, { out });
-  }
-
-  /** The working buffer for one layer's reconstructed keys (grown by 5/4 steps; see auxiliaryBytes). */
-  private keyScratch(n: number): Float32Array {
-    if (this.scratch.length < n)
-      this.scratch = allocF32(Math.max(n, Math.ceil((this.scratch.length * 5) / 4)));
-    return this.scratch;
   }
 
   private valuesOf(st: LayerState, S: number): Tensor {
@@ -396,10 +406,19 @@ export class LowRankKVCache implements KVCache {
     }
     if (!(this.valueMode === 'fold' && st.spec.valueBasis)) return undefined;
     const S = this.readRows(st, true);
-    const keys = this.keysOf(st, S, true);
-    // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
-    const out = foldedAttention(q, keys, st.values!.view(S), st.spec.foldedOutput!, offset);
-    return { out, projected: true };
+    // Reconstructed keys go into released scratch of the kernels' shared memory (working memory of this
+    // call, not K/V state), where the folded attention reads them in place.
+    const n = this.batch * S * this.width;
+    const scratch = st.spec.keyBasis && wasmKernels() ? wasmArena().scratch(4 * n + 64) : undefined;
+    try {
+      const buf = scratch ? new Float32Array(wasmArena().memory.buffer, scratch.ptr, n) : undefined;
+      const keys = this.keysOf(st, S, buf);
+      // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
+      const out = foldedAttention(q, keys, st.values!.view(S), st.spec.foldedOutput!, offset);
+      return { out, projected: true };
+    } finally {
+      scratch?.done();
+    }
   }
 
   bytes(): number {
@@ -410,12 +429,9 @@ export class LowRankKVCache implements KVCache {
     return this.layers.map((l) => (l.keys?.bytes ?? 0) + (l.values?.bytes ?? 0));
   }
 
-  /**
-   * Bytes held besides K/V state (excluded from bytes()): the RoPE tables shared by every layer and the
-   * working buffer for one layer's reconstructed keys while it attends.
-   */
+  /** Bytes of the RoPE tables shared by every layer (not K/V state; excluded from bytes()). */
   auxiliaryBytes(): number {
-    return this.tables.cos.byteLength + this.tables.sin.byteLength + this.scratch.byteLength;
+    return this.tables.cos.byteLength + this.tables.sin.byteLength;
   }
 
   clear(): void {

@@ -2,7 +2,7 @@
  * Model-level LoRC: decompose every layer's K/V projections once, derive the sensitivities, and build
  * a `LowRankKVCache` for any rank schedule (Algorithm 3).
  */
-import { ShapeError, Tensor, allocF32, ropeInvFreq, type RopeStyle } from '../../ops';
+import { ShapeError, Tensor, ropeInvFreq, type RopeStyle } from '../../ops';
 import * as path from 'node:path';
 import { LowRankKVCache, type LowRankLayer } from './cache';
 import { fingerprint, loadDecompositions, saveDecompositions } from './persist';
@@ -134,8 +134,7 @@ export function foldOutputProjection(
     );
   const hidden = wo.shape[1];
   const group = numHeads / numKvHeads;
-  // In the kernels' shared memory where available: the folded attention's GEMM reads it in place.
-  const out = allocF32(numHeads * dc * hidden);
+  const out = new Float32Array(numHeads * dc * hidden);
   const acc = new Float64Array(dc * hidden);
   // A one-off product per (layer, rank), in plain TS with float64 accumulation: row d of the head's
   // W_o block is scattered into every c with weight V[g·D + d, c] (contiguous inner loop over hidden).
