@@ -224,6 +224,7 @@ function argmax(row: Float32Array): number {
 /** Prefill `ids`, then `steps` greedy decode steps; wall/CPU ms per decode step, and the first token. */
 function oursDecode(model: LlamaModel, ids: number[], steps: number): Timing & { first: number } {
   const cache = model.createCache();
+  cache.reserve(1, ids.length + steps); // pre-sized, in the kernels' shared memory (as llama.cpp's context)
   let r = model.forward(ids, cache, { logits: 'last' });
   const first = argmax((r.logits as { data: Float32Array }).data);
   const c0 = process.cpuUsage();

@@ -26,6 +26,7 @@ function argmax(row: Float32Array): number {
 
 function run(): { ms: number; cpu: number; ops: Map<string, OpTime>; tokens: number[] } {
   const cache = lm.model.createCache();
+  cache.reserve(1, ids.length + STEPS);
   const r = lm.model.forward(ids, cache, { logits: 'last' });
   let next = argmax((r.logits as { data: Float32Array }).data);
   const tokens = [next];

@@ -68,11 +68,11 @@ export interface KVCache {
  * `capacityBytes()` the bytes allocated including growth headroom. Every entry is checked finite when
  * appended, so `attend` reads the held rows without rescanning them.
  *
- * Where it lives: a cache that decodes (`reserve` was called, or one position is appended after
- * others) keeps its storage in the wasm kernels' shared memory, where attention reads it in place (no
- * copy per step). Arena memory returns only when its array is garbage-collected, so caches used for a
- * single pass (prefill, scoring, features — often thousands in a loop) stay in ordinary memory; their
- * attention copies the held rows into released scratch once per call.
+ * Where it lives: after `reserve` (the call a long decode loop makes) the storage is in the wasm
+ * kernels' shared memory, where attention reads it in place (no copy per step). Otherwise it is
+ * ordinary memory and attention copies the held rows into released scratch once per call: arena memory
+ * returns only when its array is garbage-collected, which a synchronous loop making thousands of caches
+ * (scoring, features, generate per row) would not wait for.
  */
 export class FullKVCache implements KVCache {
   readonly numLayers: number;
@@ -84,7 +84,7 @@ export class FullKVCache implements KVCache {
   private geom: [number, number, number] | undefined;
   /** Positions per batch row to allocate at once (`reserve`), so appends up to it never regrow. */
   private reservedPositions = 0;
-  /** Whether storage goes into the wasm arena (a decoding cache; see the class comment). */
+  /** Whether storage goes into the wasm arena (after `reserve`; see the class comment). */
   private resident = false;
 
   constructor(numLayers: number, rope: RopeApplier) {
@@ -136,7 +136,6 @@ export class FullKVCache implements KVCache {
     const rotated = this.rope(k, positions);
     const row = H * D;
     const need = B * (len + T) * row;
-    if (T === 1 && len > 0) this.resident = true; // decoding: read in place from now on
     const moving = this.resident && !inArena(this.keys[layer]);
     if (this.keys[layer].length < need || moving) {
       const cap = Math.max(need, 2 * this.keys[layer].length, B * this.reservedPositions * row);

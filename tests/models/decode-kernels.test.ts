@@ -234,16 +234,20 @@ test('reconstructRope into a given buffer (arena: written in place; plain: copie
   );
 });
 
-test('FullKVCache: single-pass caches stay in ordinary memory; a decoding or reserved cache moves into the arena', () => {
+test('FullKVCache: caches stay in ordinary memory unless reserved; reserve moves the held rows into the arena', () => {
   const model = tinyLlama({ seed: 6 });
   const held = (c: FullKVCache): Float32Array => (c as unknown as { keys: Float32Array[] }).keys[0];
   const prefillOnly = model.createCache();
   model.forward([1, 2, 3, 4], prefillOnly);
   assert.equal(wasmArena().owns(held(prefillOnly)), false, 'a prefill-only cache is not in the arena');
-  const before = Array.from(held(prefillOnly).subarray(0, 4 * 16));
-  model.forward([5], prefillOnly); // one position after a prefill: a decoding cache
-  assert.equal(wasmArena().owns(held(prefillOnly)), true, 'decoding moved it into the arena');
-  assert.deepEqual(Array.from(held(prefillOnly).subarray(0, 4 * 16)), before, 'held rows kept');
+  model.forward([5], prefillOnly);
+  assert.equal(wasmArena().owns(held(prefillOnly)), false, 'decoding without reserve stays out of the arena');
+  const before = Array.from(held(prefillOnly).subarray(0, 5 * 16));
+  prefillOnly.reserve(1, 12);
+  assert.equal(wasmArena().owns(held(prefillOnly)), true, 'reserve moved it into the arena');
+  assert.deepEqual(Array.from(held(prefillOnly).subarray(0, 5 * 16)), before, 'held rows kept');
+  const r = model.forward([6], prefillOnly);
+  assert.ok(r.logits && Number.isFinite(r.logits.data[0]));
   const reserved = model.createCache();
   reserved.reserve(1, 16);
   model.forward([1, 2, 3], reserved);

@@ -66,9 +66,10 @@ export interface LowRankKVCacheOptions {
 export const READ_BUCKET = 64;
 
 /**
- * A growable [B, capacity, width] float32 buffer. `resident` (a decoding cache) puts it in the wasm
- * kernels' shared memory, read in place by the kernels; otherwise ordinary memory (arena memory returns
- * only when its array is garbage-collected, and single-pass caches are made by the thousand).
+ * A growable [B, capacity, width] float32 buffer. `resident` (set by the cache's `reserve`, the call of
+ * a decode loop) puts it in the wasm kernels' shared memory, read in place by the kernels; otherwise
+ * ordinary memory (arena memory returns only when its array is garbage-collected, and single-pass
+ * caches are made by the hundred).
  */
 class Rows {
   data = new Float32Array(0);
@@ -317,7 +318,6 @@ export class LowRankKVCache implements KVCache {
       ? matmul(flatK, st.spec.keyBasis).data
       : applyRope(k.reshape([B * T, Hkv, D]), this.tilesFor(st.length, T, B), this.opts.ropeStyle).data;
     const vRows = st.spec.valueBasis ? matmul(flatV, st.spec.valueBasis).data : flatV.data;
-    if (T === 1 && st.length > 0) st.keys!.resident = st.values!.resident = true; // decoding
     st.keys!.ensure(S, exact);
     st.values!.ensure(S, exact);
     st.keys!.write(kRows, st.length, T);
