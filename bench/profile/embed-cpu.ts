@@ -1,3 +1,8 @@
+/**
+ * A small MiniLM `embed` run to profile (not a record): 128 AG News texts twice at batch 32 after a warm-up,
+ * printing wall and process CPU ms. Run: `nice -n 15 node --import tsx --cpu-prof --cpu-prof-dir=/tmp/prof
+ * bench/profile/embed-cpu.ts`; EFFLAB_BERT_RESIDENT=0 profiles the op-by-op path.
+ */
 import { loadAgNews } from '../../src/data';
 import { loadSentenceEncoder } from '../../src/models';
 const texts = loadAgNews()
