@@ -195,20 +195,33 @@ export class BertEncoder {
   /**
    * Sentence embeddings [N, hidden]: mean of the last hidden states over real tokens, L2-normalised,
    * in the order of `texts`. The texts are sorted by token length and cut into batches of `batchSize`,
-   * each computed without padding (`packedHiddenStates`).
+   * each computed without padding (`packedHiddenStates`); a batch is cut shorter when it would pack more
+   * than `maxTokens` tokens (the resident layers hold every activation of a pass at once).
    */
-  embed(texts: readonly string[], batchSize = 32): Tensor {
+  embed(texts: readonly string[], batchSize = 32, maxTokens = MAX_PACKED_TOKENS): Tensor {
     if (texts.length === 0) throw new ValueError('BertEncoder.embed: no texts');
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new ValueError(`BertEncoder.embed: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+      throw new ValueError(`BertEncoder.embed: maxTokens must be a positive integer, got ${maxTokens}`);
     }
     const H = this.config.hidden;
     const out = new Float32Array(texts.length * H);
     const encoded = texts.map((t, i) => ({ i, ids: this.encodeText(t) }));
     encoded.sort((a, b) => a.ids.length - b.ids.length);
     const acc = new Float64Array(H);
-    for (let s = 0; s < encoded.length; s += batchSize) {
-      const chunk = encoded.slice(s, s + batchSize);
+    for (let s = 0; s < encoded.length;) {
+      // At most `batchSize` texts and `maxTokens` tokens per pass (at least one text): the resident
+      // layers hold every activation of the pass at once (about 15 KiB per token).
+      let e = s + 1;
+      let tokens = encoded[s].ids.length;
+      while (e < encoded.length && e - s < batchSize && tokens + encoded[e].ids.length <= maxTokens) {
+        tokens += encoded[e].ids.length;
+        e++;
+      }
+      const chunk = encoded.slice(s, e);
+      s = e;
       const { hidden, offsets } = this.packedHiddenStates(chunk.map((c) => c.ids));
       chunk.forEach((c, b) => {
         acc.fill(0);
@@ -228,6 +241,9 @@ export class BertEncoder {
     return new Tensor(out, [texts.length, H]);
   }
 }
+
+/** Most tokens one `embed` pass packs (16,384 tokens ≈ 240 MiB of MiniLM activations in the arena). */
+export const MAX_PACKED_TOKENS = 16384;
 
 /** Load a BERT sentence encoder from a sentence-transformers / HF folder (config.json, model.safetensors, tokenizer.json). */
 export function loadBertEncoder(dir: string): BertEncoder {

@@ -78,3 +78,18 @@ test('packedEncoderLayers refuses inconsistent shapes with ShapeError', (t) => {
     new Array(16).fill(0.5),
   );
 });
+
+test('embed cuts a batch at maxTokens: the same embeddings as one large pass (|Δ| ≤ 1e-5), bad maxTokens refused', () => {
+  const texts = loadAgNews()
+    .slice(60, 72)
+    .map((r) => `${r.title}. ${r.description}`);
+  const whole = enc.embed(texts, 64);
+  // ~40–60 tokens per text: a 100-token cap packs one or two texts per pass.
+  const cut = enc.embed(texts, 64, 100);
+  assert.deepEqual(cut.shape, whole.shape);
+  const d = maxDiff(cut.data, whole.data);
+  assert.ok(d <= 1e-5, `max |Δ| ${d}`);
+  // A single text longer than the cap still runs (one text per pass at least).
+  assert.equal(enc.embed([texts[0]], 8, 1).shape[0], 1);
+  assert.throws(() => enc.embed(texts, 8, 0), /maxTokens must be a positive integer, got 0/);
+});
