@@ -258,11 +258,19 @@ interface Contestant {
  * Run every contestant once per round, `reps` rounds, so all see the same machine load; per contestant the
  * median wall/CPU time, and the median over rounds of (its wall / the first contestant's wall).
  */
+/**
+ * Pause before each timed call (ms, `MODELS_BENCH_PAUSE_MS`). Thread pools spin for a while after their
+ * work (llama.cpp's polling threads, OpenMP's wait policy in PyTorch, our pool's short spin), so a side
+ * that starts right after another would share the cores with the previous side's spinning threads.
+ */
+const PAUSE_MS = Number(process.env.MODELS_BENCH_PAUSE_MS ?? 300);
+
 async function rounds(reps: number, cs: Contestant[]): Promise<Map<string, Timing & { pairRatio: number }>> {
   const all = cs.map(() => [] as Timing[]);
   for (let i = 0; i < reps; i++) {
     const line: string[] = [];
     for (let c = 0; c < cs.length; c++) {
+      await new Promise((r) => setTimeout(r, PAUSE_MS));
       all[c].push(await cs[c].run());
       line.push(`${cs[c].name} ${all[c][i].wallMs.toFixed(1)} (cpu ${all[c][i].cpuMs.toFixed(1)})`);
     }
@@ -415,13 +423,16 @@ console.log(JSON.stringify({ peak_rss_mb: process.resourceUsage().maxRSS / 1024 
 function distIsFresh(): boolean {
   const entry = path.join(ROOT, 'dist', 'src', 'models', 'index.js');
   if (!fs.existsSync(entry)) return false;
-  const built = fs.statSync(entry).mtimeMs;
-  const newest = (dir: string): number =>
+  const newest = (dir: string, ext: string): number =>
     fs.readdirSync(dir, { withFileTypes: true }).reduce((t, e) => {
       const p = path.join(dir, e.name);
-      return Math.max(t, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0);
+      return Math.max(
+        t,
+        e.isDirectory() ? newest(p, ext) : e.name.endsWith(ext) ? fs.statSync(p).mtimeMs : 0,
+      );
     }, 0);
-  return newest(path.join(ROOT, 'src')) <= built;
+  // An incremental build rewrites only the outputs whose sources changed: compare newest with newest.
+  return newest(path.join(ROOT, 'src'), '.ts') <= newest(path.join(ROOT, 'dist', 'src'), '.js');
 }
 
 /** Peak RSS (MB) of a child process that loads the model with these weights and decodes after `ids`. */
@@ -662,7 +673,7 @@ async function benchLlm(py: LineServer, limits: MachineLimits, before: LoadBefor
       },
       target: 'issue 10: ≥ 0.5× PyTorch (stretch ≥ 1×)',
     },
-    notes: `ours/baseline = ${(ours.wallMs / torchPre.wallMs).toFixed(2)}× wall (CPU time ${(ours.cpuMs / torchPre.cpuMs).toFixed(2)}×); quantized weights ${oursQ.wallMs.toFixed(0)} ms.${llamaPre ? ` node-llama-cpp ${llamaPre.wallMs.toFixed(1)} ms (${(llamaPre.wallMs / ours.wallMs).toFixed(3)}× ours).` : ''} Load average before ${before.load1.toFixed(2)}.`,
+    notes: `ours/baseline = ${(ours.wallMs / torchPre.wallMs).toFixed(2)}× wall (CPU time ${(ours.cpuMs / torchPre.cpuMs).toFixed(2)}×); quantized weights ${oursQ.wallMs.toFixed(0)} ms.${llamaPre ? ` node-llama-cpp ${llamaPre.wallMs.toFixed(1)} ms (${(llamaPre.wallMs / ours.wallMs).toFixed(3)}× ours).` : ''} Load average before ${before.load1.toFixed(2)}; ${PAUSE_MS} ms pause before each timed call.`,
     peers: {
       'node-llama-cpp': llamaPre
         ? {
@@ -710,7 +721,7 @@ async function benchLlm(py: LineServer, limits: MachineLimits, before: LoadBefor
       },
       target: 'issue 10: ≥ 2× PyTorch fp32 with quantized weights (stretch ≥ 3×)',
     },
-    notes: `quantized: ours/baseline = ${(decQ.wallMs / torchDec.wallMs).toFixed(2)}× wall (CPU ${(decQ.cpuMs / torchDec.cpuMs).toFixed(2)}×); f32 weights ${decF.wallMs.toFixed(1)} ms/token (${(torchDec.wallMs / decF.wallMs).toFixed(2)}×).${llamaDec ? ` node-llama-cpp ${llamaDec.wallMs.toFixed(1)} ms/token.` : ''} Load average before ${before.load1.toFixed(2)}.`,
+    notes: `quantized: ours/baseline = ${(decQ.wallMs / torchDec.wallMs).toFixed(2)}× wall (CPU ${(decQ.cpuMs / torchDec.cpuMs).toFixed(2)}×); f32 weights ${decF.wallMs.toFixed(1)} ms/token (${(torchDec.wallMs / decF.wallMs).toFixed(2)}×).${llamaDec ? ` node-llama-cpp ${llamaDec.wallMs.toFixed(1)} ms/token.` : ''} Load average before ${before.load1.toFixed(2)}; ${PAUSE_MS} ms pause before each timed call.`,
     peers: {
       'node-llama-cpp': llamaDec
         ? {
@@ -849,7 +860,7 @@ async function benchEmbed(py: LineServer, limits: MachineLimits, before: LoadBef
       },
       target: 'issue 10: ≥ 0.5× sentence-transformers (stretch ≥ 1×)',
     },
-    notes: `Higher is better. Median round ratio baseline/ours time ${st.pairRatio.toFixed(2)}.${tfS && tfG ? ` transformers.js ${sps(tfS).toFixed(1)} sentences/s sorted by length, ${sps(tfG).toFixed(1)} in the given order.` : ''} Load average before ${before.load1.toFixed(2)}.`,
+    notes: `Higher is better. Median round ratio baseline/ours time ${st.pairRatio.toFixed(2)}.${tfS && tfG ? ` transformers.js ${sps(tfS).toFixed(1)} sentences/s sorted by length, ${sps(tfG).toFixed(1)} in the given order.` : ''} Load average before ${before.load1.toFixed(2)}; ${PAUSE_MS} ms pause before each timed call.`,
     peers: {
       'transformers.js':
         tfS && tfG && 'info' in tf
