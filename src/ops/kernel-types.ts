@@ -24,9 +24,9 @@ import type {
   RowsPlan,
   TopkPlan,
   UnaryOp,
+  QuantLinearPlan,
 } from './plans';
 import type { QuantMatrix } from './wasm';
-import type { QuantLinearPlan } from './quant-linear';
 import type { Tensor } from './tensor';
 
 export interface OpKernels {

@@ -6,7 +6,7 @@
  * row dequantized at a time, then dot products).
  */
 import { ShapeError, ValueError } from './errors';
-import type { LinearPlan } from './matmul';
+import type { LinearPlan, QuantActivations, QuantLinearPlan } from './plans';
 import { dispatch } from './registry';
 import { Tensor, shapeSize } from './tensor';
 import { checkQuantMatrix, type QuantMatrix } from './wasm';
@@ -45,18 +45,7 @@ export function dequantRow(w: QuantMatrix, j: number, out: Float32Array): void {
   }
 }
 
-/**
- * How a kernel may treat x: 'f32' (default) multiplies the float32 values; 'i16' lets a kernel round
- * decode-sized inputs (< 8 rows) per 32-value block to int16 (x ≈ q·s, s = max|x_block| / 32767) and
- * multiply in int32, ≈ 2× faster on the wasm backend; per output the extra error is at most
- * Σ_blocks (s/2)·Σ|w| (backends without such a kernel stay exact).
- */
-export type QuantActivations = 'f32' | 'i16';
-
-/** The shape plan of a quantized linear layer with its activation rounding (see QuantActivations). */
-export interface QuantLinearPlan extends LinearPlan {
-  activations: QuantActivations;
-}
+export type { QuantActivations, QuantLinearPlan } from './plans';
 
 /** Options of `quantLinear`. */
 export interface QuantLinearOpOptions {

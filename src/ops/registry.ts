@@ -31,6 +31,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { BackendError } from './errors';
+import { setGemmRouteSource } from './gemm-route';
 import type { OpKernels, OpName } from './kernel-types';
 
 export type BackendName = 'gl' | 'native' | 'wasm' | 'js' | 'reference';
@@ -269,6 +270,7 @@ let running: BackendName | undefined;
 export function gemmBackend(): BackendName {
   return running ?? getBackend();
 }
+setGemmRouteSource(gemmBackend);
 
 function pick<K extends OpName>(requested: BackendName, op: K, args: Parameters<OpKernels[K]>): BackendName {
   for (const b of FALLBACK[requested]) {

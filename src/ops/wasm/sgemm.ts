@@ -1,8 +1,9 @@
 /**
  * The one GEMM entry of the CPU backends: C = alpha · op(A) · op(B) + beta · C in float32, batched,
  * synchronous. Every wasm GEMM goes through it (linear, matmul, batched attention, cosine, quantized
- * prefill). It routes on the registry's `gemmBackend()`: when the running op kernel (or, for a direct
- * call, the selected backend) is `native` and OpenBLAS loads, the product runs on OpenBLAS in place
+ * prefill). It routes on the registry's `gemmBackend()`, asked through src/ops/gemm-route.ts (a leaf,
+ * so these kernels do not import the registry): when the running op kernel (or, for a direct call, the
+ * selected backend) is `native` and OpenBLAS loads, the product runs on OpenBLAS in place
  * (src/ops/native); otherwise on the wasm kernels, on every thread of the pool: operands that live in
  * the wasm arena are read and written in place, others are copied into scratch memory and C back.
  * A call that names its own `kernels` (not the process-wide ones) always runs on those wasm kernels.
@@ -10,7 +11,7 @@
 import { ShapeError, ValueError } from '../../errors';
 import { nativeBlas } from '../native/lib';
 import { nativeSgemm } from '../native/sgemm';
-import { gemmBackend } from '../registry';
+import { gemmRoute } from '../gemm-route';
 import type { Job } from './pool';
 import { requireKernels, wasmKernels, type WasmKernels } from './runtime';
 
@@ -125,7 +126,7 @@ export function sgemm(
     return C;
   }
 
-  if ((opts.kernels === undefined || opts.kernels === wasmKernels()) && gemmBackend() === 'native') {
+  if ((opts.kernels === undefined || opts.kernels === wasmKernels()) && gemmRoute() === 'native') {
     const blas = nativeBlas();
     if (blas) {
       const g = {
