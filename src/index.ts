@@ -57,6 +57,8 @@ export declare const nativeBlas: typeof OpsArea.nativeBlas;
 export declare const mayDecline: typeof OpsArea.mayDecline;
 export declare const BLAS_LIB_ENV: typeof OpsArea.BLAS_LIB_ENV;
 export declare const nativeGemmCalls: typeof OpsArea.nativeGemmCalls;
+export declare const packedEncoderLayers: typeof OpsArea.packedEncoderLayers;
+export declare const residentEncoderAvailable: typeof OpsArea.residentEncoderAvailable;
 export declare const nativeUnavailableReason: typeof OpsArea.nativeUnavailableReason;
 export declare const ATTENTION_MASKED_SCORE: typeof OpsArea.ATTENTION_MASKED_SCORE;
 export declare const BACKENDS: typeof OpsArea.BACKENDS;
@@ -215,6 +217,8 @@ const FLAT_OPS = [
   'mayDecline',
   'BLAS_LIB_ENV',
   'nativeGemmCalls',
+  'packedEncoderLayers',
+  'residentEncoderAvailable',
   'nativeUnavailableReason',
   'ATTENTION_MASKED_SCORE',
   'BACKENDS',
