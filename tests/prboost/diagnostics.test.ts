@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Tensor } from '../../src/ops';
 import { ValueError } from '../../src/errors';
 import {
   matchDiagnostics,
@@ -21,11 +20,9 @@ import {
   prepareWorkspace,
   PrboostRun,
   WordIndex,
-  type NextTokenModel,
   type SigmaRows,
-  type SentenceEncoder,
 } from '../../src/methods/prboost';
-import { useSharedData } from './helpers';
+import { hashingEncoder, longestWordsLM, useSharedData } from './helpers';
 
 useSharedData();
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prb-diag-'));
@@ -52,28 +49,9 @@ test('WordIndex: a word is associated with a row by its text, its LM words, or e
 });
 
 const D = 48;
-function hashWord(w: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
-  return (h >>> 0) % D;
-}
-const encoder: SentenceEncoder = {
-  embed: (texts) => {
-    const out = new Float32Array(texts.length * D);
-    texts.forEach((t, i) => {
-      for (const w of t.toLowerCase().match(/[a-z]{3,}/g) ?? []) out[i * D + hashWord(w)] += 1;
-      for (let j = 0; j < D; j++) out[i * D + j] += 1e-3;
-    });
-    return new Tensor(out, [texts.length, D]);
-  },
-};
+const encoder = hashingEncoder(D, false);
 // Proposes the prompt's longest words: rows sharing rare long words share vocabulary.
-const lm: NextTokenModel = {
-  nextTokenTopK: (prompt) =>
-    [...new Set(prompt.toLowerCase().match(/[a-z]{5,}/g) ?? [])]
-      .sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
-      .map((w, i) => ({ text: ` ${w}`, prob: 1 / (i + 2) })),
-};
+const lm = longestWordsLM;
 
 test('bestRules and matchDiagnostics agree with an independent float64 recomputation of Eq. 2.7', async () => {
   const cfg = prboostConfig('quick', {

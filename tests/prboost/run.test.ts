@@ -10,7 +10,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Tensor } from '../../src/ops';
 import { repoRoot } from '../../src/data/paths';
 import { FileFormatError, ValueError } from '../../src/errors';
 import {
@@ -27,42 +26,15 @@ import {
   pythonLabelingFunctions,
   rulesDocument,
   weakLabelsCsv,
-  type NextTokenModel,
-  type SentenceEncoder,
 } from '../../src/methods/prboost';
-import { useSharedData } from './helpers';
+import { hashingEncoder, longestWordsLM, useSharedData } from './helpers';
 
 useSharedData();
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prb-run-'));
 process.env.EFFLAB_PRBOOST_CACHE = cacheDir;
 
-const D = 64;
-function hashWord(w: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
-  return (h >>> 0) % D;
-}
-const encoder: SentenceEncoder = {
-  embed: (texts) => {
-    const out = new Float32Array(texts.length * D);
-    texts.forEach((t, i) => {
-      for (const w of t.toLowerCase().match(/[a-z]{3,}/g) ?? []) out[i * D + hashWord(w)] += 1;
-      let n = 0;
-      for (let j = 0; j < D; j++) n += out[i * D + j] ** 2;
-      n = Math.sqrt(n) || 1;
-      for (let j = 0; j < D; j++) out[i * D + j] = (out[i * D + j] || 1e-3) / n;
-    });
-    return new Tensor(out, [texts.length, D]);
-  },
-};
-const lm: NextTokenModel = {
-  nextTokenTopK: (prompt) => {
-    const words = [...new Set(prompt.toLowerCase().match(/[a-z]{5,}/g) ?? [])].sort(
-      (a, b) => b.length - a.length || (a < b ? -1 : 1),
-    );
-    return words.map((w, i) => ({ text: ` ${w}`, prob: 1 / (i + 2) }));
-  },
-};
+const encoder = hashingEncoder(64, true);
+const lm = longestWordsLM;
 
 test('the loop: iteration records, accepted rules with decisions, weak labels, baselines, exports', async () => {
   const cfg = prboostConfig('quick', {

@@ -10,7 +10,6 @@ import { test } from 'node:test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Tensor } from '../../src/ops';
 import { ConfigError } from '../../src/errors';
 import {
   prboostConfig,
@@ -19,44 +18,19 @@ import {
   SIGMA_NONE,
   template,
   type AcceptedRule,
-  type NextTokenModel,
   type RuleVetting,
-  type SentenceEncoder,
   type Workspace,
 } from '../../src/methods/prboost';
-import { useSharedData } from './helpers';
+import { hashingEncoder, longestWordsLM, useSharedData } from './helpers';
 
 useSharedData();
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'prb-vet-'));
 process.env.EFFLAB_PRBOOST_CACHE = cacheDir;
 test.after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
 
-const D = 64;
-function hashWord(w: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619);
-  return (h >>> 0) % D;
-}
-const encoder: SentenceEncoder = {
-  embed: (texts) => {
-    const out = new Float32Array(texts.length * D);
-    texts.forEach((t, i) => {
-      for (const w of t.toLowerCase().match(/[a-z]{3,}/g) ?? []) out[i * D + hashWord(w)] += 1;
-      let n = 0;
-      for (let j = 0; j < D; j++) n += out[i * D + j] ** 2;
-      n = Math.sqrt(n) || 1;
-      for (let j = 0; j < D; j++) out[i * D + j] = (out[i * D + j] || 1e-3) / n;
-    });
-    return new Tensor(out, [texts.length, D]);
-  },
-};
+const encoder = hashingEncoder(64, true);
 /** The row's own longest words as the LM's proposals (V_u). */
-const lm: NextTokenModel = {
-  nextTokenTopK: (prompt) =>
-    [...new Set(prompt.toLowerCase().match(/[a-z]{5,}/g) ?? [])]
-      .sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
-      .map((w, i) => ({ text: ` ${w}`, prob: 1 / (i + 2) })),
-};
+const lm = longestWordsLM;
 
 const GOOD: [string[], number][] = [
   [['classic'], 1],
