@@ -58,6 +58,11 @@ export declare const mayDecline: typeof OpsArea.mayDecline;
 export declare const BLAS_LIB_ENV: typeof OpsArea.BLAS_LIB_ENV;
 export declare const nativeGemmCalls: typeof OpsArea.nativeGemmCalls;
 export declare const packedEncoderLayers: typeof OpsArea.packedEncoderLayers;
+export declare const MAX_POOLED_BYTES: typeof OpsArea.MAX_POOLED_BYTES;
+export declare const clearOutputPool: typeof OpsArea.clearOutputPool;
+export declare const outputBuffer: typeof OpsArea.outputBuffer;
+export declare const pooledOutputBytes: typeof OpsArea.pooledOutputBytes;
+export declare const recycle: typeof OpsArea.recycle;
 export declare const residentEncoderAvailable: typeof OpsArea.residentEncoderAvailable;
 export declare const nativeUnavailableReason: typeof OpsArea.nativeUnavailableReason;
 export declare const ATTENTION_MASKED_SCORE: typeof OpsArea.ATTENTION_MASKED_SCORE;
@@ -218,6 +223,11 @@ const FLAT_OPS = [
   'BLAS_LIB_ENV',
   'nativeGemmCalls',
   'packedEncoderLayers',
+  'MAX_POOLED_BYTES',
+  'clearOutputPool',
+  'outputBuffer',
+  'pooledOutputBytes',
+  'recycle',
   'residentEncoderAvailable',
   'nativeUnavailableReason',
   'ATTENTION_MASKED_SCORE',

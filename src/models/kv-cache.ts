@@ -7,7 +7,7 @@
  * take over the attention read entirely (`attend`), e.g. to attend in a compressed space with the
  * value up-projection folded into the output projection (Eq. 5.9).
  */
-import { Tensor, allocF32, attention, wasmArena, wasmKernels } from '../ops';
+import { Tensor, allocF32, attention, outputBuffer, recycle, wasmArena, wasmKernels } from '../ops';
 import { NonFiniteError, ShapeError, ValueError } from '../errors';
 
 /** Applies rotary embedding to x [B, T, H, D] at the given absolute positions (one per t). */
@@ -36,6 +36,11 @@ export interface KVAttendResult {
   out: Tensor;
   /** True when `out` has already been through the (possibly folded) output projection. */
   projected: boolean;
+  /**
+   * True when `out` is a new array the cache keeps no reference to, so the layer loop may reuse its
+   * buffer once projected (src/ops/buffers.ts). Leave unset for a buffer the cache reuses itself.
+   */
+  fresh?: boolean;
 }
 
 export interface KVCache {
@@ -340,15 +345,16 @@ export class PackedPromptsCache implements KVCache {
     if (positions.length !== N || keys.shape[1] !== N) {
       throw new ShapeError(`PackedPromptsCache.attend: ${N} queries against ${keys.shape[1]} packed keys`);
     }
-    const out = new Float32Array(N * Hq * D);
+    const out = outputBuffer(N * Hq * D);
     for (let i = 0; i + 1 < this.offsets.length; i++) {
       const [a, b] = [this.offsets[i], this.offsets[i + 1]];
       const part = (t: Tensor, heads: number): Tensor =>
         new Tensor(t.data.subarray(a * heads * D, b * heads * D), [1, b - a, heads, D]);
       const o = attention(part(q, Hq), part(keys, Hkv), part(values, Hkv), { causal: true, queryOffset: 0 });
       out.set(o.data, a * Hq * D);
+      recycle(o);
     }
-    return { out: new Tensor(out, [1, N, Hq * D]), projected: false };
+    return { out: new Tensor(out, [1, N, Hq * D]), projected: false, fresh: true };
   }
 
   bytes(): number {

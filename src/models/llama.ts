@@ -18,7 +18,9 @@ import {
   attention,
   dequantRow,
   linear,
+  outputBuffer,
   quantLinear,
+  recycle,
   rmsNorm,
   ropeInvFreq,
   ropeTables,
@@ -290,17 +292,25 @@ export class LlamaModel {
       let q: Tensor;
       let k: Tensor;
       let v: Tensor;
+      // Intermediates this loop alone holds, handed back for reuse at the end of the layer (see
+      // src/ops/buffers.ts: without it, V8's garbage collector takes ~40% of a prefill). Never what the
+      // cache was given (h, k, v, the rotated queries) or the cache's own attention output.
+      const dead: (Tensor | undefined)[] = [];
       if (!wq && w.wqkv && !w.bq && isRowView(w.wqkv, [w.wq, w.wk, w.wv])) {
-        [q, k, v] = splitColumns(linear(h, w.wqkv, undefined, `layer ${l} qkv`), [qd, kd, kd]);
+        const y = linear(h, w.wqkv, undefined, `layer ${l} qkv`);
+        [q, k, v] = splitColumns(y, [qd, kd, kd]);
+        if (T > 1) dead.push(y, q); // T > 1: the parts are copies
       } else if (wq && w.quantQkv && !w.bq && isQuantRowView(w.quantQkv, [wq.wq, wq.wk, wq.wv])) {
         const y = quantLinear(h, w.quantQkv, undefined, `layer ${l} qkv`, {
           activations: this.quantActivations,
         });
         [q, k, v] = splitColumns(y, [qd, kd, kd]);
+        if (T > 1) dead.push(y, q);
       } else {
         q = proj(h, 'wq', w.bq, `layer ${l} q`);
         k = proj(h, 'wk', w.bk, `layer ${l} k`);
         v = proj(h, 'wv', w.bv, `layer ${l} v`);
+        dead.push(q);
       }
       cache.append(l, {
         keysPreRope: k.reshape([1, T, c.numKvHeads, D]),
@@ -312,33 +322,44 @@ export class LlamaModel {
       let attnOut: Tensor;
       const r = cache.attend?.(l, qr, positions);
       if (r) {
-        attnOut = r.projected
-          ? r.out.reshape([T, c.hidden])
-          : proj(r.out.reshape([T, qd]), 'wo', undefined, `layer ${l} o`);
+        if (r.projected) {
+          attnOut = r.out.reshape([T, c.hidden]);
+        } else {
+          attnOut = proj(r.out.reshape([T, qd]), 'wo', undefined, `layer ${l} o`);
+          dead.push(attnOut);
+          if (r.fresh) dead.push(r.out);
+        }
       } else {
         const kv = cache.read(l);
         const a = attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
         attnOut = proj(a.reshape([T, qd]), 'wo', undefined, `layer ${l} o`);
+        dead.push(qr, a, attnOut); // no attend: the cache did not see the rotated queries
       }
+      if (l > from) dead.push(x); // the residual entering this layer (not the caller's x)
       x = add(x, attnOut);
       const h2 = rmsNorm(x, w.ffnNorm, c.rmsEps);
       let g: Tensor;
       let u: Tensor;
       if (!wq && w.wGateUp && isRowView(w.wGateUp, [w.wGate, w.wUp])) {
-        [g, u] = splitColumns(linear(h2, w.wGateUp, undefined, `layer ${l} gate+up`), [
-          c.intermediate,
-          c.intermediate,
-        ]);
+        const y = linear(h2, w.wGateUp, undefined, `layer ${l} gate+up`);
+        [g, u] = splitColumns(y, [c.intermediate, c.intermediate]);
+        if (T > 1) dead.push(y, g, u);
       } else if (wq && w.quantGateUp && isQuantRowView(w.quantGateUp, [wq.wGate, wq.wUp])) {
         const y = quantLinear(h2, w.quantGateUp, undefined, `layer ${l} gate+up`, {
           activations: this.quantActivations,
         });
         [g, u] = splitColumns(y, [c.intermediate, c.intermediate]);
+        if (T > 1) dead.push(y, g, u);
       } else {
         g = proj(h2, 'wGate', undefined, `layer ${l} gate`);
         u = proj(h2, 'wUp', undefined, `layer ${l} up`);
+        dead.push(g, u);
       }
-      x = add(x, proj(swiglu(g, u), 'wDown', undefined, `layer ${l} down`));
+      const act = swiglu(g, u);
+      const down = proj(act, 'wDown', undefined, `layer ${l} down`);
+      dead.push(x, h2, act, down); // x: the residual after attention
+      x = add(x, down);
+      recycle(...dead);
     }
     return x;
   }
@@ -456,7 +477,7 @@ function splitColumns(y: Tensor, widths: number[]): Tensor[] {
     });
   }
   return widths.map((wd) => {
-    const out = new Float32Array(T * wd);
+    const out = outputBuffer(T * wd);
     for (let t = 0; t < T; t++) out.set(y.data.subarray(t * total + col, t * total + col + wd), t * wd);
     col += wd;
     return new Tensor(out, [T, wd]);

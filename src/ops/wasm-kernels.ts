@@ -18,6 +18,7 @@ import type { FusedDims } from './lowrank';
 import type { LinearPlan, MatmulPlan } from './matmul';
 import type { RopeTables } from './rope';
 import { Tensor } from './tensor';
+import { outputBuffer } from './buffers';
 import { linearQuant, sgemm, wasmUnavailableReason as sgemmUnavailable, type QuantMatrix } from './wasm';
 import { attentionBatchedGemm } from './wasm/attention';
 import { attentionRows, foldedAttentionRows, ropeHalfRows } from './wasm/rows';
@@ -33,7 +34,7 @@ export function wasmUnavailableReason(): string | undefined {
 }
 
 function matmulWasm(a: Tensor, b: Tensor, p: MatmulPlan): Tensor {
-  const out = new Float32Array(p.batch * p.M * p.N);
+  const out = outputBuffer(p.batch * p.M * p.N);
   sgemm(p.transA, p.transB, p.M, p.N, p.K, a.data, b.data, out, {
     batch: p.batch,
     strideA: p.aBatch,
@@ -44,7 +45,7 @@ function matmulWasm(a: Tensor, b: Tensor, p: MatmulPlan): Tensor {
 }
 
 function linearWasm(x: Tensor, w: Tensor, bias: Tensor | undefined, p: LinearPlan): Tensor {
-  const out = new Float32Array(p.M * p.N);
+  const out = outputBuffer(p.M * p.N);
   if (bias) for (let i = 0; i < p.M; i++) out.set(bias.data, i * p.N);
   sgemm(false, true, p.M, p.N, p.K, x.data, w.data, out, { beta: bias ? 1 : 0 });
   return new Tensor(out, p.shape);
@@ -116,7 +117,7 @@ function ropeWasm(x: Tensor, tables: RopeTables, p: RopePlan): Tensor {
  * QuantActivations).
  */
 function quantLinearWasm(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, p: QuantLinearPlan): Tensor {
-  const out = linearQuant(x.data, p.M, w, { activations: p.activations });
+  const out = linearQuant(x.data, p.M, w, { activations: p.activations, out: outputBuffer(p.M * p.N) });
   if (bias) for (let i = 0; i < p.M; i++) for (let j = 0; j < p.N; j++) out[i * p.N + j] += bias.data[j];
   return new Tensor(out, p.shape);
 }
@@ -145,7 +146,9 @@ function ewCall(
     const out = arena.scratch(4 * n + 64);
     held.push(out);
     k.ew[name](...ptrs, out.ptr, ...scalars);
-    return new Float32Array(arena.memory.buffer, out.ptr, n).slice();
+    const res = outputBuffer(n);
+    res.set(new Float32Array(arena.memory.buffer, out.ptr, n));
+    return res;
   } finally {
     for (const h of held) h.done();
   }

@@ -27,6 +27,7 @@ import {
 } from '../../src/models';
 import { attentionReference } from '../../src/ops/attention';
 import { Tensor } from '../../src/ops/tensor';
+import { clearOutputPool, pooledOutputBytes, recycle } from '../../src/ops';
 import {
   ConfigError,
   EfflabError,
@@ -150,6 +151,25 @@ test('SmolLM2: nextTokenTopKBatch (packed prompts) equals nextTokenTopK one by o
     });
   }
   assert.throws(() => lm().nextTokenTopKBatch(['x', ''], 5), /prompt is empty/);
+});
+
+test('SmolLM2: the layer loop reuses its dead intermediates without changing a logit (pool poisoned with NaN)', () => {
+  const model = lm().model;
+  const ids = FX.ids.slice(0, 20);
+  const T = ids.length;
+  clearOutputPool();
+  const first = model.forward(ids, undefined, { logits: 'all' }).logits as Tensor;
+  assert.ok(pooledOutputBytes() > 0, 'the layer loop handed its intermediates back');
+  // Every activation length of the loop (hidden, q, k/v, fused qkv, intermediate, fused gate/up), NaN.
+  const c = model.config;
+  const widths = [c.hidden, c.numHeads * c.headDim, c.numKvHeads * c.headDim, c.intermediate];
+  widths.push(widths[1] + 2 * widths[2], 2 * c.intermediate);
+  for (const wd of widths) {
+    for (let i = 0; i < 6; i++) recycle(new Tensor(new Float32Array(T * wd).fill(NaN), [T, wd]));
+  }
+  const again = model.forward(ids, undefined, { logits: 'all' }).logits as Tensor;
+  assert.deepEqual(Array.from(again.data), Array.from(first.data), 'bitwise the same logits');
+  clearOutputPool();
 });
 
 test("unpermuteQK inverts llama.cpp's Q/K row permutation", () => {

@@ -1,12 +1,13 @@
 /** Plain-TS elementwise kernels: a plain zip for same-shape operands, nested loops for broadcasts. */
 import { BINARY_REF, UNARY_REF, type BinaryOp, type BroadcastPlan, type UnaryOp } from '../elementwise';
+import { outputBuffer } from '../buffers';
 import { Tensor } from '../tensor';
 
 /** `binary` kernel of the js backend. */
 export function binaryJs(op: BinaryOp, a: Tensor, b: Tensor, p: BroadcastPlan): Tensor {
   const A = a.data;
   const B = b.data;
-  const out = new Float32Array(p.n);
+  const out = outputBuffer(p.n);
   if (p.same && op === 'add') {
     for (let i = 0; i < out.length; i++) out[i] = A[i] + B[i];
   } else if (p.same && op === 'mul') {

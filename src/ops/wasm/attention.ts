@@ -13,6 +13,7 @@
  * product of each row stops at its last visible key only through zeros; the GEMM is blocked anyway).
  */
 import type { AttentionDims } from '../plans';
+import { outputBuffer } from '../buffers';
 import { sgemm } from './sgemm';
 import { requireKernels } from './runtime';
 
@@ -85,7 +86,9 @@ export function attentionBatchedGemm(
         );
       }
     }
-    return oa.slice(0, qn);
+    const res = outputBuffer(qn);
+    res.set(oa.subarray(0, qn));
+    return res;
   } finally {
     for (const p of parts) p.done();
   }

@@ -8,6 +8,7 @@
  * Operands already in the shared memory are read in place; others are staged into scratch once.
  */
 import type { AttentionDims, FoldedDims } from '../plans';
+import { outputBuffer } from '../buffers';
 import type { Job } from './pool';
 import { requireKernels, type WasmKernels } from './runtime';
 import { sgemm } from './sgemm';
@@ -182,7 +183,7 @@ export function ropeHalfRows(
     const op = inPlace ? xp : st.alloc(n);
     st.k.ew.ropeHalf(xp, cp, sp, op, rows, H, D);
     if (inPlace) return x;
-    const res = out ?? new Float32Array(n);
+    const res = out ?? outputBuffer(n);
     res.set(st.view(op, n));
     return res;
   } finally {

@@ -1,0 +1,114 @@
+/**
+ * The recycled output buffers (src/ops/buffers.ts): what is kept and what is not, and that every CPU
+ * kernel that takes its output from the pool writes all of it — each op runs after the pool was filled
+ * with NaN arrays of exactly its output length, and must still match the float64 reference within the
+ * parity table's tolerances (tests/ops/helpers.ts TOLERANCE).
+ */
+import { afterEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as o from '../../src/ops';
+import { assertClose, lcgTensor } from './helpers';
+
+afterEach(() => o.clearOutputPool());
+
+const nanTensor = (n: number): o.Tensor => new o.Tensor(new Float32Array(n).fill(NaN), [n]);
+
+test('a recycled buffer is handed out again for the same length, once', () => {
+  const t = o.Tensor.zeros([64, 32]);
+  o.recycle(t, t); // twice: held once
+  assert.equal(o.pooledOutputBytes(), 64 * 32 * 4);
+  assert.equal(o.outputBuffer(64 * 32), t.data);
+  assert.equal(o.pooledOutputBytes(), 0);
+  assert.notEqual(o.outputBuffer(64 * 32), t.data);
+});
+
+test('views, small arrays and arrays in the wasm memory are never kept', () => {
+  const big = new Float32Array(8192);
+  o.recycle(new o.Tensor(big.subarray(0, 4096), [4096])); // a view into a larger buffer
+  o.recycle(new o.Tensor(big.subarray(4096), [4096])); // a view at an offset
+  o.recycle(o.Tensor.zeros([100])); // below the minimum length
+  o.recycle(new o.Tensor(o.allocF32(4096), [4096])); // wasm memory
+  o.recycle(undefined);
+  assert.equal(o.pooledOutputBytes(), 0);
+});
+
+test('the pool holds at most MAX_POOLED_BYTES', () => {
+  const n = 1 << 20; // 4 MiB each
+  const many = Array.from({ length: Math.ceil(o.MAX_POOLED_BYTES / (4 * n)) + 3 }, () => o.Tensor.zeros([n]));
+  o.recycle(...many);
+  assert.ok(o.pooledOutputBytes() <= o.MAX_POOLED_BYTES);
+  assert.ok(o.pooledOutputBytes() >= o.MAX_POOLED_BYTES - 4 * n);
+  o.clearOutputPool();
+  assert.equal(o.pooledOutputBytes(), 0);
+});
+
+/** Quantized weights with finite f16 scales (as tests/ops/parity.test.ts builds them). */
+function quantMatrix(type: o.QuantType, rows: number, cols: number, seed: number): o.QuantMatrix {
+  const bb = o.QUANT_BLOCK_BYTES[type];
+  const data = new Uint8Array(rows * (cols / 32) * bb);
+  let st = seed;
+  for (let i = 0; i < data.length; i++) {
+    st = (st * 16807) % 2147483647;
+    data[i] = st & 255;
+  }
+  for (let b = 0; b < data.length; b += bb) {
+    for (const off of type === 'q8_0' ? [0] : [0, 2]) data[b + off + 1] = (data[b + off + 1] & 0x83) | 0x1c;
+  }
+  return { type, rows, cols, data };
+}
+
+const x = lcgTensor([40, 64], 1);
+const y = lcgTensor([40, 64], 2);
+const w = lcgTensor([96, 64], 3);
+const bias = lcgTensor([96], 4);
+const q = lcgTensor([1, 16, 4, 64], 5);
+const k = lcgTensor([1, 16, 2, 64], 6);
+const v = lcgTensor([1, 16, 2, 64], 7);
+const norm = lcgTensor([64], 8);
+const tables = o.ropeTables(
+  Array.from({ length: 16 }, (_, i) => i + 3),
+  o.ropeInvFreq(64, 10000),
+);
+const cases: { name: string; run: () => o.Tensor; factor?: number }[] = [
+  { name: 'linear', run: () => o.linear(x, w), factor: 4 },
+  { name: 'linear with bias', run: () => o.linear(x, w, bias), factor: 4 },
+  { name: 'matmul', run: () => o.matmul(x, lcgTensor([64, 40], 9)), factor: 4 },
+  { name: 'add', run: () => o.add(x, y) },
+  { name: 'swiglu', run: () => o.swiglu(x, y) },
+  { name: 'rmsNorm', run: () => o.rmsNorm(x, norm, 1e-5), factor: 4 },
+  { name: 'rope', run: () => o.applyRope(q.reshape([16, 4, 64]), tables), factor: 4 },
+  { name: 'attention (prefill, causal)', run: () => o.attention(q, k, v, { causal: true }), factor: 4 },
+  {
+    name: 'quantized linear q8_0 (prefill rows)',
+    run: () => o.quantLinear(x, quantMatrix('q8_0', 96, 64, 11), bias),
+    factor: 4,
+  },
+  {
+    name: 'quantized linear q4_1 (prefill rows)',
+    run: () => o.quantLinear(x, quantMatrix('q4_1', 96, 64, 12)),
+    factor: 4,
+  },
+];
+
+for (const backend of ['native', 'wasm', 'js'] as const) {
+  describe(`${backend}: outputs drawn from a pool of NaN buffers are fully written`, () => {
+    for (const c of cases) {
+      test(c.name, () => {
+        const why = o.backendUnavailableReason(backend);
+        assert.equal(why, undefined, `backend ${backend} cannot start: ${why}`);
+        const want = o.withBackend('reference', c.run);
+        o.clearOutputPool();
+        // Several per length: a kernel may take more than one (e.g. the copy out of the arena).
+        for (let i = 0; i < 4; i++) o.recycle(nanTensor(want.size), nanTensor(want.size));
+        const before = o.pooledOutputBytes();
+        const got = o.withBackend(backend, c.run);
+        assertClose(got, want, backend, `${c.name} on ${backend} after poisoning the pool`, c.factor ?? 1);
+        if (backend !== 'js' || c.name === 'add') {
+          // The case reaches the pool (else it would prove nothing). The js backend's kernels allocate
+          // their own outputs, but for the elementwise ones (the decoder's residual adds).
+          assert.ok(o.pooledOutputBytes() < before, `${c.name} on ${backend} did not take a pooled buffer`);
+        }
+      });
+    }
+  });
+}
