@@ -18,9 +18,16 @@ export interface GemmShape {
   ku?: number;
 }
 
-/** Chosen by measurement (bench/README.md, "Choice of the CPU path"). */
-export const DEFAULT_SHAPE: GemmShape = { mr: 6, nrv: 2, ku: 4 };
-export const MUL_ADD_SHAPE: GemmShape = { mr: 4, nrv: 2, ku: 2 };
+/**
+ * Chosen by measurement (bench/README.md, "Choice of the CPU path"): 4 × 8, k not unrolled, for both
+ * variants. V8's TurboFan (Node 20) schedules every load of a loop iteration before its arithmetic, so
+ * all loaded values (two B vectors and MR splats of A per k step, times the unroll) are live together
+ * with the MR·NRV accumulators; 4 × 8 × 1 needs 2 + 4 + 8 = 14 of the 15 allocatable xmm registers
+ * (+ the mul + add temporary = 15), where 6 × 8 unrolled ×4 (the earlier choice) needs 44 and spills
+ * about one value per FMA (28 against 47 GFLOP per CPU-second).
+ */
+export const DEFAULT_SHAPE: GemmShape = { mr: 4, nrv: 2, ku: 1 };
+export const MUL_ADD_SHAPE: GemmShape = { mr: 4, nrv: 2, ku: 1 };
 
 const g = (n: string): string => `(local.get $${n})`;
 const set = (n: string, v: string): string => `(local.set $${n} ${v})`;

@@ -1,6 +1,7 @@
 /**
  * Synchronous multi-threaded calls of the wasm kernels. Helper worker threads instantiate the same
- * module on the same shared memory; a call hands each helper one job (an export name and its numeric
+ * compiled module (passed to them, not recompiled: V8 shares its code, so the optimised tier the
+ * hot kernels reach serves every thread) on the same shared memory; a call hands each helper one job (an export name and its numeric
  * arguments) through a SharedArrayBuffer, runs its own share on the calling thread, then waits with
  * Atomics for the helpers, so the public API stays synchronous. A helper spins briefly after each job
  * before it sleeps, which keeps the hand-over of back-to-back small calls (decode) in microseconds; a
@@ -80,9 +81,8 @@ const SPIN = 20000;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { memory, bytes, ctrl, args, names, flags, blas } = workerData;
-if (flags) require('node:v8').setFlagsFromString(flags);
-const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory } }).exports;
+const { memory, module, ctrl, args, names, blas } = workerData;
+const ex = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
 const blasBody = ${BLAS_JOB_BODY};
 let gemm;
 const blasGemm = (...a) => {
@@ -135,10 +135,10 @@ export class KernelPool {
 
   constructor(
     memory: WasmMemory,
-    bytes: Uint8Array,
+    /** The compiled kernel module, shared with the helpers (one compilation, one tier-up for all). */
+    module: object,
     threads: number,
     private readonly local: Record<JobName, WasmFn>,
-    flags: string,
     /** Whether the caller may take back a job no helper has started (off only to test the helpers). */
     private readonly steal = true,
     /** Where helpers find OpenBLAS for `blasGemm` jobs (undefined: no such jobs are sent). */
@@ -152,11 +152,10 @@ export class KernelPool {
         eval: true,
         workerData: {
           memory,
-          bytes,
+          module,
           ctrl: ctrl.buffer,
           args: args.buffer,
           names: [...JOB_NAMES],
-          flags,
           blas,
         },
       });

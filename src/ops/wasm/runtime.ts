@@ -55,8 +55,6 @@ export interface WasmKernels {
 
 let arena: WasmArena | undefined;
 let fmaState: boolean | undefined;
-/** Whether the V8 flag had to be set (then helper workers set it too before compiling). */
-let flagSet = false;
 
 /** The process-wide shared memory arena (throws BackendError where WebAssembly is missing). */
 export function wasmArena(): WasmArena {
@@ -81,7 +79,6 @@ export function relaxedSimdAvailable(): boolean {
   }
   try {
     setFlagsFromString(RELAXED_FLAG);
-    flagSet = true;
     new api.Module(bytesOf(true));
     fmaState = true;
   } catch {
@@ -109,7 +106,8 @@ export function createKernels(opts: { fma?: boolean; threads?: number; steal?: b
   }
   const mem = wasmArena();
   const bytes = bytesOf(fma);
-  const inst = new api.Instance(new api.Module(bytes), { env: { mem: mem.memory } });
+  const module = new api.Module(bytes);
+  const inst = new api.Instance(module, { env: { mem: mem.memory } });
   const fn = {} as Record<JobName, WasmFn>;
   for (const name of JOB_EXPORTS) fn[name] = inst.exports[name] as WasmFn;
   // The native backend's GEMM part on this thread (only ever sent once OpenBLAS has loaded).
@@ -121,15 +119,7 @@ export function createKernels(opts: { fma?: boolean; threads?: number; steal?: b
   const ew = {} as Record<ElementwiseName, WasmFn>;
   for (const name of ELEMENTWISE_EXPORTS) ew[name] = inst.exports[name] as WasmFn;
   const global = (n: string): number => (inst.exports[n] as { value: number }).value;
-  const pool = new KernelPool(
-    mem.memory,
-    bytes,
-    threads,
-    fn,
-    fma && flagSet ? RELAXED_FLAG : '',
-    opts.steal ?? true,
-    blasWhere(),
-  );
+  const pool = new KernelPool(mem.memory, module, threads, fn, opts.steal ?? true, blasWhere());
   return {
     fma,
     get threads() {
