@@ -59,6 +59,7 @@ function filled(kind: 'full' | 'lorc'): KVCache {
   return c;
 }
 
+const walls: Record<'full' | 'lorc', number[]> = { full: [], lorc: [] };
 for (let rep = 0; rep < REPS; rep++) {
   for (const kind of (process.env.KINDS ?? 'full,lorc').split(',') as ('full' | 'lorc')[]) {
     const cache = filled(kind);
@@ -67,6 +68,7 @@ for (let rep = 0; rep < REPS; rep++) {
     const { value, ops } = profileOps(() => timeDecode(model, cache, ids[N], STEPS));
     const c = process.cpuUsage(c0);
     const wall = (performance.now() - t0) / STEPS;
+    walls[kind].push(wall);
     console.log(
       `${kind} N=${N}: ${wall.toFixed(1)} ms/token, CPU ${((c.user + c.system) / 1000 / STEPS).toFixed(1)} ms/token, backend ${getBackend()}, load ${os.loadavg()[0].toFixed(2)}, ids ${value.ids.join(',')}`,
     );
@@ -76,4 +78,17 @@ for (let rep = 0; rep < REPS; rep++) {
       );
     }
   }
+}
+
+// Summary over the repeats (min: least disturbed by other load on the machine; median).
+const stat = (xs: number[]): { min: number; median: number } => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s[Math.floor((s.length - 1) / 2)] };
+};
+const f = stat(walls.full);
+const l = stat(walls.lorc);
+if (walls.full.length && walls.lorc.length) {
+  console.log(
+    `summary N=${N}, ${REPS} repeats × ${STEPS} steps: full min ${f.min.toFixed(1)} / median ${f.median.toFixed(1)} ms/token, lorc min ${l.min.toFixed(1)} / median ${l.median.toFixed(1)} ms/token; tokens/s ratio lorc/full: min ${(f.min / l.min).toFixed(3)}, median ${(f.median / l.median).toFixed(3)}`,
+  );
 }

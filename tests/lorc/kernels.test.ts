@@ -101,6 +101,26 @@ test('foldedAttention on every backend (decode and prefill sizes) equals the flo
   }
 });
 
+test('foldedAttention on native (decode GEMMs): several query rows, each with its own causal horizon', () => {
+  // SmolLM2's grouping (9 query heads on 3 K/V heads, D = 64) and a held length past one GEMM block.
+  const [Hq, Hk, Dh, dcv, hidden] = [9, 3, 64, 23, 40];
+  for (const [b, T, Sk, offset] of [
+    [1, 3, 300, 297],
+    [1, 4, 300, 100],
+    [4, 1, 130, 129],
+  ]) {
+    const keys = randn([b, Sk, Hk, Dh], 31);
+    const cv = randn([b, Sk, dcv], 32);
+    const folded = randn([Hq * dcv, hidden], 33, 0.3);
+    const q = randn([b, T, Hq, Dh], 34, 0.5);
+    const ref = foldedAttentionReference(q, keys, cv, folded, offset);
+    const got = withBackend('native', () => foldedAttention(q, keys, cv, folded, offset));
+    assert.equal(lastBackendRan('foldedAttention'), 'native');
+    // float32 scores, softmax and sums over ≤ 300 keys against float64: ≤ 1e-5 relative.
+    assertRelClose(got.data, ref.data, 1e-5, `native B=${b} T=${T} offset=${offset}`);
+  }
+});
+
 test('reconstructRope shape errors', () => {
   const tables = ropeTables([0, 1], ropeInvFreq(8));
   assert.throws(

@@ -657,6 +657,7 @@ test('native runs the GEMM-shaped ops on OpenBLAS and passes every other op to w
   assert.deepEqual(o.OP_NAMES.filter((op) => o.hasKernel('native', op)).sort(), [
     'attention',
     'cosine',
+    'foldedAttention',
     'linear',
     'matmul',
     'quantLinear',
@@ -689,6 +690,17 @@ test('native declines the decode shapes (no GEMM inside) and reports wasm for th
   assert.deepEqual(
     ran(() => o.matmul(att(1).reshape([4, 16]), kv.reshape([48, 16]), { transB: true }), 'matmul'),
     ['native'],
+  );
+  // Folded attention (Eq. 5.9): decode-sized queries as GEMMs on OpenBLAS, prefill-sized on wasm.
+  const cv = lcgTensor([1, 24, 5], 80);
+  const folded = lcgTensor([4 * 5, 6], 81);
+  assert.deepEqual(
+    ran(() => o.foldedAttention(att(1), kv, cv, folded, 23), 'foldedAttention'),
+    ['native'],
+  );
+  assert.deepEqual(
+    ran(() => o.foldedAttention(att(12), kv, cv, folded, 12), 'foldedAttention'),
+    ['wasm'],
   );
 });
 

@@ -267,10 +267,22 @@ export class LowRankKVCache implements KVCache {
   }
 
   private ensureTables(positions: number): void {
-    if (positions <= this.tablePositions) return;
-    const cap = Math.max(positions, this.tablePositions * 2, 64);
+    if (positions <= this.tablePositions && (this.reserved === 0 || inArena(this.tables.cos))) return;
+    const cap =
+      positions <= this.tablePositions
+        ? this.tablePositions
+        : Math.max(positions, this.tablePositions * 2, 64);
     const pos = Array.from({ length: cap }, (_, i) => i);
-    this.tables = ropeTables(pos, this.opts.invFreq);
+    const t = ropeTables(pos, this.opts.invFreq);
+    if (this.reserved > 0 && wasmKernels()) {
+      // Reserved for decoding: tables in the kernels' shared memory too, read in place by the RoPE
+      // kernel each step instead of being staged (2 · S · D/2 floats per compressed layer per step).
+      const cos = allocF32(t.cos.length);
+      const sin = allocF32(t.sin.length);
+      cos.set(t.cos);
+      sin.set(t.sin);
+      this.tables = { cos, sin };
+    } else this.tables = t;
     this.tablePositions = cap;
   }
 

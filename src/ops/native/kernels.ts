@@ -3,7 +3,8 @@
  * kernels are the wasm backend's, but for cosine; their `sgemm` calls route to OpenBLAS because the
  * registry reports `native` as the running backend, see src/ops/wasm/sgemm.ts). Every other op falls back to `wasm`.
  * Calls without a GEMM inside (attention for fewer than 8 queries, quantized linear for fewer than
- * 8 rows: the decode shapes) are declined and reported as the wasm backend's.
+ * 8 rows: the decode shapes) are declined and reported as the wasm backend's. `foldedAttention` runs
+ * here for decode-sized queries only (./lowrank.ts); larger calls go to the wasm kernel.
  */
 import type { CosinePlan } from '../cosine';
 import { normaliseRows } from '../js/cosine';
@@ -14,6 +15,7 @@ import type { Declines } from '../registry';
 import { GEMM_MIN_ROWS as QUANT_GEMM_MIN_ROWS } from '../wasm/quant';
 import { ATTENTION_GEMM_MIN_T, wasmKernelTable } from '../wasm-kernels';
 import { nativeBlas, nativeUnavailableReason } from './lib';
+import { FOLDED_GEMM_MAX_ROWS, foldedAttentionNative } from './lowrank';
 
 /** Why the native backend cannot run here (no OpenBLAS or no FFI; then also the wasm reason), or undefined. */
 export function nativeBackendUnavailableReason(wasmReason: () => string | undefined): string | undefined {
@@ -59,6 +61,7 @@ export function nativeKernelTable(): Partial<OpKernels> {
     cosine: cosineNative,
     attention: w.attention,
     reconstructRope: w.reconstructRope,
+    foldedAttention: foldedAttentionNative,
     quantLinear: w.quantLinear,
   };
 }
@@ -68,5 +71,6 @@ export function nativeDeclines(): Declines {
   return {
     attention: (_q, _k, _v, g) => g.T < ATTENTION_GEMM_MIN_T,
     quantLinear: (_x, _w, _b, p) => p.M < QUANT_GEMM_MIN_ROWS,
+    foldedAttention: (_q, _k, _c, _f, g) => g.B * g.T > FOLDED_GEMM_MAX_ROWS,
   };
 }
