@@ -74,6 +74,9 @@ for (const fma of [true, false]) {
         [33, 70, 300], // ≥ 2^18 multiply-adds: split over threads, M > 16: packed B
         [8, 600, 64], // many columns, few rows: split N
         [200, 5, 300], // few columns: split M
+        // prefill-sized: M crosses the 96-row A block and is no multiple of the 4-row tile, N no
+        // multiple of the 8-column panel, K spans three 256-deep blocks (C accumulated across them)
+        [130, 203, 600],
       ];
       for (const [tA, tB] of LAYOUTS)
         for (const [M, N, K] of sizes) check({ kernels: k }, { tA, tB, M, N, K }, r);

@@ -94,19 +94,27 @@ function kernel(s: GemmShape, fma: boolean, packed = false): string {
   for (const x of step) L.push('      ' + x);
   L.push('      ' + set('kc', `(i32.sub ${g('kc')} ${i32(1)})`));
   L.push('      (br $k)))');
-  L.push('    ' + set('av', `(f32x4.splat ${g('alpha')})`));
+  // alpha = 1 (every call but scaled attention scores) skips the multiply
+  L.push(`    (if (f32.ne ${g('alpha')} (f32.const 1)) (then`);
+  L.push('      ' + set('av', `(f32x4.splat ${g('alpha')})`));
   for (let r = 0; r < mr; r++)
     for (let v = 0; v < nrv; v++)
-      L.push('    ' + set(`c${r}_${v}`, `(f32x4.mul ${g(`c${r}_${v}`)} ${g('av')})`));
-  // Full tile: vector stores, rows < mrows.
+      L.push('      ' + set(`c${r}_${v}`, `(f32x4.mul ${g(`c${r}_${v}`)} ${g('av')})`));
+  L.push('    ))');
+  // Full tile: vector stores, rows < mrows; C is read only when accumulating.
   L.push(`    (if (i32.eq ${g('ncols')} ${i32(nr)}) (then`);
-  for (let r = 0; r < mr; r++) {
-    const body: string[] = [set('cr', add(g('c'), mul(i32(r), g('ldc'))))];
-    for (let v = 0; v < nrv; v++) {
-      const val = `(select (f32x4.add (v128.load offset=${16 * v} ${g('cr')}) ${g(`c${r}_${v}`)}) ${g(`c${r}_${v}`)} ${g('acc')})`;
-      body.push(`(v128.store offset=${16 * v} ${g('cr')} ${val})`);
+  for (const accumulate of [true, false]) {
+    L.push(accumulate ? `      (if ${g('acc')} (then` : '      (else');
+    for (let r = 0; r < mr; r++) {
+      const body: string[] = [set('cr', add(g('c'), mul(i32(r), g('ldc'))))];
+      for (let v = 0; v < nrv; v++) {
+        const c = g(`c${r}_${v}`);
+        const val = accumulate ? `(f32x4.add (v128.load offset=${16 * v} ${g('cr')}) ${c})` : c;
+        body.push(`(v128.store offset=${16 * v} ${g('cr')} ${val})`);
+      }
+      L.push(`        (if (i32.lt_u ${i32(r)} ${g('mrows')}) (then ${body.join(' ')}))`);
     }
-    L.push(`      (if (i32.lt_u ${i32(r)} ${g('mrows')}) (then ${body.join(' ')}))`);
+    L.push(accumulate ? '      )' : '      ))');
   }
   L.push('      (return)))');
   // Partial tile: spill to `tile`, then copy the valid corner.
