@@ -63,6 +63,8 @@ export declare const clearOutputPool: typeof OpsArea.clearOutputPool;
 export declare const outputBuffer: typeof OpsArea.outputBuffer;
 export declare const pooledOutputBytes: typeof OpsArea.pooledOutputBytes;
 export declare const recycle: typeof OpsArea.recycle;
+export declare const checkFinite: typeof OpsArea.checkFinite;
+export declare const deferInputChecks: typeof OpsArea.deferInputChecks;
 export declare const residentEncoderAvailable: typeof OpsArea.residentEncoderAvailable;
 export declare const nativeUnavailableReason: typeof OpsArea.nativeUnavailableReason;
 export declare const ATTENTION_MASKED_SCORE: typeof OpsArea.ATTENTION_MASKED_SCORE;
@@ -228,6 +230,8 @@ const FLAT_OPS = [
   'outputBuffer',
   'pooledOutputBytes',
   'recycle',
+  'checkFinite',
+  'deferInputChecks',
   'residentEncoderAvailable',
   'nativeUnavailableReason',
   'ATTENTION_MASKED_SCORE',

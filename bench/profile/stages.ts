@@ -4,7 +4,7 @@
  * AG News prompt (~80 tokens), and MiniLM `embed` of 16 AG News texts. Not a benchmark record (nothing
  * is written): an A/B tool. Run: `nice -n 15 node --import tsx bench/profile/stages.ts [reps]`.
  * Env PROFILE_ONLY=prefill|topk|embed picks one workload; PROFILE_ONLY=batch compares 8 prompts one by
- * one with one `nextTokenTopKBatch` call.
+ * one with one `nextTokenTopKBatch` call; PROFILE_ONLY=packed profiles one packed 24-prompt LM pass (PRBoost's cache).
  */
 import * as os from 'node:os';
 import { loadAgNews } from '../../src/data';
@@ -92,6 +92,15 @@ if (ONLY === undefined || ONLY !== 'embed') {
         );
       }
     }
+  }
+  if (ONLY === 'packed') {
+    // One PRBoost LM pass: 24 AG News prompts packed into one lastLogitsBatch (~2,000 tokens).
+    const prompts = rows.slice(200, 224).map((r) => `${r.title}. ${r.description}\nCategory of this news:`);
+    const ids = prompts.map((p) => lm.tokenizer.encode(p));
+    console.log(`\npacked pass: ${ids.length} prompts, ${ids.reduce((a, b) => a + b.length, 0)} tokens`);
+    profile('packed prompts (lastLogitsBatch)', () => {
+      lm.model.lastLogitsBatch(ids);
+    });
   }
   if (ONLY === undefined || ONLY === 'topk') {
     const r = rows[7];

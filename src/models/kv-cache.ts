@@ -43,9 +43,18 @@ export interface KVAttendResult {
   fresh?: boolean;
 }
 
+/** A tensor the layer loop hands a cache: the normalised input, the new keys and values, the queries. */
+export type KVOperand = 'hidden' | 'keysPreRope' | 'values' | 'queries';
+
 export interface KVCache {
   /** Number of layers this cache serves. */
   readonly numLayers: number;
+  /**
+   * The operands of `append` / `attend` this cache keeps no reference to once the call returns (it
+   * copies what it stores), so the layer loop may reuse their buffers (src/ops/buffers.ts). Unset:
+   * none — the safe default for a cache that stores what it is given.
+   */
+  readonly releases?: readonly KVOperand[];
   /** Positions held for a layer. */
   length(layer: number): number;
   /** Store one step's keys and values for one layer. */
@@ -80,6 +89,8 @@ export interface KVCache {
  * (scoring, features, generate per row) would not wait for.
  */
 export class FullKVCache implements KVCache {
+  /** Keys (rotated) and values are copied into the cache's own storage. */
+  readonly releases: readonly KVOperand[] = ['hidden', 'keysPreRope', 'values', 'queries'];
   readonly numLayers: number;
   private readonly rope: RopeApplier;
   private readonly keys: Float32Array[];
@@ -156,6 +167,7 @@ export class FullKVCache implements KVCache {
       this.vals[layer].set(v.data.subarray(b * T * row, (b + 1) * T * row), (b * capPos + len) * row);
     }
     this.lens[layer] = len + T;
+    recycle(rotated); // copied into the storage above
   }
 
   read(layer: number): KVRead {
@@ -283,6 +295,8 @@ function regrow(
  * It holds one pass: appending again replaces a layer's entries, and it cannot be decoded on.
  */
 export class PackedPromptsCache implements KVCache {
+  /** Holds the values it is given (and keys it rotated itself) until `release`. */
+  readonly releases: readonly KVOperand[] = ['hidden', 'keysPreRope', 'queries'];
   readonly numLayers: number;
   private readonly rope: RopeApplier;
   private readonly offsets: readonly number[];
@@ -328,6 +342,15 @@ export class PackedPromptsCache implements KVCache {
       throw new ShapeError(`PackedPromptsCache.append: ${positions.length} positions for ${N} packed tokens`);
     }
     this.held[layer] = { keys: this.rope(k, positions), values: v };
+  }
+
+  /** Hand every held key and value back for reuse (src/ops/buffers.ts); the cache is empty after. */
+  release(): void {
+    for (let l = 0; l < this.held.length; l++) {
+      const h = this.held[l];
+      if (h) recycle(h.keys, h.values);
+      this.held[l] = undefined;
+    }
   }
 
   read(layer: number): KVRead {

@@ -16,9 +16,10 @@ import {
   allocBytes,
   applyRope,
   attention,
+  checkFinite,
+  deferInputChecks,
   dequantRow,
   linear,
-  outputBuffer,
   quantLinear,
   recycle,
   rmsNorm,
@@ -277,91 +278,101 @@ export class LlamaModel {
     }
     const D = c.headDim;
     const qd = c.numHeads * D;
+    // The fused QKV and gate/up products serve decode (one row: the parts are views of one output).
+    // With more rows the parts would be column copies, so each projection writes its own output.
+    const fuse = T === 1;
     const kd = c.numKvHeads * D;
-    for (let l = from; l < to; l++) {
-      const w = this.weights.layers[l];
-      const wq = w.quant;
-      // y = x·Wᵀ (+ b) with W held as float32 (`linear`) or as quantized blocks (`quantLinear`).
-      const proj = (input: Tensor, key: QuantKey, bias: Tensor | undefined, what: string): Tensor => {
-        const m = wq?.[key];
-        return m
-          ? quantLinear(input, m, bias, what, { activations: this.quantActivations })
-          : linear(input, w[key], bias, what);
-      };
-      const h = rmsNorm(x, w.attnNorm, c.rmsEps);
-      let q: Tensor;
-      let k: Tensor;
-      let v: Tensor;
-      // Intermediates this loop alone holds, handed back for reuse at the end of the layer (see
-      // src/ops/buffers.ts: without it, V8's garbage collector takes ~40% of a prefill). Never what the
-      // cache was given (h, k, v, the rotated queries) or the cache's own attention output.
-      const dead: (Tensor | undefined)[] = [];
-      if (!wq && w.wqkv && !w.bq && isRowView(w.wqkv, [w.wq, w.wk, w.wv])) {
-        const y = linear(h, w.wqkv, undefined, `layer ${l} qkv`);
-        [q, k, v] = splitColumns(y, [qd, kd, kd]);
-        if (T > 1) dead.push(y, q); // T > 1: the parts are copies
-      } else if (wq && w.quantQkv && !w.bq && isQuantRowView(w.quantQkv, [wq.wq, wq.wk, wq.wv])) {
-        const y = quantLinear(h, w.quantQkv, undefined, `layer ${l} qkv`, {
-          activations: this.quantActivations,
-        });
-        [q, k, v] = splitColumns(y, [qd, kd, kd]);
-        if (T > 1) dead.push(y, q);
-      } else {
-        q = proj(h, 'wq', w.bq, `layer ${l} q`);
-        k = proj(h, 'wk', w.bk, `layer ${l} k`);
-        v = proj(h, 'wv', w.bv, `layer ${l} v`);
-        dead.push(q);
-      }
-      cache.append(l, {
-        keysPreRope: k.reshape([1, T, c.numKvHeads, D]),
-        values: v.reshape([1, T, c.numKvHeads, D]),
-        positions,
-        hidden: h.reshape([1, T, c.hidden]),
-      });
-      const qr = this.rope(q.reshape([1, T, c.numHeads, D]), positions);
-      let attnOut: Tensor;
-      const r = cache.attend?.(l, qr, positions);
-      if (r) {
-        if (r.projected) {
-          attnOut = r.out.reshape([T, c.hidden]);
+    // The ops' own input scans are off inside the loop; every non-finite value a layer makes reaches its
+    // residual stream, which is checked once per layer (and the caller's x once, here).
+    checkFinite(x, 'runLayers', 'x');
+    const released = new Set(cache.releases ?? []);
+    return deferInputChecks(() => {
+      for (let l = from; l < to; l++) {
+        const w = this.weights.layers[l];
+        const wq = w.quant;
+        // y = x·Wᵀ (+ b) with W held as float32 (`linear`) or as quantized blocks (`quantLinear`).
+        const proj = (input: Tensor, key: QuantKey, bias: Tensor | undefined, what: string): Tensor => {
+          const m = wq?.[key];
+          return m
+            ? quantLinear(input, m, bias, what, { activations: this.quantActivations })
+            : linear(input, w[key], bias, what);
+        };
+        const h = rmsNorm(x, w.attnNorm, c.rmsEps);
+        let q: Tensor;
+        let k: Tensor;
+        let v: Tensor;
+        // Intermediates this loop alone holds, handed back for reuse at the end of the layer (see
+        // src/ops/buffers.ts: without it, V8's garbage collector takes ~40% of a prefill). Never what the
+        // cache was given (h, k, v, the rotated queries) or the cache's own attention output.
+        const dead: (Tensor | undefined)[] = [];
+        if (fuse && !wq && w.wqkv && !w.bq && isRowView(w.wqkv, [w.wq, w.wk, w.wv])) {
+          const y = linear(h, w.wqkv, undefined, `layer ${l} qkv`);
+          [q, k, v] = rowViews(y, [qd, kd, kd]);
+        } else if (fuse && wq && w.quantQkv && !w.bq && isQuantRowView(w.quantQkv, [wq.wq, wq.wk, wq.wv])) {
+          const y = quantLinear(h, w.quantQkv, undefined, `layer ${l} qkv`, {
+            activations: this.quantActivations,
+          });
+          [q, k, v] = rowViews(y, [qd, kd, kd]);
         } else {
-          attnOut = proj(r.out.reshape([T, qd]), 'wo', undefined, `layer ${l} o`);
-          dead.push(attnOut);
-          if (r.fresh) dead.push(r.out);
+          q = proj(h, 'wq', w.bq, `layer ${l} q`);
+          k = proj(h, 'wk', w.bk, `layer ${l} k`);
+          v = proj(h, 'wv', w.bv, `layer ${l} v`);
+          dead.push(q);
         }
-      } else {
-        const kv = cache.read(l);
-        const a = attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
-        attnOut = proj(a.reshape([T, qd]), 'wo', undefined, `layer ${l} o`);
-        dead.push(qr, a, attnOut); // no attend: the cache did not see the rotated queries
-      }
-      if (l > from) dead.push(x); // the residual entering this layer (not the caller's x)
-      x = add(x, attnOut);
-      const h2 = rmsNorm(x, w.ffnNorm, c.rmsEps);
-      let g: Tensor;
-      let u: Tensor;
-      if (!wq && w.wGateUp && isRowView(w.wGateUp, [w.wGate, w.wUp])) {
-        const y = linear(h2, w.wGateUp, undefined, `layer ${l} gate+up`);
-        [g, u] = splitColumns(y, [c.intermediate, c.intermediate]);
-        if (T > 1) dead.push(y, g, u);
-      } else if (wq && w.quantGateUp && isQuantRowView(w.quantGateUp, [wq.wGate, wq.wUp])) {
-        const y = quantLinear(h2, w.quantGateUp, undefined, `layer ${l} gate+up`, {
-          activations: this.quantActivations,
+        cache.append(l, {
+          keysPreRope: k.reshape([1, T, c.numKvHeads, D]),
+          values: v.reshape([1, T, c.numKvHeads, D]),
+          positions,
+          hidden: h.reshape([1, T, c.hidden]),
         });
-        [g, u] = splitColumns(y, [c.intermediate, c.intermediate]);
-        if (T > 1) dead.push(y, g, u);
-      } else {
-        g = proj(h2, 'wGate', undefined, `layer ${l} gate`);
-        u = proj(h2, 'wUp', undefined, `layer ${l} up`);
-        dead.push(g, u);
+        const qr = this.rope(q.reshape([1, T, c.numHeads, D]), positions);
+        let attnOut: Tensor;
+        const r = cache.attend?.(l, qr, positions);
+        if (r) {
+          if (r.projected) {
+            attnOut = r.out.reshape([T, c.hidden]);
+          } else {
+            attnOut = proj(r.out.reshape([T, qd]), 'wo', undefined, `layer ${l} o`);
+            dead.push(attnOut);
+            if (r.fresh) dead.push(r.out);
+          }
+        } else {
+          const kv = cache.read(l);
+          const a = attention(qr, kv.keys, kv.values, { causal: true, queryOffset: start });
+          attnOut = proj(a.reshape([T, qd]), 'wo', undefined, `layer ${l} o`);
+          dead.push(qr, a, attnOut); // no attend: the cache did not see the rotated queries
+        }
+        if (r && released.has('queries')) dead.push(qr);
+        if (released.has('hidden')) dead.push(h);
+        if (released.has('keysPreRope')) dead.push(k);
+        if (released.has('values')) dead.push(v);
+        if (l > from) dead.push(x); // the residual entering this layer (not the caller's x)
+        x = add(x, attnOut);
+        const h2 = rmsNorm(x, w.ffnNorm, c.rmsEps);
+        let g: Tensor;
+        let u: Tensor;
+        if (fuse && !wq && w.wGateUp && isRowView(w.wGateUp, [w.wGate, w.wUp])) {
+          const y = linear(h2, w.wGateUp, undefined, `layer ${l} gate+up`);
+          [g, u] = rowViews(y, [c.intermediate, c.intermediate]);
+        } else if (fuse && wq && w.quantGateUp && isQuantRowView(w.quantGateUp, [wq.wGate, wq.wUp])) {
+          const y = quantLinear(h2, w.quantGateUp, undefined, `layer ${l} gate+up`, {
+            activations: this.quantActivations,
+          });
+          [g, u] = rowViews(y, [c.intermediate, c.intermediate]);
+        } else {
+          g = proj(h2, 'wGate', undefined, `layer ${l} gate`);
+          u = proj(h2, 'wUp', undefined, `layer ${l} up`);
+          dead.push(g, u);
+        }
+        const act = swiglu(g, u);
+        const down = proj(act, 'wDown', undefined, `layer ${l} down`);
+        dead.push(x, h2, act, down); // x: the residual after attention
+        x = add(x, down);
+        recycle(...dead);
+        checkFinite(x, `layer ${l}`, 'residual stream');
       }
-      const act = swiglu(g, u);
-      const down = proj(act, 'wDown', undefined, `layer ${l} down`);
-      dead.push(x, h2, act, down); // x: the residual after attention
-      x = add(x, down);
-      recycle(...dead);
-    }
-    return x;
+      return x;
+    });
   }
 
   /**
@@ -416,6 +427,7 @@ export class LlamaModel {
     const positions = prompts.flatMap((p) => p.map((_, t) => t));
     const cache = new PackedPromptsCache(c.numLayers, this.rope, offsets);
     const x = this.runLayers(this.embedTokens(ids), 0, c.numLayers, cache, 0, positions);
+    cache.release();
     const H = c.hidden;
     const last = new Float32Array(prompts.length * H);
     for (let i = 0; i < prompts.length; i++) {
@@ -464,23 +476,13 @@ function isQuantRowView(fused: QuantMatrix, parts: (QuantMatrix | undefined)[]):
   return off === fused.data.byteOffset + fused.data.byteLength;
 }
 
-/** Split y [T, Σ widths] into column blocks [T, width_i] (views of y's rows when T = 1). */
-function splitColumns(y: Tensor, widths: number[]): Tensor[] {
-  const total = widths.reduce((a, b) => a + b, 0);
-  const T = y.size / total;
+/** The column blocks [1, width_i] of a one-row y [1, Σ widths], as views of its buffer. */
+function rowViews(y: Tensor, widths: number[]): Tensor[] {
   let col = 0;
-  if (T === 1) {
-    return widths.map((wd) => {
-      const part = new Tensor(y.data.subarray(col, col + wd), [1, wd]);
-      col += wd;
-      return part;
-    });
-  }
   return widths.map((wd) => {
-    const out = outputBuffer(T * wd);
-    for (let t = 0; t < T; t++) out.set(y.data.subarray(t * total + col, t * total + col + wd), t * wd);
+    const part = new Tensor(y.data.subarray(col, col + wd), [1, wd]);
     col += wd;
-    return new Tensor(out, [T, wd]);
+    return part;
   });
 }
 

@@ -7,6 +7,7 @@ import './backends';
 
 export * from './tensor';
 export * from './errors';
+export { checkFinite, deferInputChecks } from './checks';
 export {
   BACKENDS,
   BACKEND_ALIASES,

@@ -277,6 +277,24 @@ test('tiny model: a cache with attend() (projected or not) gives the same logits
   }
 });
 
+test('tiny model: a non-finite value made inside a layer is reported with the layer', () => {
+  const m = tinyLlama();
+  const ids = [1, 2, 3, 4];
+  assert.ok((m.forward(ids).logits as Tensor).data.every(Number.isFinite));
+  const l1 = m.weights.layers[1];
+  l1.wDown = new Tensor(
+    l1.wDown.data.map((x, i) => (i === 5 ? Infinity : x)),
+    l1.wDown.shape,
+  );
+  l1.quant = undefined;
+  for (const T of [4, 1]) {
+    assert.throws(() => m.forward(ids.slice(0, T)), {
+      name: 'NonFiniteError',
+      message: /layer 1: residual stream \[\d+, \d+\] has a non-finite value/,
+    });
+  }
+});
+
 test('tiny model: fused QKV and gate/up views give the same logits; a replaced weight is honoured', () => {
   const m = tinyLlama();
   const ids = [1, 2, 3, 4];

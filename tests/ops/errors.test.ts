@@ -15,6 +15,29 @@ test('matmul inner-dimension mismatch names both shapes', () => {
   assert.throws(() => o.matmul(o.Tensor.zeros([2, 2, 3]), o.Tensor.zeros([3, 3, 4])), /batch sizes 2 and 3/);
 });
 
+test('deferInputChecks turns the input scans off inside it, nested, and back on after a throw', () => {
+  const bad = T([[1, NaN]]);
+  const ok = T([[1, 2]]);
+  assert.throws(() => o.add(bad, ok), {
+    name: 'NonFiniteError',
+    message: /add: a \[1, 2\] has a non-finite value NaN/,
+  });
+  const sum = o.deferInputChecks(() => o.deferInputChecks(() => o.add(bad, ok)));
+  assert.ok(Number.isNaN(sum.data[1]));
+  assert.throws(() => o.deferInputChecks(() => o.checkFinite(bad, 'layer 3', 'residual stream')), {
+    name: 'NonFiniteError',
+    message: /layer 3: residual stream \[1, 2\] has a non-finite value NaN at flat index 1/,
+  });
+  assert.throws(
+    () =>
+      o.deferInputChecks(() => {
+        throw new Error('inside');
+      }),
+    /inside/,
+  );
+  assert.throws(() => o.add(bad, ok), { name: 'NonFiniteError' });
+});
+
 test('broadcast failure names the shapes', () => {
   assert.throws(
     () => o.add(o.Tensor.zeros([3, 4]), o.Tensor.zeros([5])),
