@@ -27,6 +27,7 @@ import type { FoldedDims } from './lowrank';
 import type { RopePlan } from './rope';
 import type { QuantLinearPlan } from './quant-linear';
 import { requireKernels, type ElementwiseName } from './wasm/runtime';
+import type { Job } from './wasm/pool';
 
 /** Why the wasm backend cannot run here (no WebAssembly SIMD / shared memory), or undefined if it can. */
 export function wasmUnavailableReason(): string | undefined {
@@ -159,8 +160,42 @@ function activationWasm(kind: Activation, x: Tensor): Tensor {
   return new Tensor(ewCall(kind, [x.data], x.size, [x.size]), x.shape);
 }
 
+/** Elements from which SwiGLU is split over the pool's threads (below, one thread is faster). */
+const SWIGLU_SPLIT_MIN = 1 << 15;
+
+/** SwiGLU (silu(g) · u) on the SIMD kernel, split over the pool's threads for prefill-sized inputs. */
 function swigluWasm(g: Tensor, u: Tensor): Tensor {
-  return new Tensor(ewCall('swiglu', [g.data, u.data], g.size, [g.size]), g.shape);
+  const n = g.size;
+  const k = requireKernels();
+  if (n < SWIGLU_SPLIT_MIN || k.threads < 2)
+    return new Tensor(ewCall('swiglu', [g.data, u.data], n, [n]), g.shape);
+  const { arena } = k;
+  const held: { done: () => void }[] = [];
+  const staged = (x: Float32Array): number => {
+    if (arena.owns(x)) return x.byteOffset;
+    const s = arena.scratch(4 * n + 64);
+    held.push(s);
+    new Float32Array(arena.memory.buffer, s.ptr, n).set(x);
+    return s.ptr;
+  };
+  try {
+    const gp = staged(g.data);
+    const up = staged(u.data);
+    const out = arena.scratch(4 * n + 64);
+    held.push(out);
+    const per = Math.ceil(n / k.threads / 16) * 16;
+    const jobs: Job[] = [];
+    for (let i = 0; i < n; i += per) {
+      const m = Math.min(per, n - i);
+      jobs.push({ name: 'swiglu', args: [gp + 4 * i, up + 4 * i, out.ptr + 4 * i, m] });
+    }
+    k.pool.run(jobs);
+    const res = outputBuffer(n);
+    res.set(new Float32Array(arena.memory.buffer, out.ptr, n));
+    return new Tensor(res, g.shape);
+  } finally {
+    for (const h of held) h.done();
+  }
 }
 
 /** ewCall with the output pointer before the trailing row counts (the norm kernels' argument order). */

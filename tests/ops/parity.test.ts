@@ -353,6 +353,11 @@ add({
   // |ΔGELU| ≤ 0.5·|x|·1.5e-7 (A&S erf) ≤ 2.3e-6 at |x| = 30: factor 2 on atol 2e-6 covers it.
   add({ op: 'activation', name: 'gelu (erf), 1003 values in [−30, 30]', run: () => o.gelu(x), factor: 2 });
   add({ op: 'swiglu', name: 'swiglu, 1003 values', run: () => o.swiglu(x, u), factor: 2 });
+  // Prefill-sized (48 × 1,001 = 48,048 values, odd so the split leaves a ragged tail): wasm and native
+  // split it over the pool's threads.
+  const gBig = lcgTensor([48, 1001], 95, 4);
+  const uBig = lcgTensor([48, 1001], 96, 2);
+  add({ op: 'swiglu', name: 'swiglu, 48,048 values (threaded)', run: () => o.swiglu(gBig, uBig), factor: 2 });
   for (const [rows, cols] of [
     [5, 23],
     [3, 576],

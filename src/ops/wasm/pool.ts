@@ -32,6 +32,7 @@ export const JOB_EXPORTS = [
   'attnRows',
   'gelu',
   'layernorm',
+  'swiglu',
 ] as const;
 /** The job that runs one OpenBLAS sgemm part (not a wasm export; see `blasGemmJob`). */
 export const BLAS_JOB = 'blasGemm';
