@@ -40,46 +40,31 @@ function madd(fma: boolean, a: string, b: string, acc: string): string {
 }
 
 /**
- * C[mr × nr] (+)= alpha · Σ_k A[:, k] ⊗ B[k, :]. A is read in place through its strides (splat of
- * A[r, k] at a + r·rsa + k·csa; rows ≥ mrows re-read the last valid row and are not stored); B rows are
- * nr contiguous floats ldb bytes apart (a packed panel or B itself). Columns ≥ ncols are computed into
- * `tile` and dropped. `acc` = 0: C = result; 1: C += result.
+ * C[mr × nr] (+)= alpha · Σ_k A[:, k] ⊗ B[k, :] for one tile. A is a packed MR-row panel (`packA`: for
+ * each k, MR contiguous floats; splats at immediate offsets; rows ≥ mrows repeat the last valid row and
+ * are not stored); B rows are nr contiguous floats ldb bytes apart (a packed panel or B itself).
+ * Columns ≥ ncols are computed into `tile` and dropped. `acc` = 0: C = result; 1: C += result.
  */
-function kernel(s: GemmShape, fma: boolean, packed = false): string {
+function kernel(s: GemmShape, fma: boolean): string {
   const { mr, nrv } = s;
   const nr = 4 * nrv;
   const L: string[] = [];
   const locals: string[] = [];
-  for (let r = 1; r < mr; r++) locals.push(`(local $o${r} i32)`);
   for (let r = 0; r < mr; r++) for (let v = 0; v < nrv; v++) locals.push(`(local $c${r}_${v} v128)`);
   for (let v = 0; v < nrv; v++) locals.push(`(local $b${v} v128)`);
   locals.push('(local $av v128) (local $cr i32) (local $i i32) (local $j i32)');
   L.push(
-    `  (func $kern${packed ? 'P' : ''} (param $a i32) (param $rsa i32) (param $csa i32) (param $mrows i32) (param $b i32) (param $ldb i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $alpha f32) (param $ncols i32) (param $tile i32) (param $acc i32)`,
+    '  (func $kern (param $a i32) (param $mrows i32) (param $b i32) (param $ldb i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $alpha f32) (param $ncols i32) (param $tile i32) (param $acc i32)',
   );
   L.push('    ' + locals.join(' '));
-  for (let r = 1; r < (packed ? 1 : mr); r++) {
-    // o_r = min(r, mrows - 1) · rsa
-    L.push(
-      '    ' +
-        set(
-          `o${r}`,
-          mul(
-            `(select ${i32(r)} (i32.sub ${g('mrows')} ${i32(1)}) (i32.lt_u ${i32(r)} ${g('mrows')}))`,
-            g('rsa'),
-          ),
-        ),
-    );
-  }
   const step: string[] = [];
   for (let v = 0; v < nrv; v++) step.push(set(`b${v}`, `(v128.load offset=${16 * v} ${g('b')})`));
   for (let r = 0; r < mr; r++) {
-    const addr = r === 0 || packed ? g('a') : add(g('a'), g(`o${r}`));
-    step.push(set('av', `(v128.load32_splat${packed ? ` offset=${4 * r}` : ''} ${addr})`));
+    step.push(set('av', `(v128.load32_splat offset=${4 * r} ${g('a')})`));
     for (let v = 0; v < nrv; v++)
       step.push(set(`c${r}_${v}`, madd(fma, g('av'), g(`b${v}`), g(`c${r}_${v}`))));
   }
-  step.push(set('a', packed ? add(g('a'), i32(4 * mr)) : add(g('a'), g('csa'))));
+  step.push(set('a', add(g('a'), i32(4 * mr))));
   step.push(set('b', add(g('b'), g('ldb'))));
   const ku = s.ku ?? 1;
   if (ku > 1) {
@@ -291,16 +276,15 @@ function packA(s: GemmShape): string {
  * gemm: C[M × N] (+)= alpha · A[M × K] · B[K × N] for one thread's share, blocked for the caches:
  * K in blocks of kcMax (a packed B block of kcMax × N sits in L2), M in blocks of mcMax (the A rows
  * stay in L1/L2 while the B panels stream past), the micro-kernel over MR × NR tiles. `pack` is this
- * thread's scratch: the packed B block, one tile, then the packed A block (MC × KC). packMode bit 0:
- * pack B per K block (else B rows are read in place, cs = 4, and only a partial last column panel is
- * packed); bit 1: pack A per (K, M) block into MR-row panels (immediate-offset splats; worth it when
- * many column panels reuse it). The first K block stores C (acc = 0), later ones add, unless
- * accumulate = 1 (C += …).
+ * thread's scratch: the packed B block, one tile, then the packed A block (MC × KC). A is always packed
+ * per (K, M) block into MR-row panels (immediate-offset splats: faster than strided reads of A in
+ * place at every width measured). packMode bit 0: pack B per K block (else B rows are read in place,
+ * cs = 4, and only a partial last column panel is packed); other bits are ignored. The first K block
+ * stores C (acc = 0), later ones add, unless accumulate = 1 (C += …).
  */
 function gemm(s: GemmShape): string {
   const { mr } = s;
-  const kargs = `(local.get $rsa) (local.get $csa)
-                (select (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr}) (i32.lt_u (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr})))
+  const kargs = `(select (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr}) (i32.lt_u (i32.sub (local.get $mb) (local.get $ir)) (i32.const ${mr})))
                 (local.get $bp) (local.get $ldb) (local.get $kb)
                 (i32.add (i32.add (local.get $C) (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $ldc))) (i32.shl (local.get $jr) (i32.const 2)))
                 (local.get $ldc) (local.get $alpha) (local.get $nb) (local.get $tile) (local.get $acc)`;
@@ -324,9 +308,8 @@ function gemm(s: GemmShape): string {
       (block $icd (loop $icl (br_if $icd (i32.ge_u (local.get $ic) (local.get $M)))
         (local.set $mb (select (i32.sub (local.get $M) (local.get $ic)) (local.get $mcMax)
           (i32.lt_u (i32.sub (local.get $M) (local.get $ic)) (local.get $mcMax))))
-        (if (i32.and (local.get $packMode) (i32.const 2)) (then
-          (call $packA (i32.add (i32.add (local.get $A) (i32.mul (local.get $ic) (local.get $rsa))) (i32.mul (local.get $pc) (local.get $csa)))
-            (local.get $rsa) (local.get $csa) (local.get $mb) (local.get $kb) (local.get $apk))))
+        (call $packA (i32.add (i32.add (local.get $A) (i32.mul (local.get $ic) (local.get $rsa))) (i32.mul (local.get $pc) (local.get $csa)))
+          (local.get $rsa) (local.get $csa) (local.get $mb) (local.get $kb) (local.get $apk))
         (local.set $jr (i32.const 0))
         (block $jd (loop $jl (br_if $jd (i32.ge_u (local.get $jr) (local.get $N)))
           (local.set $nb (select (i32.sub (local.get $N) (local.get $jr)) (i32.const ${nr})
@@ -346,13 +329,9 @@ function gemm(s: GemmShape): string {
                 (local.set $ldb (i32.const ${4 * nr}))))))
           (local.set $ir (i32.const 0))
           (block $ird (loop $irl (br_if $ird (i32.ge_u (local.get $ir) (local.get $mb)))
-            (if (i32.and (local.get $packMode) (i32.const 2))
-              (then (call $kernP
-                (i32.add (local.get $apk) (i32.mul (local.get $ir) (i32.shl (local.get $kb) (i32.const 2))))
-                ${kargs}))
-              (else (call $kern
-                (i32.add (i32.add (local.get $A) (i32.mul (i32.add (local.get $ic) (local.get $ir)) (local.get $rsa))) (i32.mul (local.get $pc) (local.get $csa)))
-                ${kargs})))
+            (call $kern
+              (i32.add (local.get $apk) (i32.mul (local.get $ir) (i32.shl (local.get $kb) (i32.const 2))))
+              ${kargs})
             (local.set $ir (i32.add (local.get $ir) (i32.const ${mr})))
             (br $irl)))
           (local.set $jr (i32.add (local.get $jr) (i32.const ${nr})))
@@ -809,7 +788,6 @@ export function gemmWat(fma: boolean, shape: GemmShape = fma ? DEFAULT_SHAPE : M
     `  (global (export "MR") i32 (i32.const ${shape.mr}))`,
     `  (global (export "NR") i32 (i32.const ${4 * shape.nrv}))`,
     kernel(shape, fma),
-    kernel(shape, fma, true),
     packA(shape),
     packB(shape),
     gemm(shape),

@@ -40,12 +40,6 @@ export interface SgemmOptions {
 /** K block: a packed B block of KC × N floats stays in L2; MC rows of A stay in L1/L2. */
 const KC = 256;
 const MC = 96;
-/**
- * Columns from which A is packed into MR-row panels: every width. The packed micro-kernel (splats at
- * immediate offsets) beats the one reading A in place through its strides at every N measured, down
- * to a single column panel (N = 8: 37 vs 28 GFLOP per CPU-s; N = 32: 43–46 vs 27–28; bench/README.md).
- */
-const PACK_A_MIN_N = 1;
 /** Below this many multiply-adds a call runs on one thread (hand-over costs ~10 µs). */
 const SPLIT_MIN = 1 << 18;
 /** Rows of A up to which a product with B transposed uses the dot-product kernel. */
@@ -196,8 +190,8 @@ export function sgemm(
         k.pool.run(jobs);
       }
     } else {
-      // bit 0: pack B (needed when its rows are not contiguous; pays when many row panels reuse it);
-      // bit 1: pack A (pays when many column panels reuse it).
+      // pack B (needed when its rows are not contiguous; pays when many row panels reuse it); A is
+      // always packed (the kernel reads MR-row panels of it)
       const packB = transB || M > 16 ? 1 : 0;
       const jobs: Job[] = [];
       const job = (aP: number, bP: number, cP: number, m: number, n: number, nb: number): void => {
@@ -220,7 +214,7 @@ export function sgemm(
             K,
             alpha,
             s.ptr,
-            packB | (n >= PACK_A_MIN_N ? 2 : 0),
+            packB,
             KC,
             MC,
             acc,
