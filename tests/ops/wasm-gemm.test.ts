@@ -77,6 +77,10 @@ for (const fma of [true, false]) {
         // prefill-sized: M crosses the 96-row A block and is no multiple of the 4-row tile, N no
         // multiple of the 8-column panel, K spans three 256-deep blocks (C accumulated across them)
         [130, 203, 600],
+        // with B transposed: rows in groups of 4 + 2 + 1, columns in L2 blocks of 64 (K = 2048)
+        [23, 150, 2048],
+        // more rows than the dot-product path takes (256): the packed kernel, B transposed
+        [300, 40, 64],
       ];
       for (const [tA, tB] of LAYOUTS)
         for (const [M, N, K] of sizes) check({ kernels: k }, { tA, tB, M, N, K }, r);

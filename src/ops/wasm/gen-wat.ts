@@ -366,7 +366,7 @@ function hsum(v: string): string {
 /**
  * dotNT: C[M × N] (+)= alpha · A[M × K] · B[N × K]ᵀ with rows of A and of B contiguous (K % 4 = 0):
  * dot products of rows, for few rows of A (decode, small batches) where packing B would cost as much
- * as the product. Blocks of R rows × CC columns share every load; rows/columns past the edge are
+ * as the product, and for single products up to a few hundred rows (no packing of the weights). Blocks of R rows × CC columns share every load; rows/columns past the edge are
  * clamped to the last one and not stored.
  */
 function dotBlock(fma: boolean, R: number, CC: number): string {
@@ -426,26 +426,37 @@ function dotBlock(fma: boolean, R: number, CC: number): string {
 
 function dotNT(fma: boolean): string {
   const call = (name: string, m: number): string =>
-    `(call $${name} (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $lda))) (local.get $lda) (local.get $B) (local.get $ldb)
-            (i32.add (local.get $C) (i32.mul (local.get $i) (local.get $ldc))) (local.get $ldc) (i32.const ${m}) (local.get $N) (local.get $K)
+    `(call $${name} (i32.add (local.get $A) (i32.mul (local.get $i) (local.get $lda))) (local.get $lda) (local.get $bj) (local.get $ldb)
+            (i32.add (local.get $cj) (i32.mul (local.get $i) (local.get $ldc))) (local.get $ldc) (i32.const ${m}) (local.get $n) (local.get $K)
             (local.get $alpha) (local.get $accumulate))
           (local.set $i (i32.add (local.get $i) (i32.const ${m})))`;
   return [
     dotBlock(fma, 1, 4),
     dotBlock(fma, 2, 4),
     dotBlock(fma, 4, 2),
-    // rows in groups of 4, then 2, then 1 (each group streams B once)
-    `  (func (export "dotNT") (param $A i32) (param $lda i32) (param $B i32) (param $ldb i32) (param $C i32) (param $ldc i32) (param $M i32) (param $N i32) (param $K i32) (param $alpha f32) (param $accumulate i32)
-    (local $i i32) (local $r i32)
-    (block $d (loop $l
-      (local.set $r (i32.sub (local.get $M) (local.get $i)))
-      (br_if $d (i32.eqz (local.get $r)))
-      (if (i32.ge_u (local.get $r) (i32.const 4))
-        (then ${call('dot4x2', 4)})
-        (else (if (i32.ge_u (local.get $r) (i32.const 2))
-          (then ${call('dot2x4', 2)})
-          (else ${call('dot1x4', 1)}))))
-      (br $l))))`,
+    // columns in blocks of nb (0: all), so that a block of B stays in L2 while every row group
+    // streams it; within a block, rows in groups of 4, then 2, then 1 (each group streams B once)
+    `  (func (export "dotNT") (param $A i32) (param $lda i32) (param $B i32) (param $ldb i32) (param $C i32) (param $ldc i32) (param $M i32) (param $N i32) (param $K i32) (param $alpha f32) (param $accumulate i32) (param $nb i32)
+    (local $i i32) (local $r i32) (local $j0 i32) (local $n i32) (local $bj i32) (local $cj i32)
+    (if (i32.eqz (local.get $nb)) (then (local.set $nb (local.get $N))))
+    (block $cd (loop $cl
+      (br_if $cd (i32.ge_u (local.get $j0) (local.get $N)))
+      (local.set $n (select (i32.sub (local.get $N) (local.get $j0)) (local.get $nb)
+        (i32.lt_u (i32.sub (local.get $N) (local.get $j0)) (local.get $nb))))
+      (local.set $bj (i32.add (local.get $B) (i32.mul (local.get $j0) (local.get $ldb))))
+      (local.set $cj (i32.add (local.get $C) (i32.shl (local.get $j0) (i32.const 2))))
+      (local.set $i (i32.const 0))
+      (block $d (loop $l
+        (local.set $r (i32.sub (local.get $M) (local.get $i)))
+        (br_if $d (i32.eqz (local.get $r)))
+        (if (i32.ge_u (local.get $r) (i32.const 4))
+          (then ${call('dot4x2', 4)})
+          (else (if (i32.ge_u (local.get $r) (i32.const 2))
+            (then ${call('dot2x4', 2)})
+            (else ${call('dot1x4', 1)}))))
+        (br $l)))
+      (local.set $j0 (i32.add (local.get $j0) (local.get $nb)))
+      (br $cl))))`,
   ].join('\n');
 }
 
