@@ -96,7 +96,7 @@ test('native sgemm split over the pool (helpers run OpenBLAS parts): batches, co
     assert.equal(k.pool.blasHelpers, true);
     const r = rng(11);
     const run = (opts: object, c: Case, arena: boolean): void => {
-      check(opts, c, r, arena, (A, B, C, g) => nativeSgemm(blas, A, B, C, g, k));
+      check(opts, c, r, arena, (A, B, C, g) => nativeSgemm(blas, A, B, C, g, k, 'pool'));
     };
     for (const [tA, tB] of LAYOUTS) {
       // row blocks (A outside the shared memory: only the helper's rows are copied)
@@ -112,6 +112,27 @@ test('native sgemm split over the pool (helpers run OpenBLAS parts): batches, co
       run({}, { tA, tB, M: 64, N: 64, K: 64, batch: 6, strideB: 0, beta: -1 }, false);
       const ld = { lda: (tA ? 100 : 64) + 3, ldb: (tB ? 64 : 100) + 5, ldc: 104 };
       run({}, { tA, tB, M: 100, N: 100, K: 64, batch: 2, ...ld, strideC: 100 * 104 + 7, beta: 0.5 }, true);
+    }
+  } finally {
+    k.close();
+  }
+});
+
+test("native sgemm on ordinary memory: large products on OpenBLAS's own threads, single-threaded after", () => {
+  const blas = o.nativeBlas();
+  assert.ok(blas);
+  const k = createKernels({ threads: 2 });
+  try {
+    const r = rng(12);
+    for (const [tA, tB] of LAYOUTS) {
+      for (const c of [
+        { tA, tB, M: 130, N: 200, K: 64 },
+        { tA, tB, M: 10, N: 300, K: 400, ldc: 310 },
+        { tA, tB, M: 64, N: 40, K: 150, batch: 3, ldc: 45, strideC: 64 * 45 + 3, beta: 0.5 },
+      ]) {
+        check({}, c, r, false, (A, B, C, g) => nativeSgemm(blas, A, B, C, g, k));
+        assert.equal(blas.threads(), 1, 'OpenBLAS is back to one thread after the call');
+      }
     }
   } finally {
     k.close();

@@ -6,11 +6,10 @@
  *
  * Where the library is: `EFFLAB_BLAS_LIB` (a path to a shared library exporting `scipy_cblas_sgemm`),
  * else `.venv/lib/python* /site-packages/scipy_openblas32/lib/libscipy_openblas*.so` under the repository.
- * Threads: OpenBLAS itself runs single-threaded (its own thread pool is never started); a large GEMM
- * is split into parts over the wasm pool's threads (`EFFLAB_THREADS`, default the CPU count, at most 4),
- * each part one OpenBLAS call (src/ops/native/sgemm.ts). Measured in bench/README.md: on a busy machine
- * OpenBLAS's own threads stall the caller whenever one of them is descheduled, while the pool's caller
- * takes back a part no helper has started.
+ * Threads: OpenBLAS is loaded single-threaded. A large GEMM on operands in ordinary memory runs with
+ * OpenBLAS's own threads for that call (`EFFLAB_THREADS`, default the CPU count, at most 4); one on
+ * operands in the shared wasm memory is split into parts over the wasm pool's threads, each part one
+ * single-threaded OpenBLAS call (src/ops/native/sgemm.ts; the measurements in bench/README.md).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -146,6 +145,11 @@ function open(): NativeBlas {
   // at once, so child processes (numpy baselines) keep their own default.
   const envThreads = process.env.OPENBLAS_NUM_THREADS;
   process.env.OPENBLAS_NUM_THREADS = '1';
+  // Its threads spin 2^28 cycles (~0.1 s) after each threaded call before sleeping, taking a core from
+  // the single-threaded ops and the wasm pool that run between the GEMMs. 2^18 (~0.1 ms) measured best
+  // of 12/15/18/22/28 (prefill 128: 267 against 329 ms with the default). A value the user set is kept.
+  const envTimeout = process.env.OPENBLAS_THREAD_TIMEOUT;
+  if (envTimeout === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = '18';
   try {
     lib = koffi.load(where.path);
   } catch (e) {
@@ -153,6 +157,7 @@ function open(): NativeBlas {
   } finally {
     if (envThreads === undefined) delete process.env.OPENBLAS_NUM_THREADS;
     else process.env.OPENBLAS_NUM_THREADS = envThreads;
+    if (envTimeout === undefined) delete process.env.OPENBLAS_THREAD_TIMEOUT;
   }
   const sgemm = lib.func(SGEMM_DECL) as unknown as CblasSgemm;
   let sgemmStrided: CblasSgemmStrided | undefined;

@@ -1,11 +1,14 @@
 /**
  * sgemm on OpenBLAS: C = alpha · op(A) · op(B) + beta · C, batched with element strides, on operands
- * already checked by src/ops/wasm/sgemm.ts (the one GEMM entry). OpenBLAS runs single-threaded; a
- * product large enough to pay for the hand-over (≥ 2^20 multiply-adds) is split into one part per
- * thread of the wasm pool (whole products of a batch, else column or row blocks), each part one
- * OpenBLAS call on operands in the shared wasm memory (copied there first unless they already live
- * there); smaller ones run as one call on the operands in place (koffi passes a typed array's own
- * address: no copy).
+ * already checked by src/ops/wasm/sgemm.ts (the one GEMM entry). Products smaller than the hand-over
+ * costs (< 2^20 multiply-adds) run as one single-threaded call on the operands in place (koffi passes
+ * a typed array's own address: no copy). Larger ones use every thread (`EFFLAB_THREADS`):
+ *  - A in ordinary memory (the decoder's activations): one call with OpenBLAS's own threads, which
+ *    read the operands in place; set back to one thread afterwards;
+ *  - A in the shared wasm memory (the resident MiniLM encoder, attention's staged operands): split into
+ *    one part per thread of the wasm pool (whole products of a batch, else column or row blocks), each
+ *    part one single-threaded OpenBLAS call (operands not in the shared memory are copied there first).
+ *    `policy: 'pool'` forces this split for every large product (tests).
  */
 import type { WasmKernels } from '../wasm/runtime';
 import { BLAS_JOB, type Job } from '../wasm/pool';
@@ -148,11 +151,25 @@ export function nativeSgemm(
   C: Float32Array,
   g: GemmCall,
   k: WasmKernels,
+  policy: 'auto' | 'pool' = 'auto',
 ): void {
   calls++;
-  const threads = k.pool.blasHelpers ? k.threads : 1;
-  const parts = g.batch * g.M * g.N * g.K < NATIVE_SPLIT_MIN ? 1 : threads;
   const { arena } = k;
+  const large = g.batch * g.M * g.N * g.K >= NATIVE_SPLIT_MIN;
+  if (large && k.threads > 1 && policy === 'auto' && !arena.owns(A)) {
+    // Operands in ordinary memory: OpenBLAS's own threads read them where they are, where the pool's
+    // helpers could only read copies in the shared memory (staging the rows of A and copying C back cost
+    // more than the split gained: a 24-prompt PRBoost pass 2.9 s against 3.6 s, prefill 298 vs 325 ms).
+    blas.setThreads(k.threads);
+    try {
+      direct(blas, A, B, C, g);
+    } finally {
+      blas.setThreads(1);
+    }
+    return;
+  }
+  const threads = k.pool.blasHelpers ? k.threads : 1;
+  const parts = large ? threads : 1;
   const shares = parts > 1 && g.strideC > 0 ? split(g, parts, arena.owns(A)) : undefined;
   if (!shares || shares.length < 2) {
     direct(blas, A, B, C, g);
