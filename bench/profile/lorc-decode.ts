@@ -2,7 +2,8 @@
  * Where a LoRC decode step's time goes against the full cache (SmolLM2, f32 weights, progressive 60 %
  * schedule, context N): per op ms/token, wall and process CPU, both caches filled from one real prefill.
  * An A/B tool for the lorc-decode record, not a record. Run:
- * `nice -n 15 node --import tsx bench/profile/lorc-decode.ts [N] [steps] [reps]`.
+ * `nice -n 15 node --import tsx bench/profile/lorc-decode.ts [N] [steps] [reps]`; `KINDS=full,lorc,sync`
+ * adds the LoRC cache with every key row rebuilt inside the attention call (`keysAhead: false`).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -52,25 +53,26 @@ const recorder: KVCache = (() => {
 })();
 model.forward(ids.slice(0, N), recorder, { logits: 'none' });
 const positions = Array.from({ length: N }, (_, i) => i);
-function filled(kind: 'full' | 'lorc'): KVCache {
-  const c = kind === 'full' ? model.createCache() : buildCache(an, sched);
+function filled(kind: 'full' | 'lorc', inPlace = false): KVCache {
+  const c = kind === 'full' ? model.createCache() : buildCache(an, sched, { keysAhead: !inPlace });
   c.reserve?.(1, N + STEPS + 1);
   rec.forEach((e, l) => c.append(l, { keysPreRope: e.k, values: e.v, positions, hidden: e.h }));
   return c;
 }
 
-const walls: Record<'full' | 'lorc', number[]> = { full: [], lorc: [] };
+const walls: Record<string, number[]> = { full: [], lorc: [], sync: [] };
 for (let rep = 0; rep < REPS; rep++) {
-  for (const kind of (process.env.KINDS ?? 'full,lorc').split(',') as ('full' | 'lorc')[]) {
-    const cache = filled(kind);
+  for (const kind0 of (process.env.KINDS ?? 'full,lorc').split(',')) {
+    const kind = kind0 === 'sync' ? 'lorc' : (kind0 as 'full' | 'lorc');
+    const cache = filled(kind, kind0 === 'sync');
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const { value, ops } = profileOps(() => timeDecode(model, cache, ids[N], STEPS));
     const c = process.cpuUsage(c0);
     const wall = (performance.now() - t0) / STEPS;
-    walls[kind].push(wall);
+    walls[kind0].push(wall);
     console.log(
-      `${kind} N=${N}: ${wall.toFixed(1)} ms/token, CPU ${((c.user + c.system) / 1000 / STEPS).toFixed(1)} ms/token, backend ${getBackend()}, load ${os.loadavg()[0].toFixed(2)}, ids ${value.ids.join(',')}`,
+      `${kind0} N=${N}: ${wall.toFixed(1)} ms/token, CPU ${((c.user + c.system) / 1000 / STEPS).toFixed(1)} ms/token, backend ${getBackend()}, load ${os.loadavg()[0].toFixed(2)}, ids ${value.ids.join(',')}`,
     );
     for (const [op, t] of [...ops.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8)) {
       console.log(
@@ -87,6 +89,12 @@ const stat = (xs: number[]): { min: number; median: number } => {
 };
 const f = stat(walls.full);
 const l = stat(walls.lorc);
+if (walls.sync.length) {
+  const y = stat(walls.sync);
+  console.log(
+    `  lorc with keysAhead: false: min ${y.min.toFixed(1)} / median ${y.median.toFixed(1)} ms/token`,
+  );
+}
 if (walls.full.length && walls.lorc.length) {
   console.log(
     `summary N=${N}, ${REPS} repeats × ${STEPS} steps: full min ${f.min.toFixed(1)} / median ${f.median.toFixed(1)} ms/token, lorc min ${l.min.toFixed(1)} / median ${l.median.toFixed(1)} ms/token; tokens/s ratio lorc/full: min ${(f.min / l.min).toFixed(3)}, median ${(f.median / l.median).toFixed(3)}`,

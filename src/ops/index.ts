@@ -85,5 +85,15 @@ export {
   nativeUnavailableReason,
   type NativeBlas,
 } from './native';
+// LoRC decode: low-rank keys rebuilt on a background thread (OpenBLAS) while the caller goes on.
+export {
+  backgroundBroken,
+  backgroundIdle,
+  postReconstructRope,
+  settleBackground,
+  warmBackground,
+  type BackgroundKeysJob,
+  type PendingKeys,
+} from './native/background';
 export { solveProxyExample, type ExampleSolve } from './js/proxy-solve';
 export { PROXY_NEAR_TOLERANCE } from './gl/proxy-solve';

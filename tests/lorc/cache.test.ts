@@ -10,6 +10,8 @@ import {
   ShapeError,
   Tensor,
   attentionReference,
+  backgroundBroken,
+  backgroundIdle,
   backendUnavailableReason,
   withBackend,
   type BackendName,
@@ -267,4 +269,58 @@ test('misuse is reported clearly', () => {
     () => analyse(shapeOf(L), [{ wk: L.wv, wv: L.wv, wo: L.wk }]),
     /layer 0 W_o has shape \[48, 16\], expected \[48, 48\]/,
   );
+});
+
+test('decode with keys rebuilt ahead on the background thread (native, reserved, batch 1) equals the layer reference', () => {
+  // Three compressed layers decoded step by step as the decoder does (append + attend per layer, layer
+  // after layer), so each attention call finds the rows of its held positions rebuilt by the thread
+  // while the previous layer ran, including the wrap from the last layer to the first of the next step.
+  const L = synthLayer(300);
+  const w = { wk: L.wk, wv: L.wv, wo: L.wo };
+  const an = analyse(shapeOf(L), [w, w, w]);
+  const r = 6;
+  const x = randn([1, 12, L.hidden], 12);
+  const ref = layerReference(L, x, reconstruct(an.layers[0].key, r), reconstruct(an.layers[0].value, r));
+  const sched = customSchedule(
+    3,
+    an.dMax,
+    new Map([
+      [0, r],
+      [1, r],
+      [2, r],
+    ]),
+  );
+  withBackend('native', () => {
+    const cache = buildCache(an, sched);
+    cache.reserve(1, 12);
+    const outs = [0, 1, 2].map(() => new Float64Array(12 * L.hidden));
+    const steps = [4, 1, 1, 1, 1, 1, 1, 1, 1];
+    let start = 0;
+    for (const n of steps) {
+      const xt = new Tensor(x.data.slice(start * L.hidden, (start + n) * L.hidden), [1, n, L.hidden]);
+      const positions = Array.from({ length: n }, (_, i) => start + i);
+      for (let layer = 0; layer < 3; layer++) {
+        cache.append(layer, {
+          keysPreRope: new Tensor(Float32Array.from(project(xt, L.wk)), [1, n, L.Hkv, L.D]),
+          values: new Tensor(Float32Array.from(project(xt, L.wv)), [1, n, L.Hkv, L.D]),
+          positions,
+          hidden: xt,
+        });
+        const res = cache.attend(layer, queriesAt(L, xt, start), positions);
+        assert.ok(res?.projected, 'folded layers return the projected output');
+        outs[layer].set(toHidden(res, L), start * L.hidden);
+        // Pace the test so the thread has finished the posted rows before they are needed (the
+        // decode loop does not wait: rows the thread has not started are rebuilt in place).
+        const deadline = Date.now() + 10000;
+        while (!backgroundIdle() && Date.now() < deadline)
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      }
+      start += n;
+    }
+    outs.forEach((o, layer) => assertRelClose(o, ref, TOL, `layer ${layer} decoded with keys rebuilt ahead`));
+    assert.equal(backgroundBroken(), false);
+    // Every decode step (held lengths S = 5..12) of every layer took its S − 1 held rows from the thread.
+    assert.equal(cache.rowsRebuiltAhead(), 3 * (4 + 5 + 6 + 7 + 8 + 9 + 10 + 11));
+    assert.ok(cache.auxiliaryBytes() >= 2 * 12 * L.Hkv * L.D * 4, 'the two key buffers are reported apart');
+  });
 });

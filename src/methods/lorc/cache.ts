@@ -28,8 +28,12 @@ import {
   foldedAttention,
   getBackend,
   matmul,
+  postReconstructRope,
   reconstructRope,
   ropeTables,
+  settleBackground,
+  warmBackground,
+  type PendingKeys,
   type RopeStyle,
   type RopeTables,
 } from '../../ops';
@@ -60,6 +64,13 @@ export interface LowRankKVCacheOptions {
   layers: readonly LowRankLayer[];
   /** 'fold' (Eq. 5.9, attend returns projected output) or 'reconstruct' values at read. Default 'fold'. */
   valueMode?: 'fold' | 'reconstruct';
+  /**
+   * Decoding on the `native` backend after `reserve(1, …)`: rebuild the held keys of the next folded
+   * layer on a background thread while this one runs, so an attention call rebuilds only its newest
+   * row (same keys, same attention; two key buffers of the reserved length, reported by
+   * `auxiliaryBytes()`). Default true; false rebuilds every held row inside each attention call.
+   */
+  keysAhead?: boolean;
 }
 
 /** Held positions are read in buckets of this many, so gpu.js kernels compiled for a shape are reused. */
@@ -135,6 +146,22 @@ function inArena(a: Float32Array): boolean {
   return !wasmKernels() || wasmArena().owns(a);
 }
 
+/** Keys of one layer being rebuilt on the background thread into bufs[index]. */
+interface AheadJob {
+  layer: number;
+  index: number;
+  rows: number;
+  /** The compressed-key buffer the rows were read from (a moved buffer invalidates the job). */
+  data: Float32Array;
+  pending: PendingKeys;
+}
+
+interface AheadState {
+  bufs: Float32Array[];
+  bases: Map<number, Float32Array>;
+  job: AheadJob | undefined;
+}
+
 interface LayerState {
   spec: LowRankLayer;
   keys: Rows | null;
@@ -152,6 +179,9 @@ export class LowRankKVCache implements KVCache {
   private reserved = 0;
   private tables: RopeTables = { cos: new Float32Array(0), sin: new Float32Array(0) };
   private tablePositions = 0;
+  /** Decode working memory for keys rebuilt ahead (see `attendAhead`): two buffers, arena key bases. */
+  private ahead: AheadState = { bufs: [], bases: new Map(), job: undefined };
+  private aheadRows = 0;
 
   constructor(opts: LowRankKVCacheOptions) {
     const { numHeads: Hq, numKvHeads: Hkv, headDim: D } = opts;
@@ -253,6 +283,8 @@ export class LowRankKVCache implements KVCache {
       l.values?.ensure(positions, true);
     }
     this.ensureTables(positions);
+    // A decode loop follows: start the background key thread now, outside any timed step.
+    if (batch === 1 && this.opts.keysAhead !== false && getBackend() === 'native') warmBackground();
   }
 
   private setBatch(batch: number): void {
@@ -274,6 +306,8 @@ export class LowRankKVCache implements KVCache {
         : Math.max(positions, this.tablePositions * 2, 64);
     const pos = Array.from({ length: cap }, (_, i) => i);
     const t = ropeTables(pos, this.opts.invFreq);
+    // A rebuild in flight reads the tables being replaced: let it finish first.
+    if (this.ahead.job) settleBackground();
     if (this.reserved > 0 && wasmKernels()) {
       // Reserved for decoding: tables in the kernels' shared memory too, read in place by the RoPE
       // kernel each step instead of being staged (2 · S · D/2 floats per compressed layer per step).
@@ -330,6 +364,8 @@ export class LowRankKVCache implements KVCache {
       ? matmul(flatK, st.spec.keyBasis).data
       : applyRope(k.reshape([B * T, Hkv, D]), this.tilesFor(st.length, T, B), this.opts.ropeStyle).data;
     const vRows = st.spec.valueBasis ? matmul(flatV, st.spec.valueBasis).data : flatV.data;
+    // Growing may move the rows a background rebuild is reading (see attendAhead): let it finish first.
+    if (this.ahead.job && S > st.keys!.capacity) settleBackground();
     st.keys!.ensure(S, exact);
     st.values!.ensure(S, exact);
     st.keys!.write(kRows, st.length, T);
@@ -418,6 +454,8 @@ export class LowRankKVCache implements KVCache {
     }
     if (!(this.valueMode === 'fold' && st.spec.valueBasis)) return undefined;
     const S = this.readRows(st, true);
+    const ahead = this.attendAhead(layer, st, S, q, offset);
+    if (ahead) return { out: ahead, projected: true };
     // Reconstructed keys go into released scratch of the kernels' shared memory (working memory of this
     // call, not K/V state), where the folded attention reads them in place.
     const n = this.batch * S * this.width;
@@ -433,6 +471,124 @@ export class LowRankKVCache implements KVCache {
     }
   }
 
+  /**
+   * The decode path of a folded layer with compressed keys on the `native` backend (batch 1, after
+   * `reserve`): the keys of positions 0..S−2 were rebuilt and rotated on the background thread while
+   * the previous layer ran (`postReconstructRope`), so only the newest row is rebuilt here; then the
+   * next folded layer's held rows are posted to the background thread (into the other buffer) before
+   * this layer attends. The rows rebuilt ahead are the same products and rotations as in place
+   * (`reconstructRope`), so the result is the same attention. Undefined where this path does not apply
+   * (the caller then rebuilds every row in scratch).
+   */
+  private attendAhead(
+    layer: number,
+    st: LayerState,
+    S: number,
+    q: Tensor,
+    offset: number,
+  ): Tensor | undefined {
+    const basis = st.spec.keyBasis;
+    if (
+      !basis ||
+      this.opts.keysAhead === false ||
+      this.batch !== 1 ||
+      this.reserved === 0 ||
+      S > this.reserved ||
+      getBackend() !== 'native'
+    )
+      return undefined;
+    if (!this.aheadBuffers()) return undefined;
+    const a = this.ahead;
+    const { numKvHeads: Hkv, headDim: D } = this.opts;
+    const dc = basis.shape[1];
+    const width = this.width;
+    const half = D / 2;
+    const job = a.job;
+    const mine = job?.layer === layer ? job : undefined;
+    const index = mine ? mine.index : job ? 1 - job.index : 0;
+    const buf = a.bufs[index];
+    let ready = 0;
+    if (mine) {
+      a.job = undefined;
+      if (mine.pending.wait() && mine.rows <= S && mine.data === st.keys!.data) ready = mine.rows;
+      this.aheadRows += ready;
+    }
+    const tables = this.tablesFor(S);
+    if (ready < S) {
+      const c = st.keys!.data.subarray(ready * dc, S * dc);
+      reconstructRope(
+        new Tensor(c, [1, S - ready, dc]),
+        basis,
+        {
+          cos: tables.cos.subarray(ready * half, S * half),
+          sin: tables.sin.subarray(ready * half, S * half),
+        },
+        Hkv,
+        this.opts.ropeStyle,
+        { out: buf.subarray(ready * width, S * width) },
+      );
+    }
+    const keys = new Tensor(buf.subarray(0, S * width), [1, S, Hkv, D]);
+    this.postAhead(layer, 1 - index);
+    // Eq. 5.9: out = Σ_h (P_h · C_v) · W_o'_h, never materialising the values.
+    return foldedAttention(q, keys, st.values!.view(S), st.spec.foldedOutput!, offset);
+  }
+
+  /** Post the held rows of the next folded layer with compressed keys (wrapping to the next step). */
+  private postAhead(layer: number, index: number): void {
+    const n = this.numLayers;
+    for (let i = 1; i <= n; i++) {
+      const l = (layer + i) % n;
+      const st = this.layers[l];
+      const basis = st.spec.keyBasis;
+      if (!basis || !st.spec.valueBasis || this.valueMode !== 'fold' || !st.keys) continue;
+      const rows = st.length;
+      if (rows === 0 || rows > this.reserved) return;
+      const D = this.opts.headDim;
+      const pending = postReconstructRope({
+        c: st.keys.data,
+        basis: this.aheadBasis(l, basis),
+        cos: this.tables.cos,
+        sin: this.tables.sin,
+        out: this.ahead.bufs[index],
+        rows,
+        dc: basis.shape[1],
+        Hkv: this.opts.numKvHeads,
+        D,
+      });
+      this.ahead.job = pending ? { layer: l, index, rows, data: st.keys.data, pending } : undefined;
+      return;
+    }
+  }
+
+  /** Two key buffers of the reserved length in the kernels' shared memory (false: no wasm arena). */
+  private aheadBuffers(): boolean {
+    const n = this.reserved * this.width;
+    const a = this.ahead;
+    if (a.bufs.length === 2 && a.bufs[0].length >= n) return true;
+    if (!wasmKernels() || this.opts.ropeStyle !== 'half') return false;
+    settleBackground();
+    a.job = undefined;
+    a.bufs = [allocF32(n), allocF32(n)];
+    return true;
+  }
+
+  /** A layer's key basis copied once into the kernels' shared memory (the background thread reads it there). */
+  private aheadBasis(layer: number, basis: Tensor): Float32Array {
+    let b = this.ahead.bases.get(layer);
+    if (!b) {
+      b = allocF32(basis.size);
+      b.set(basis.data);
+      this.ahead.bases.set(layer, b);
+    }
+    return b;
+  }
+
+  /** Key rows attention calls took rebuilt ahead by the background thread since construction (a diagnostic). */
+  rowsRebuiltAhead(): number {
+    return this.aheadRows;
+  }
+
   bytes(): number {
     return this.bytesByLayer().reduce((a, b) => a + b, 0);
   }
@@ -443,10 +599,16 @@ export class LowRankKVCache implements KVCache {
 
   /** Bytes of the RoPE tables shared by every layer (not K/V state; excluded from bytes()). */
   auxiliaryBytes(): number {
-    return this.tables.cos.byteLength + this.tables.sin.byteLength;
+    const a = this.ahead;
+    let n = this.tables.cos.byteLength + this.tables.sin.byteLength;
+    for (const b of a.bufs) n += b.byteLength;
+    for (const b of a.bases.values()) n += b.byteLength;
+    return n;
   }
 
   clear(): void {
+    if (this.ahead.job) settleBackground();
+    this.ahead = { bufs: [], bases: new Map(), job: undefined };
     this.batch = 0;
     this.reserved = 0;
     this.layers = this.opts.layers.map((spec) => ({ spec, keys: null, values: null, length: 0 }));

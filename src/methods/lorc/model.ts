@@ -166,6 +166,8 @@ export interface BuildCacheOptions {
    * the schedule's.
    */
   compress?: 'both' | 'keys' | 'values';
+  /** Rebuild keys ahead on a background thread while decoding (see LowRankKVCacheOptions). Default true. */
+  keysAhead?: boolean;
 }
 
 /** The low-rank cache for a schedule (Algorithm 3 lines 5-15). */
@@ -208,6 +210,7 @@ export function buildCache(
     ropeStyle: shape.ropeStyle,
     layers,
     valueMode,
+    keysAhead: opts.keysAhead,
   });
 }
 
