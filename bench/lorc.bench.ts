@@ -290,8 +290,8 @@ for (const N of CONTEXTS) {
   lc.reserve(1, N + STEPS);
   replay(rec, lc, N);
   const lr = timeDecode(model, lc, allIds[N], STEPS);
-  // The same cache with every held key row rebuilt inside the attention call (no background thread).
-  const li = buildCache(an, decodeSched, { keysAhead: false });
+  // The same cache with the held key rows rebuilt ahead on the background thread (keysAhead).
+  const li = buildCache(an, decodeSched, { keysAhead: true });
   li.reserve(1, N + STEPS);
   replay(rec, li, N);
   const lir = timeDecode(model, li, allIds[N], STEPS);
@@ -304,10 +304,10 @@ for (const N of CONTEXTS) {
     speedup: r4(fr.msPerToken / lr.msPerToken),
     fullBytesHeld: full.bytes(),
     lorcBytesHeld: lc.bytes(),
-    lorcAuxiliaryBytes: lc.auxiliaryBytes(),
-    lorcKeyRowsRebuiltAhead: lc.rowsRebuiltAhead(),
-    lorcInPlaceTokensPerS: r4(1000 / lir.msPerToken),
-    lorcInPlaceSameTokens: lr.ids.filter((id, i) => id === lir.ids[i]).length,
+    lorcAheadTokensPerS: r4(1000 / lir.msPerToken),
+    lorcAheadSameTokens: lr.ids.filter((id, i) => id === lir.ids[i]).length,
+    lorcAheadKeyRowsRebuiltAhead: li.rowsRebuiltAhead(),
+    lorcAheadAuxiliaryBytes: li.auxiliaryBytes(),
     sameGreedyTokens: fr.ids.filter((id, i) => id === lr.ids[i]).length,
   };
   decode.push(row);
@@ -398,7 +398,7 @@ writeRecord({
     limit: decodeLimit(d1024.context),
   },
   notes:
-    "Context filled by replaying one real prefill of the held-out text into each cache; both caches are pre-sized with reserve(1, context + steps), so neither regrows while timed; the LoRC cache reconstructs and rotates every held key per step (appendix H.1: one GEMM C_k·V_cᵀ into the kernels' shared memory, RoPE by the SIMD row kernel; by default the rows of past positions of the next folded layer are rebuilt on a background thread while the current layer runs, so an attention call rebuilds only its newest row — decode.lorcInPlaceTokensPerS is the same cache with keysAhead: false, every row rebuilt in the call; lorcAuxiliaryBytes are the two key buffers, key bases in shared memory and RoPE tables, not K/V state), then attends with the values folded into W_o' (Eq. 5.9; on native: the scores of each K/V group's query heads as one batched GEMM, softmax, P·C_v and ·W_o' on OpenBLAS, src/ops/native/lowrank.ts; on wasm the attnRows kernel over C_v, then one GEMM with W_o'); the full cache's rotated keys are read in place by the same attnRows kernel. config.limit: what each side must do per token beyond the shared projections — the key reconstruction is compute the full cache does not have (RoPE after the up-projection keeps it from being folded into the query), which is why fewer bytes read does not make the LoRC step faster.",
+    "Context filled by replaying one real prefill of the held-out text into each cache; both caches are pre-sized with reserve(1, context + steps), so neither regrows while timed; the LoRC cache reconstructs and rotates every held key per step (appendix H.1: one GEMM C_k·V_cᵀ into the kernels' shared memory, RoPE by the SIMD row kernel; decode.lorcAheadTokensPerS is the same cache with keysAhead: true, the rows of past positions of the next folded layer rebuilt on a background thread while the current layer runs so an attention call rebuilds only its newest row, and lorcAheadAuxiliaryBytes its two key buffers, key bases in shared memory and RoPE tables, not K/V state), then attends with the values folded into W_o' (Eq. 5.9; on native: the scores of each K/V group's query heads as one batched GEMM, softmax, P·C_v and ·W_o' on OpenBLAS, src/ops/native/lowrank.ts; on wasm the attnRows kernel over C_v, then one GEMM with W_o'); the full cache's rotated keys are read in place by the same attnRows kernel. config.limit: what each side must do per token beyond the shared projections — the key reconstruction is compute the full cache does not have (RoPE after the up-projection keeps it from being folded into the query), which is why fewer bytes read does not make the LoRC step faster.",
 });
 
 /**

@@ -291,7 +291,7 @@ test('decode with keys rebuilt ahead on the background thread (native, reserved,
     ]),
   );
   withBackend('native', () => {
-    const cache = buildCache(an, sched);
+    const cache = buildCache(an, sched, { keysAhead: true });
     cache.reserve(1, 12);
     const outs = [0, 1, 2].map(() => new Float64Array(12 * L.hidden));
     const steps = [4, 1, 1, 1, 1, 1, 1, 1, 1];

@@ -68,7 +68,9 @@ export interface LowRankKVCacheOptions {
    * Decoding on the `native` backend after `reserve(1, …)`: rebuild the held keys of the next folded
    * layer on a background thread while this one runs, so an attention call rebuilds only its newest
    * row (same keys, same attention; two key buffers of the reserved length, reported by
-   * `auxiliaryBytes()`). Default true; false rebuilds every held row inside each attention call.
+   * `auxiliaryBytes()`). Default false (every held row rebuilt inside each attention call): with
+   * OpenBLAS's own threads in use for large products (src/ops/native/sgemm.ts) the thread slowed decode
+   * several-fold here (CPU time 2-3× per token, bench/profile/lorc-decode.ts KINDS=full,lorc,ahead).
    */
   keysAhead?: boolean;
 }
@@ -284,7 +286,7 @@ export class LowRankKVCache implements KVCache {
     }
     this.ensureTables(positions);
     // A decode loop follows: start the background key thread now, outside any timed step.
-    if (batch === 1 && this.opts.keysAhead !== false && getBackend() === 'native') warmBackground();
+    if (batch === 1 && this.opts.keysAhead === true && getBackend() === 'native') warmBackground();
   }
 
   private setBatch(batch: number): void {
@@ -490,7 +492,7 @@ export class LowRankKVCache implements KVCache {
     const basis = st.spec.keyBasis;
     if (
       !basis ||
-      this.opts.keysAhead === false ||
+      this.opts.keysAhead !== true ||
       this.batch !== 1 ||
       this.reserved === 0 ||
       S > this.reserved ||

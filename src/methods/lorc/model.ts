@@ -166,7 +166,7 @@ export interface BuildCacheOptions {
    * the schedule's.
    */
   compress?: 'both' | 'keys' | 'values';
-  /** Rebuild keys ahead on a background thread while decoding (see LowRankKVCacheOptions). Default true. */
+  /** Rebuild keys ahead on a background thread while decoding (see LowRankKVCacheOptions). Default false. */
   keysAhead?: boolean;
 }
 
