@@ -118,7 +118,7 @@ test('native sgemm split over the pool (helpers run OpenBLAS parts): batches, co
   }
 });
 
-test("native sgemm on ordinary memory: large products on OpenBLAS's own threads, single-threaded after", () => {
+test("native sgemm on ordinary memory: 64+ rows on OpenBLAS's own threads (fewer on the pool), single-threaded after", () => {
   const blas = o.nativeBlas();
   assert.ok(blas);
   const k = createKernels({ threads: 2 });

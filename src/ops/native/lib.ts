@@ -6,8 +6,8 @@
  *
  * Where the library is: `EFFLAB_BLAS_LIB` (a path to a shared library exporting `scipy_cblas_sgemm`),
  * else `.venv/lib/python* /site-packages/scipy_openblas32/lib/libscipy_openblas*.so` under the repository.
- * Threads: OpenBLAS is loaded single-threaded. A large GEMM on operands in ordinary memory runs with
- * OpenBLAS's own threads for that call (`EFFLAB_THREADS`, default the CPU count, at most 4); one on
+ * Threads: OpenBLAS is loaded single-threaded. A large GEMM of 64+ rows on operands in ordinary memory
+ * runs with OpenBLAS's own threads for that call (`EFFLAB_THREADS`, default the CPU count, at most 4); one on
  * operands in the shared wasm memory is split into parts over the wasm pool's threads, each part one
  * single-threaded OpenBLAS call (src/ops/native/sgemm.ts; the measurements in bench/README.md).
  */

@@ -3,11 +3,14 @@
  * already checked by src/ops/wasm/sgemm.ts (the one GEMM entry). Products smaller than the hand-over
  * costs (< 2^20 multiply-adds) run as one single-threaded call on the operands in place (koffi passes
  * a typed array's own address: no copy). Larger ones use every thread (`EFFLAB_THREADS`):
- *  - A in ordinary memory (the decoder's activations): one call with OpenBLAS's own threads, which
- *    read the operands in place; set back to one thread afterwards;
- *  - A in the shared wasm memory (the resident MiniLM encoder, attention's staged operands): split into
- *    one part per thread of the wasm pool (whole products of a batch, else column or row blocks), each
- *    part one single-threaded OpenBLAS call (operands not in the shared memory are copied there first).
+ *  - A and C in ordinary memory and at least OPENBLAS_THREADS_MIN_ROWS rows (the decoder's prefill
+ *    activations): one call with OpenBLAS's own threads, which read the operands in place; set back to
+ *    one thread afterwards;
+ *  - otherwise (the resident MiniLM encoder, attention's and LoRC's operands in the shared memory, a few
+ *    rows): split into one part per thread of the wasm pool (whole products of a batch, else column or
+ *    row blocks), each part one single-threaded OpenBLAS call (operands not in the shared memory are
+ *    copied there first); the caller takes back a part no helper has started, so a busy machine does
+ *    not stall it.
  *    `policy: 'pool'` forces this split for every large product (tests).
  */
 import type { WasmKernels } from '../wasm/runtime';
@@ -34,6 +37,13 @@ export interface GemmCall {
 
 /** Multiply-adds from which a call is split over the pool's threads (one part ≈ 10 µs of hand-over). */
 export const NATIVE_SPLIT_MIN = 1 << 20;
+/**
+ * Rows from which a large product on operands in ordinary memory runs on OpenBLAS's own threads. Fewer
+ * rows (decode's output head, DORM's batches) stage little for the pool split, which stays robust when the
+ * machine is busy (under load a descheduled OpenBLAS worker stalls the call: LoRC decode at load ≈ 3,
+ * 104–126 against 70–98 ms/token with the pool).
+ */
+export const OPENBLAS_THREADS_MIN_ROWS = 64;
 /** Column blocks are multiples of this (OpenBLAS's SkylakeX sgemm kernel is 16 wide). */
 const COL_ALIGN = 16;
 
@@ -156,7 +166,14 @@ export function nativeSgemm(
   calls++;
   const { arena } = k;
   const large = g.batch * g.M * g.N * g.K >= NATIVE_SPLIT_MIN;
-  if (large && k.threads > 1 && policy === 'auto' && !arena.owns(A)) {
+  if (
+    large &&
+    k.threads > 1 &&
+    policy === 'auto' &&
+    g.M >= OPENBLAS_THREADS_MIN_ROWS &&
+    !arena.owns(A) &&
+    !arena.owns(C)
+  ) {
     // Operands in ordinary memory: OpenBLAS's own threads read them where they are, where the pool's
     // helpers could only read copies in the shared memory (staging the rows of A and copying C back cost
     // more than the split gained: a 24-prompt PRBoost pass 2.9 s against 3.6 s, prefill 298 vs 325 ms).
