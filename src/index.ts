@@ -63,6 +63,12 @@ export declare const clearOutputPool: typeof OpsArea.clearOutputPool;
 export declare const outputBuffer: typeof OpsArea.outputBuffer;
 export declare const pooledOutputBytes: typeof OpsArea.pooledOutputBytes;
 export declare const recycle: typeof OpsArea.recycle;
+export declare const sizeClass: typeof OpsArea.sizeClass;
+export declare const backgroundBroken: typeof OpsArea.backgroundBroken;
+export declare const backgroundIdle: typeof OpsArea.backgroundIdle;
+export declare const postReconstructRope: typeof OpsArea.postReconstructRope;
+export declare const settleBackground: typeof OpsArea.settleBackground;
+export declare const warmBackground: typeof OpsArea.warmBackground;
 export declare const checkFinite: typeof OpsArea.checkFinite;
 export declare const deferInputChecks: typeof OpsArea.deferInputChecks;
 export declare const residentEncoderAvailable: typeof OpsArea.residentEncoderAvailable;
@@ -230,6 +236,12 @@ const FLAT_OPS = [
   'outputBuffer',
   'pooledOutputBytes',
   'recycle',
+  'sizeClass',
+  'backgroundBroken',
+  'backgroundIdle',
+  'postReconstructRope',
+  'settleBackground',
+  'warmBackground',
   'checkFinite',
   'deferInputChecks',
   'residentEncoderAvailable',

@@ -25,6 +25,7 @@ import {
   rmsNorm,
   ropeInvFreq,
   ropeTables,
+  type RopeTables,
   swiglu,
   type QuantActivations,
   type QuantMatrix,
@@ -209,11 +210,27 @@ export class LlamaModel {
     checkShapes(config, weights, source);
   }
 
+  /** The last positions' cos / sin tables: every layer of a pass rotates at the same positions. */
+  private lastTables: { positions: Int32Array; tables: RopeTables } | undefined;
+
+  /** RoPE tables for `positions`, reused while the positions equal the previous call's (compared by value). */
+  private tablesFor(positions: readonly number[]): RopeTables {
+    const last = this.lastTables;
+    if (last && last.positions.length === positions.length) {
+      let same = true;
+      for (let i = 0; i < positions.length && same; i++) same = last.positions[i] === positions[i];
+      if (same) return last.tables;
+    }
+    const tables = ropeTables(positions, this.invFreq);
+    this.lastTables = { positions: Int32Array.from(positions), tables };
+    return tables;
+  }
+
   /** Rotary embedding for x [B, T, H, D] at absolute positions (what caches call at read time). */
   readonly rope: RopeApplier = (x: Tensor, positions: readonly number[]): Tensor => {
     if (x.rank !== 4) throw new ShapeError(`rope: expected [B, T, H, D], got [${x.shape.join(', ')}]`);
     const [B, T, H, D] = x.shape;
-    const tables = ropeTables(positions, this.invFreq);
+    const tables = this.tablesFor(positions);
     if (B === 1) return applyRope(x.reshape([T, H, D]), tables, this.config.ropeStyle).reshape(x.shape);
     const out = new Float32Array(x.size);
     for (let b = 0; b < B; b++) {

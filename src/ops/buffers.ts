@@ -11,8 +11,9 @@
  * code that keeps every tensor (the user's) behaves exactly as before.
  *
  * Contract: a recycled buffer's contents are stale, so a kernel that takes one must write every element.
- * Only whole, plain ArrayBuffers are kept (never views into another array, never the wasm memory), at
- * most `MAX_POOLED_BYTES` in all; a buffer is held once even when handed back twice.
+ * Buffers come in size classes (`sizeClass`), so an output may be a view of the first n floats of a
+ * slightly larger buffer. Only plain ArrayBuffers are kept (never the wasm memory), at most
+ * `MAX_POOLED_BYTES` in all; a buffer is held once even when handed back twice.
  */
 import type { Tensor } from './tensor';
 
@@ -21,45 +22,64 @@ export const MAX_POOLED_BYTES = 96 << 20;
 /** Smaller arrays are not worth pooling (V8 allocates them cheaply). */
 const MIN_POOLED_LENGTH = 1024;
 
+/** Held buffers by capacity (a size class, in floats). */
 const free = new Map<number, Float32Array[]>();
+/** Buffers this module allocated (their capacity is a size class) and buffers now held. */
+const born = new WeakSet<ArrayBufferLike>();
 const pooled = new WeakSet<ArrayBufferLike>();
 let pooledBytes = 0;
 
-/** A Float32Array of length n for a kernel's output: a recycled one (stale contents) or a new one. */
+/**
+ * The capacity a request of n floats gets: n rounded up to one of four classes per octave (at most 25 %
+ * more), so passes whose lengths differ a little (packed prompts: a different token count every pass)
+ * still reuse each other's buffers.
+ */
+export function sizeClass(n: number): number {
+  if (n < MIN_POOLED_LENGTH) return n;
+  const step = 2 ** (Math.floor(Math.log2(n)) - 2);
+  return Math.ceil(n / step) * step;
+}
+
+/**
+ * A Float32Array of length n for a kernel's output: a view of a recycled buffer of n's size class (stale
+ * contents), or of a new one.
+ */
 export function outputBuffer(n: number): Float32Array {
-  const list = n >= MIN_POOLED_LENGTH ? free.get(n) : undefined;
-  const a = list?.pop();
-  if (!a) return new Float32Array(n);
-  pooled.delete(a.buffer);
-  pooledBytes -= a.byteLength;
-  return a;
+  if (n < MIN_POOLED_LENGTH) return new Float32Array(n);
+  const cap = sizeClass(n);
+  let a = free.get(cap)?.pop();
+  if (a) {
+    pooled.delete(a.buffer);
+    pooledBytes -= a.byteLength;
+  } else {
+    a = new Float32Array(cap);
+    born.add(a.buffer);
+  }
+  return a.length === n ? a : a.subarray(0, n);
 }
 
 /**
  * Hand dead intermediates back for reuse by later outputs. The caller promises that nothing reads
- * these tensors (or any view of their data) afterwards. Device tensors, views and arrays in the wasm
- * memory are ignored.
+ * these tensors (or any view of their data) afterwards. Kept: arrays that `outputBuffer` handed out
+ * (views from its start), and other whole buffers whose length is a size class; ignored: device tensors,
+ * other views, arrays in the wasm memory.
  */
 export function recycle(...tensors: (Tensor | undefined)[]): void {
   for (const t of tensors) {
     if (!t || t.device !== undefined) continue;
     const a = t.data;
     const buf = a.buffer;
-    if (
-      a.length < MIN_POOLED_LENGTH ||
-      !(buf instanceof ArrayBuffer) ||
-      a.byteOffset !== 0 ||
-      a.byteLength !== buf.byteLength ||
-      pooled.has(buf) ||
-      pooledBytes + a.byteLength > MAX_POOLED_BYTES
-    ) {
-      continue;
-    }
+    if (!(buf instanceof ArrayBuffer) || a.byteOffset !== 0 || pooled.has(buf)) continue;
+    const cap = buf.byteLength / 4;
+    const whole = a.byteLength === buf.byteLength;
+    if (cap < MIN_POOLED_LENGTH || !(born.has(buf) || (whole && sizeClass(cap) === cap))) continue;
+    if (pooledBytes + buf.byteLength > MAX_POOLED_BYTES) continue;
     pooled.add(buf);
-    pooledBytes += a.byteLength;
-    const list = free.get(a.length);
-    if (list) list.push(a);
-    else free.set(a.length, [a]);
+    pooledBytes += buf.byteLength;
+    const full = whole ? a : new Float32Array(buf);
+    const list = free.get(cap);
+    if (list) list.push(full);
+    else free.set(cap, [full]);
   }
 }
 

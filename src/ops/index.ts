@@ -50,7 +50,14 @@ export * from './lowrank';
 export * from './proxy-solve';
 export * from './quant-linear';
 export * from './packed-encoder';
-export { MAX_POOLED_BYTES, clearOutputPool, outputBuffer, pooledOutputBytes, recycle } from './buffers';
+export {
+  MAX_POOLED_BYTES,
+  clearOutputPool,
+  outputBuffer,
+  pooledOutputBytes,
+  recycle,
+  sizeClass,
+} from './buffers';
 // The wasm backend's plain-array API (src/ops/wasm): GEMM, quantized weights, shared-memory buffers.
 export {
   QUANT_BLOCK_BYTES,

@@ -27,7 +27,7 @@ import {
 } from '../../src/models';
 import { attentionReference } from '../../src/ops/attention';
 import { Tensor } from '../../src/ops/tensor';
-import { clearOutputPool, pooledOutputBytes, recycle } from '../../src/ops';
+import { clearOutputPool, outputBuffer, pooledOutputBytes, recycle } from '../../src/ops';
 import {
   ConfigError,
   EfflabError,
@@ -165,7 +165,7 @@ test('SmolLM2: the layer loop reuses its dead intermediates without changing a l
   const widths = [c.hidden, c.numHeads * c.headDim, c.numKvHeads * c.headDim, c.intermediate];
   widths.push(widths[1] + 2 * widths[2], 2 * c.intermediate);
   for (const wd of widths) {
-    for (let i = 0; i < 6; i++) recycle(new Tensor(new Float32Array(T * wd).fill(NaN), [T, wd]));
+    recycle(...Array.from({ length: 6 }, () => new Tensor(outputBuffer(T * wd).fill(NaN), [T, wd])));
   }
   const again = model.forward(ids, undefined, { logits: 'all' }).logits as Tensor;
   assert.deepEqual(Array.from(again.data), Array.from(first.data), 'bitwise the same logits');

@@ -11,7 +11,8 @@ import { assertClose, lcgTensor } from './helpers';
 
 afterEach(() => o.clearOutputPool());
 
-const nanTensor = (n: number): o.Tensor => new o.Tensor(new Float32Array(n).fill(NaN), [n]);
+/** A NaN-filled output of n floats as the kernels get them (a new buffer of n's size class). */
+const nanTensor = (n: number): o.Tensor => new o.Tensor(o.outputBuffer(n).fill(NaN), [n]);
 
 test('a recycled buffer is handed out again for the same length, once', () => {
   const t = o.Tensor.zeros([64, 32]);
@@ -20,6 +21,27 @@ test('a recycled buffer is handed out again for the same length, once', () => {
   assert.equal(o.outputBuffer(64 * 32), t.data);
   assert.equal(o.pooledOutputBytes(), 0);
   assert.notEqual(o.outputBuffer(64 * 32), t.data);
+});
+
+test('lengths share a size class (at most 25 % larger): a recycled output serves a slightly shorter one', () => {
+  assert.equal(o.sizeClass(4096), 4096);
+  assert.equal(o.sizeClass(4097), 5120);
+  assert.equal(o.sizeClass(5121), 6144);
+  for (let n = 1024; n < 1 << 20; n = Math.ceil(n * 1.07)) {
+    const c = o.sizeClass(n);
+    assert.ok(c >= n && c <= 1.25 * n, `class ${c} of ${n}`);
+    assert.equal(o.sizeClass(c), c);
+  }
+  const a = o.outputBuffer(4500); // a view of a 5,120-float buffer
+  assert.equal(a.length, 4500);
+  assert.equal(a.buffer.byteLength, 5120 * 4);
+  o.recycle(new o.Tensor(a, [4500]));
+  assert.equal(o.pooledOutputBytes(), 5120 * 4);
+  const b = o.outputBuffer(4200);
+  assert.equal(b.buffer, a.buffer);
+  assert.equal(b.length, 4200);
+  o.recycle(new o.Tensor(b.subarray(100), [4100])); // not from the buffer's start: ignored
+  assert.equal(o.pooledOutputBytes(), 0);
 });
 
 test('views, small arrays and arrays in the wasm memory are never kept', () => {
@@ -99,7 +121,7 @@ for (const backend of ['native', 'wasm', 'js'] as const) {
         const want = o.withBackend('reference', c.run);
         o.clearOutputPool();
         // Several per length: a kernel may take more than one (e.g. the copy out of the arena).
-        for (let i = 0; i < 4; i++) o.recycle(nanTensor(want.size), nanTensor(want.size));
+        o.recycle(...Array.from({ length: 8 }, () => nanTensor(want.size)));
         const before = o.pooledOutputBytes();
         const got = o.withBackend(backend, c.run);
         assertClose(got, want, backend, `${c.name} on ${backend} after poisoning the pool`, c.factor ?? 1);
