@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import assert from 'node:assert/strict';
-import { Tensor, type BackendName } from '../../src/ops';
+import { QUANT_BLOCK_BYTES, Tensor, type BackendName, type QuantMatrix, type QuantType } from '../../src/ops';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -92,4 +92,22 @@ export function lcgTensor(shape: number[], seed: number, scale = 1): Tensor {
     out[i] = ((s / 2147483647) * 2 - 1) * scale;
   }
   return new Tensor(out, shape);
+}
+
+/**
+ * Quantized weights (GGUF Q8_0 / Q4_1 blocks) from a seeded generator, with every scale (and Q4_1
+ * minimum) an f16 in [2^-8, 2^-6): finite and normal, sign from the random bits.
+ */
+export function quantMatrix(type: QuantType, rows: number, cols: number, seed: number): QuantMatrix {
+  const bb = QUANT_BLOCK_BYTES[type];
+  const data = new Uint8Array(rows * (cols / 32) * bb);
+  let st = seed;
+  for (let i = 0; i < data.length; i++) {
+    st = (st * 16807) % 2147483647;
+    data[i] = st & 255;
+  }
+  for (let b = 0; b < data.length; b += bb) {
+    for (const off of type === 'q8_0' ? [0] : [0, 2]) data[b + off + 1] = (data[b + off + 1] & 0x83) | 0x1c;
+  }
+  return { type, rows, cols, data };
 }

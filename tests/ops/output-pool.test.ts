@@ -7,7 +7,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as o from '../../src/ops';
-import { assertClose, lcgTensor } from './helpers';
+import { assertClose, lcgTensor, quantMatrix } from './helpers';
 
 afterEach(() => o.clearOutputPool());
 
@@ -63,21 +63,6 @@ test('the pool holds at most MAX_POOLED_BYTES', () => {
   o.clearOutputPool();
   assert.equal(o.pooledOutputBytes(), 0);
 });
-
-/** Quantized weights with finite f16 scales (as tests/ops/parity.test.ts builds them). */
-function quantMatrix(type: o.QuantType, rows: number, cols: number, seed: number): o.QuantMatrix {
-  const bb = o.QUANT_BLOCK_BYTES[type];
-  const data = new Uint8Array(rows * (cols / 32) * bb);
-  let st = seed;
-  for (let i = 0; i < data.length; i++) {
-    st = (st * 16807) % 2147483647;
-    data[i] = st & 255;
-  }
-  for (let b = 0; b < data.length; b += bb) {
-    for (const off of type === 'q8_0' ? [0] : [0, 2]) data[b + off + 1] = (data[b + off + 1] & 0x83) | 0x1c;
-  }
-  return { type, rows, cols, data };
-}
 
 const x = lcgTensor([40, 64], 1);
 const y = lcgTensor([40, 64], 2);

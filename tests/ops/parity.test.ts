@@ -17,7 +17,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as o from '../../src/ops';
-import { assertClose, fixtures, lcgTensor, tensorOf, TOLERANCE } from './helpers';
+import { assertClose, fixtures, lcgTensor, quantMatrix, tensorOf, TOLERANCE } from './helpers';
 
 const F = fixtures();
 after(() => o.disposeBackends());
@@ -548,22 +548,7 @@ add({
 {
   const rows = 24;
   const cols = 64;
-  const quant = (type: o.QuantType, seed: number): o.QuantMatrix => {
-    const bb = o.QUANT_BLOCK_BYTES[type];
-    const data = new Uint8Array(rows * (cols / 32) * bb);
-    let st = seed;
-    for (let i = 0; i < data.length; i++) {
-      st = (st * 16807) % 2147483647;
-      data[i] = st & 255;
-    }
-    // Scales (and Q4_1 minima) as f16 in [2^-8, 2^-6): finite, normal, sign from the random bits.
-    for (let b = 0; b < data.length; b += bb) {
-      for (const off of type === 'q8_0' ? [0] : [0, 2]) {
-        data[b + off + 1] = (data[b + off + 1] & 0x83) | 0x1c;
-      }
-    }
-    return { type, rows, cols, data };
-  };
+  const quant = (type: o.QuantType, seed: number): o.QuantMatrix => quantMatrix(type, rows, cols, seed);
   for (const type of ['q8_0', 'q4_1'] as const) {
     const w = quant(type, type === 'q8_0' ? 91 : 92);
     for (const m of [1, 9]) {
