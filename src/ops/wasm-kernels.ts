@@ -26,7 +26,7 @@ import { ropeJs } from './js/rope';
 import type { FoldedDims } from './lowrank';
 import type { RopePlan } from './rope';
 import type { QuantLinearPlan } from './quant-linear';
-import { requireKernels, type ElementwiseName } from './wasm/runtime';
+import { requireKernels, type ElementwiseName, type WasmKernels } from './wasm/runtime';
 import type { Job } from './wasm/pool';
 
 /** Why the wasm backend cannot run here (no WebAssembly SIMD / shared memory), or undefined if it can. */
@@ -124,14 +124,17 @@ function quantLinearWasm(x: Tensor, w: QuantMatrix, bias: Tensor | undefined, p:
 }
 
 /**
- * Run a row / elementwise kernel of the module on this thread: inputs already in the arena are read in
- * place, others are copied into scratch; the n-element result is copied out of the arena.
+ * Run a row / elementwise kernel of the module: inputs already in the arena are read in place, others are
+ * copied into scratch; the n-element result is copied out of the arena. By default the named kernel runs
+ * on this thread with (...input pointers, output pointer, ...scalars); `run` replaces that call (e.g. to
+ * split the work over the pool).
  */
 function ewCall(
   name: ElementwiseName,
   inputs: Float32Array[],
   n: number,
   scalars: number[] = [],
+  run?: (k: WasmKernels, ptrs: number[], out: number) => void,
 ): Float32Array {
   const k = requireKernels();
   const { arena } = k;
@@ -146,7 +149,8 @@ function ewCall(
     });
     const out = arena.scratch(4 * n + 64);
     held.push(out);
-    k.ew[name](...ptrs, out.ptr, ...scalars);
+    if (run) run(k, ptrs, out.ptr);
+    else k.ew[name](...ptrs, out.ptr, ...scalars);
     const res = outputBuffer(n);
     res.set(new Float32Array(arena.memory.buffer, out.ptr, n));
     return res;
@@ -166,36 +170,16 @@ const SWIGLU_SPLIT_MIN = 1 << 15;
 /** SwiGLU (silu(g) · u) on the SIMD kernel, split over the pool's threads for prefill-sized inputs. */
 function swigluWasm(g: Tensor, u: Tensor): Tensor {
   const n = g.size;
-  const k = requireKernels();
-  if (n < SWIGLU_SPLIT_MIN || k.threads < 2)
-    return new Tensor(ewCall('swiglu', [g.data, u.data], n, [n]), g.shape);
-  const { arena } = k;
-  const held: { done: () => void }[] = [];
-  const staged = (x: Float32Array): number => {
-    if (arena.owns(x)) return x.byteOffset;
-    const s = arena.scratch(4 * n + 64);
-    held.push(s);
-    new Float32Array(arena.memory.buffer, s.ptr, n).set(x);
-    return s.ptr;
-  };
-  try {
-    const gp = staged(g.data);
-    const up = staged(u.data);
-    const out = arena.scratch(4 * n + 64);
-    held.push(out);
+  const split = (k: WasmKernels, [gp, up]: number[], out: number): void => {
     const per = Math.ceil(n / k.threads / 16) * 16;
     const jobs: Job[] = [];
     for (let i = 0; i < n; i += per) {
-      const m = Math.min(per, n - i);
-      jobs.push({ name: 'swiglu', args: [gp + 4 * i, up + 4 * i, out.ptr + 4 * i, m] });
+      jobs.push({ name: 'swiglu', args: [gp + 4 * i, up + 4 * i, out + 4 * i, Math.min(per, n - i)] });
     }
     k.pool.run(jobs);
-    const res = outputBuffer(n);
-    res.set(new Float32Array(arena.memory.buffer, out.ptr, n));
-    return new Tensor(res, g.shape);
-  } finally {
-    for (const h of held) h.done();
-  }
+  };
+  const threaded = n >= SWIGLU_SPLIT_MIN && requireKernels().threads >= 2;
+  return new Tensor(ewCall('swiglu', [g.data, u.data], n, [n], threaded ? split : undefined), g.shape);
 }
 
 /** ewCall with the output pointer before the trailing row counts (the norm kernels' argument order). */
