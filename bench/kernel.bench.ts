@@ -24,7 +24,7 @@ import path from 'node:path';
 import { Dealer, Subscriber } from 'zeromq';
 import { decode, encode, Signer, type Message } from '../kernel/src/wire';
 import { Session } from '../kernel/src/session';
-import { ROOT, writeRecord } from './lib';
+import { ROOT, loadCheck, writeRecord } from './lib';
 
 const STARTS = Number(process.env.KERNEL_BENCH_STARTS ?? 5);
 const IMPORT_ROUNDS = Number(process.env.KERNEL_BENCH_IMPORT_ROUNDS ?? 5);
@@ -205,6 +205,7 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
+  const load = loadCheck();
   const startup: Record<string, number[]> = {};
   const firstCell: Record<string, number[]> = {};
   const exec: Record<string, number[]> = {};
@@ -260,8 +261,10 @@ async function main(): Promise<void> {
     warmup_execs: WARMUP,
     cell: '1',
     cwd: 'empty temporary folder',
+    load1: Number(load.load1.toFixed(2)),
   };
   writeRecord({
+    ...load.mark,
     name: 'kernel-startup',
     unit: 'ms',
     ours: median(startup[ours]),
@@ -281,6 +284,7 @@ async function main(): Promise<void> {
       'Spawn to the first idle status after an answered kernel_info_request (kernel_info retried every 100 ms). Median of cold starts, kernels alternated. ratio = baseline / ours (>1: efflab starts faster). efflab binds its sockets first and warms the TypeScript compiler right after, so its first cell can still wait for the compiler: config.first_cell_done_ms gives spawn to the first cell `1` finished, median, for both.',
   });
   writeRecord({
+    ...load.mark,
     name: 'kernel-exec-overhead',
     unit: 'ms',
     ours: median(exec[ours]),
@@ -296,6 +300,7 @@ async function main(): Promise<void> {
       'Trivial cell `1`: execute_request sent to reply and idle received, median after warm-up, samples interleaved between the two kernels running side by side. Both kernels type-check the cell with the same tslab compiler; efflab also publishes execute_input and an execute_result (tslab sends neither). ratio = baseline / ours (>1: efflab is faster).',
   });
   writeRecord({
+    ...load.mark,
     name: 'kernel-first-import',
     unit: 'ms',
     ours: median(importMs),
@@ -303,6 +308,7 @@ async function main(): Promise<void> {
     baseline_impl: 'efflab, a cell importing nothing (same fresh kernel, just before)',
     ratio: median(nothingMs) / median(importMs),
     config: {
+      load1: config.load1,
       rounds: IMPORT_ROUNDS,
       idle_after_first_cell_ms: IMPORT_IDLE_MS,
       import_cell: IMPORT_CELL,

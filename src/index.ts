@@ -100,6 +100,7 @@ export declare const add: typeof OpsArea.add;
 export declare const addMod24: typeof OpsArea.addMod24;
 export declare const allocBytes: typeof OpsArea.allocBytes;
 export declare const allocF32: typeof OpsArea.allocF32;
+export declare const freeF32: typeof OpsArea.freeF32;
 export declare const applyRope: typeof OpsArea.applyRope;
 export declare const applyRopeRef: typeof OpsArea.applyRopeRef;
 export declare const applyRopeReference: typeof OpsArea.applyRopeReference;
@@ -304,6 +305,7 @@ const FLAT_OPS = [
   'foldedAttention',
   'foldedAttentionRef',
   'foldedAttentionReference',
+  'freeF32',
   'gelu',
   'geluTanh',
   'getBackend',

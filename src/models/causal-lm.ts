@@ -161,24 +161,34 @@ export class CausalLM {
   generate(prompt: string | readonly number[], opts: GenerateOptions = {}): GenerateResult {
     const promptIds = this.promptIds(prompt);
     const max = opts.maxNewTokens ?? 32;
-    const cache = opts.cache ?? this.model.createCache();
-    if (cache.length(0) !== 0) throw new ValueError('generate: the cache must start empty');
     const ctx = this.model.config.contextLength;
-    const out: number[] = [];
-    let r = this.model.forward(promptIds, cache, { logits: 'last' });
-    for (let i = 0; i < max; i++) {
-      const next = argmax((r.logits as Tensor).data);
-      out.push(next);
-      if ((opts.stopAtEos ?? true) && next === this.tokenizer.eosId) break;
-      if (i === max - 1 || promptIds.length + out.length >= ctx) break;
-      r = this.model.forward([next], cache, { logits: 'last' });
+    if (opts.cache && opts.cache.length(0) !== 0)
+      throw new ValueError('generate: the cache must start empty');
+    // A cache of its own is sized for the whole decode up front (it never regrows, and its rows sit in
+    // the kernels' shared memory, read in place each step) and handed back when done. A caller's cache
+    // is used as given: `reserve` it first for the same effect.
+    const own = opts.cache ? undefined : this.model.createCache();
+    const cache: KVCache = opts.cache ?? (own as KVCache);
+    own?.reserve(1, Math.min(ctx, promptIds.length + max));
+    try {
+      const out: number[] = [];
+      let r = this.model.forward(promptIds, cache, { logits: 'last' });
+      for (let i = 0; i < max; i++) {
+        const next = argmax((r.logits as Tensor).data);
+        out.push(next);
+        if ((opts.stopAtEos ?? true) && next === this.tokenizer.eosId) break;
+        if (i === max - 1 || promptIds.length + out.length >= ctx) break;
+        r = this.model.forward([next], cache, { logits: 'last' });
+      }
+      return {
+        promptIds,
+        ids: out,
+        text: this.tokenizer.decode(out, { skipSpecialTokens: true }),
+        cacheBytes: cache.bytes(),
+      };
+    } finally {
+      own?.dispose();
     }
-    return {
-      promptIds,
-      ids: out,
-      text: this.tokenizer.decode(out, { skipSpecialTokens: true }),
-      cacheBytes: cache.bytes(),
-    };
   }
 
   /**

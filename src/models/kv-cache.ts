@@ -7,7 +7,7 @@
  * take over the attention read entirely (`attend`), e.g. to attend in a compressed space with the
  * value up-projection folded into the output projection (Eq. 5.9).
  */
-import { Tensor, allocF32, attention, outputBuffer, recycle, wasmArena, wasmKernels } from '../ops';
+import { Tensor, allocF32, attention, freeF32, outputBuffer, recycle, wasmArena, wasmKernels } from '../ops';
 import { NonFiniteError, ShapeError, ValueError } from '../errors';
 
 /** Applies rotary embedding to x [B, T, H, D] at the given absolute positions (one per t). */
@@ -73,6 +73,12 @@ export interface KVCache {
   bytesByLayer(): number[];
   /** Drop every held position. */
   clear(): void;
+  /**
+   * Optional: room for `positions` positions per batch row up front, so a decode loop up to that length
+   * never regrows the storage (the caches that have it also move their rows where the kernels read them
+   * in place).
+   */
+  reserve?(batch: number, positions: number): void;
 }
 
 /**
@@ -245,6 +251,19 @@ export class FullKVCache implements KVCache {
   /** Bytes allocated, including the doubling headroom. */
   capacityBytes(): number {
     return this.keys.reduce((a, k, i) => a + 4 * (k.length + this.vals[i].length), 0);
+  }
+
+  /**
+   * Drop every held position and hand storage in the kernels' shared memory back at once instead of
+   * when the collector finds it (for a cache made and dropped inside one synchronous loop, as
+   * `generate` does). Arrays from `read` are copies and stay valid; nothing else may still view the rows.
+   */
+  dispose(): void {
+    for (let l = 0; l < this.numLayers; l++) {
+      freeF32(this.keys[l]);
+      freeF32(this.vals[l]);
+    }
+    this.clear();
   }
 
   clear(): void {

@@ -65,6 +65,7 @@ export {
   allocBytes,
   allocF32,
   checkQuantMatrix,
+  freeF32,
   dequantizeQuant,
   dequantizeRows,
   linearQ4_1,

@@ -27,7 +27,7 @@ import {
 } from '../../src/models';
 import { attentionReference } from '../../src/ops/attention';
 import { Tensor } from '../../src/ops/tensor';
-import { clearOutputPool, outputBuffer, pooledOutputBytes, recycle } from '../../src/ops';
+import { clearOutputPool, outputBuffer, pooledOutputBytes, recycle, wasmArena } from '../../src/ops';
 import {
   ConfigError,
   EfflabError,
@@ -97,6 +97,12 @@ test("SmolLM2 greedy continuation (16 tokens, KV-cache decode) equals transforme
   const c = lm().model.config;
   // Full cache: K and V of 48 positions × 30 layers × 3 KV heads × 64 dims, float32.
   assert.equal(r.cacheBytes, 2 * 4 * (32 + 15) * c.numLayers * c.numKvHeads * c.headDim);
+  // generate sizes its own cache in the shared memory and hands it back when done, so a loop of calls
+  // (no turn for the collector) does not hold on to it.
+  const arena = wasmArena();
+  const used = arena.usedBytes;
+  assert.deepEqual(lm().generate(FX.ids, { maxNewTokens: 16, stopAtEos: false }).ids, FX.greedy16);
+  assert.equal(arena.usedBytes, used, 'shared memory in use after a second generate');
 });
 
 test('SmolLM2 sliding-window perplexity within 1e-4 (relative) of transformers', () => {

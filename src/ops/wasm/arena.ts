@@ -22,6 +22,8 @@ export class WasmArena {
   private free: Range[] = [];
   private top = ALIGN; // keep address 0 unused (null pointer for "no bias")
   private readonly registry = new FinalizationRegistry<Range>((r) => this.release(r));
+  /** Ranges of the live `allocF32` arrays, for `freeF32` (weakly held: collection still frees them). */
+  private readonly live = new WeakMap<Float32Array, Range>();
 
   constructor(initialPages = 16) {
     const api = wasmApi();
@@ -33,6 +35,11 @@ export class WasmArena {
   /** Bytes of wasm memory reserved so far (allocated or free). */
   get reservedBytes(): number {
     return this.memory.buffer.byteLength;
+  }
+
+  /** Bytes handed out and not yet returned (allocated arrays not yet freed or collected, scratch in use). */
+  get usedBytes(): number {
+    return this.top - ALIGN - this.free.reduce((a, r) => a + r.size, 0);
   }
 
   /** Whether `a` is a view into this arena (its byteOffset is then a wasm address). */
@@ -96,8 +103,25 @@ export class WasmArena {
     const start = this.grabRange(bytes);
     const view = new Float32Array(this.memory.buffer, start, n);
     view.fill(0);
-    this.registry.register(view, { start, size: Math.ceil(bytes / ALIGN) * ALIGN });
+    const range = { start, size: Math.ceil(bytes / ALIGN) * ALIGN };
+    this.registry.register(view, range, view);
+    this.live.set(view, range);
     return view;
+  }
+
+  /**
+   * Hand an `allocF32` array's range back now instead of when the view is collected (a loop that makes
+   * and drops many resident arrays synchronously never gives the collector's callbacks a turn). The
+   * caller must not touch `view` afterwards: its memory is reused. Returns false (and does nothing) for
+   * an array this arena did not allocate with `allocF32` or already freed.
+   */
+  freeF32(view: Float32Array): boolean {
+    const range = this.live.get(view);
+    if (!range) return false;
+    this.live.delete(view);
+    this.registry.unregister(view);
+    this.release(range);
+    return true;
   }
 
   /** A zeroed byte array of n bytes in wasm memory (e.g. quantized GGUF blocks); freed when collected. */

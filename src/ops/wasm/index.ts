@@ -61,6 +61,15 @@ export function allocF32(n: number): Float32Array {
   return k ? k.arena.allocF32(n) : new Float32Array(n);
 }
 
+/**
+ * Return an `allocF32` array's shared memory now rather than at garbage collection; the array must not
+ * be used afterwards. False (nothing done) for any other array, so plain memory is accepted.
+ */
+export function freeF32(a: Float32Array): boolean {
+  const k = wasmKernels();
+  return k ? k.arena.freeF32(a) : false;
+}
+
 /** A byte array in the shared wasm memory (e.g. quantized weights); plain memory without wasm. */
 export function allocBytes(n: number): Uint8Array {
   const k = wasmKernels();
