@@ -136,6 +136,37 @@ export function randomRef(shape: number[], k: RngConsts): Tensor {
   return new Tensor(out, shape);
 }
 
+/**
+ * The CPU kernel of the generator (js backend): `randomRef`'s rounds in 32-bit integer arithmetic —
+ * (x·a) mod 2^24 is the low 24 bits of `Math.imul(x, a)` and every sum stays below 2^25 — so the values
+ * are bit for bit the reference's, about 10× faster. `x < p·2^24` is `x < ⌈p·2^24⌉` for integer x.
+ */
+export function randomInt(shape: number[], k: RngConsts): Tensor {
+  const n = shapeSize(shape);
+  const out = new Float32Array(n);
+  const a0 = k.a0h * TWO12 + k.a0l;
+  const a1 = k.a1h * TWO12 + k.a1l;
+  const a2 = k.a2h * TWO12 + k.a2l;
+  const a3 = k.a3h * TWO12 + k.a3l;
+  const { s0, s1, c0, c1, c2, c3 } = k;
+  const thr = Math.ceil(k.p * TWO24);
+  const scale = Math.fround(k.scale);
+  for (let i = 0; i < n; i++) {
+    let x = (i + s0) & 0xffffff;
+    x = ((Math.imul(x, a0) & 0xffffff) + c0) & 0xffffff;
+    x = ((x & 0xfff) << 12) | (x >>> 12);
+    x = (x + s1) & 0xffffff;
+    x = ((Math.imul(x, a1) & 0xffffff) + c1) & 0xffffff;
+    x = ((x & 0xfff) << 12) | (x >>> 12);
+    x = ((Math.imul(x, a2) & 0xffffff) + c2) & 0xffffff;
+    x = ((x & 0xfff) << 12) | (x >>> 12);
+    x = ((Math.imul(x, a3) & 0xffffff) + c3) & 0xffffff;
+    x = ((x & 0xfff) << 12) | (x >>> 12);
+    out[i] = k.mode === 0 ? x / TWO24 : x < thr ? 0 : scale;
+  }
+  return new Tensor(out, shape);
+}
+
 /** Uniform [0, 1) samples of the given shape on the current backend. */
 export function randomUniform(shape: Shape, seed: number, opts: RandomOptions = {}): Tensor {
   return generate(shape, 'randomUniform', consts(seed, opts, 0, 0));

@@ -13,7 +13,7 @@ import { normaliseRows } from './js/cosine';
 import { rotateRowsInPlace } from './js/lowrank';
 import { activationJs } from './js/activations';
 import type { OpKernels } from './kernel-types';
-import type { Activation, NormPlan } from './plans';
+import type { Activation, NormPlan, RngConsts } from './plans';
 import type { FusedDims } from './lowrank';
 import type { LinearPlan, MatmulPlan } from './matmul';
 import type { RopeTables } from './rope';
@@ -195,6 +195,14 @@ function layerNormWasm(x: Tensor, gamma: Tensor, beta: Tensor, p: NormPlan): Ten
   return new Tensor(normCall('layernorm', [x.data, gamma.data, beta.data], p), x.shape);
 }
 
+/** The generator (`random`, src/ops/random.ts) on the module's SIMD integer kernel, bit for bit `randomRef`. */
+function randomWasm(shape: number[], k: RngConsts): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const thr = Math.ceil(k.p * 16777216);
+  const scalars = [0, n, k.s0, k.s1, k.mode, thr, Math.fround(k.scale)];
+  return new Tensor(ewCall('rng24', [], n, scalars), shape);
+}
+
 /** Ops with a wasm kernel (the rest fall back to js). */
 export function wasmKernelTable(): Partial<OpKernels> {
   return {
@@ -210,5 +218,6 @@ export function wasmKernelTable(): Partial<OpKernels> {
     swiglu: swigluWasm,
     rmsNorm: rmsNormWasm,
     layerNorm: layerNormWasm,
+    random: randomWasm,
   };
 }

@@ -11,11 +11,10 @@
  * (seed, stream): the same key gives the same masks, so a training step, its finite-difference
  * check and an MC-dropout pass are all reproducible.
  */
-import { ShapeError } from '../ops';
+import { ShapeError, dropoutMask, recycle } from '../ops';
 import { ConfigError, ValueError } from '../errors';
 import { applyActivation, multiplyDerivative } from './activations';
 import { product } from './dense';
-import { fillDropoutMask } from './dropout';
 import { Rng } from './rng';
 import type { HiddenActivation, MatrixLike, Matrix64, Precision, Vec } from './types';
 
@@ -44,8 +43,8 @@ export interface LayerParams {
 
 /**
  * Addresses the dropout masks of one forward pass: hidden layer l uses
- * `dropoutMaskReference([rows, width], p, seed, { stream: stream·16 + l })` (made by `fillDropoutMask`,
- * bit-identical and faster).
+ * `dropoutMaskReference([rows, width], p, seed, { stream: stream·16 + l })` (made by the ops layer's
+ * `dropoutMask` on the current backend, bit-identical and faster).
  */
 export interface DropoutKey {
   readonly seed: number;
@@ -182,33 +181,82 @@ export class Mlp {
    */
   trace(x: Vec, rows: number, dropout?: DropoutKey): ForwardTrace {
     if (dropout !== undefined) checkKey(dropout);
-    const inputs: Vec[] = [];
-    const pre: Vec[] = [];
-    const masks: (Float32Array | undefined)[] = [];
-    let h = x;
+    const t = { rows, inputs: [], pre: [], masks: [] };
+    return { ...t, out: this.traceFrom(t, 0, x, dropout) };
+  }
+
+  /**
+   * The activations of the first hidden layer before its dropout, [rows, sizes[1]]: the part of a pass
+   * that no dropout mask touches, so MC dropout computes it once for all its passes (`traceAfterFirst`).
+   */
+  firstHidden(x: Vec, rows: number): { pre: Vec; act: Vec } {
+    if (this.layers.length < 2) throw new ConfigError('Mlp.firstHidden: the model has no hidden layer');
+    const z = this.affine(0, x, rows);
+    const act = this.precision === 'float32' ? new Float32Array(z.length) : new Float64Array(z.length);
+    applyActivation(this.activation, z, act);
+    return { pre: z, act };
+  }
+
+  /**
+   * The outputs [rows, out] of `trace(x, rows, dropout).out` continued from `firstHidden(x, rows)`,
+   * the same values bit for bit, for MC dropout: the first hidden layer's mask is drawn and applied into
+   * `scratch` (rows·sizes[1] values in the model's precision, reused across passes; a new array when
+   * omitted), then the later layers run. Nothing is kept for a backward pass.
+   */
+  outputAfterFirst(first: { pre: Vec; act: Vec }, rows: number, dropout: DropoutKey, scratch?: Vec): Vec {
+    checkKey(dropout);
+    const { act } = first;
+    const a =
+      scratch ?? (this.precision === 'float32' ? new Float32Array(act.length) : new Float64Array(act.length));
+    if (a.length !== act.length)
+      throw new ShapeError(`Mlp.outputAfterFirst: scratch has ${a.length} values, the layer ${act.length}`);
+    if (this.dropout > 0) {
+      const mask = dropoutMask([act.length], this.dropout, dropout.seed, { stream: maskStream(dropout, 0) });
+      const m = mask.data;
+      for (let i = 0; i < a.length; i++) a[i] = act[i] * m[i];
+      recycle(mask);
+    } else {
+      a.set(act);
+    }
+    return this.traceFrom({ rows, inputs: [], pre: [], masks: [] }, 1, a, dropout);
+  }
+
+  /** z = h·W_l + b_l, [rows, fanOut_l]. */
+  private affine(l: number, h: Vec, rows: number): Vec {
+    const layer = this.layers[l];
+    const z = product(h, [rows, layer.fanIn], layer.W, [layer.fanIn, layer.fanOut], {}, this.precision);
+    const out = layer.fanOut;
+    for (let r = 0; r < rows; r++) for (let j = 0; j < out; j++) z[r * out + j] += layer.b[j];
+    return z;
+  }
+
+  /** Draws hidden layer l's keep mask under `dropout` and multiplies it into `a` (none in eval mode). */
+  private applyMask(a: Vec, rows: number, l: number, dropout?: DropoutKey): Float32Array | undefined {
+    if (dropout === undefined || !(this.dropout > 0)) return undefined;
+    const mask = dropoutMask([rows * this.layers[l].fanOut], this.dropout, dropout.seed, {
+      stream: maskStream(dropout, l),
+    }).data;
+    for (let i = 0; i < a.length; i++) a[i] *= mask[i];
+    return mask;
+  }
+
+  /** Layers from..last on input h (the activations after layer from − 1), recorded into t; the output. */
+  private traceFrom(t: Omit<ForwardTrace, 'out'>, from: number, h: Vec, dropout?: DropoutKey): Vec {
     const last = this.layers.length - 1;
-    this.layers.forEach((layer, l) => {
-      inputs.push(h);
-      const z = product(h, [rows, layer.fanIn], layer.W, [layer.fanIn, layer.fanOut], {}, this.precision);
-      const out = layer.fanOut;
-      for (let r = 0; r < rows; r++) for (let j = 0; j < out; j++) z[r * out + j] += layer.b[j];
+    for (let l = from; l <= last; l++) {
+      t.inputs.push(h);
+      const z = this.affine(l, h, t.rows);
       if (l < last) {
-        pre.push(z);
+        t.pre.push(z);
         const a = this.precision === 'float32' ? new Float32Array(z.length) : new Float64Array(z.length);
         applyActivation(this.activation, z, a);
-        let mask: Float32Array | undefined;
-        if (dropout !== undefined && this.dropout > 0) {
-          mask = new Float32Array(rows * out);
-          fillDropoutMask(mask, 0, mask.length, this.dropout, dropout.seed, maskStream(dropout, l));
-          for (let i = 0; i < a.length; i++) a[i] *= mask[i];
-        }
-        masks.push(mask);
+        t.masks.push(this.applyMask(a, t.rows, l, dropout));
         h = a;
       } else {
         h = z;
       }
-    });
-    return { rows, inputs, pre, masks, out: h };
+    }
+    return h;
   }
 
   /**

@@ -459,6 +459,32 @@ add({
         values.map((x) => Math.fround(x)),
       ),
   });
+  const streams = (): o.Tensor => {
+    const parts: number[] = [];
+    for (const n of [1, 3, 4, 7, 1003]) {
+      for (const [p, seed, stream] of [
+        [0.1, 1, 0],
+        [0, 7, 2],
+        [0.3333, -5, 123456],
+      ] as const) {
+        parts.push(
+          ...o.dropoutMask([n], p, seed, { stream }).data,
+          ...o.randomUniform([n], seed, { stream }).data,
+        );
+      }
+    }
+    return new o.Tensor(Float32Array.from(parts), [parts.length]);
+  };
+  add({
+    op: 'random',
+    name: 'dropout masks and uniform streams equal the reference bit for bit (SIMD tails, p = 0, any seed)',
+    run: streams,
+    check: (got) =>
+      assert.deepEqual(
+        Array.from((got as o.Tensor).data),
+        Array.from(o.withBackend('reference', streams).data),
+      ),
+  });
   add({
     op: 'random',
     name: 'dropout mask: exact, keep rate and scale',

@@ -16,6 +16,7 @@ import {
   type Dataset,
 } from '../../src/train';
 import { randn } from './helpers';
+import { NonFiniteError } from '../../src/errors';
 
 /** Two Gaussian blobs in 4-d, labels 0/1. */
 function blobs(seed: number, n: number): Dataset & { labels: Int32Array } {
@@ -231,6 +232,46 @@ test('MC dropout: seeded, stochastic across passes, eval mode is deterministic',
     () => mcDropout(new Mlp({ sizes: [4, 2], seed: 1 }), x, { passes: 2, seed: 1 }),
     /no dropout/,
   );
+});
+
+test('MC dropout reuses the first layer across passes: bit for bit N forwards with their dropout keys', () => {
+  const rng = new Rng(5);
+  const x = randn(rng, 70, 6);
+  for (const precision of ['float32', 'float64'] as const) {
+    for (const sizes of [
+      [6, 16, 1],
+      [6, 12, 8, 3],
+    ]) {
+      const model = new Mlp({ sizes, seed: 2, dropout: 0.3, precision });
+      for (const batchSize of [4096, 32]) {
+        const passes = 5;
+        const mc = mcDropout(model, x, { passes, seed: 9, batchSize });
+        const chunks = Math.ceil(70 / batchSize);
+        const out = sizes[sizes.length - 1];
+        for (let k = 0; k < passes; k++) {
+          const one = model.forward(x, { dropout: { seed: 9, stream: k * chunks }, batchSize }).data;
+          assert.deepEqual(
+            Array.from(mc.samples.subarray(k * 70 * out, (k + 1) * 70 * out)),
+            Array.from(one),
+            `${precision} ${sizes.join('-')} batch ${batchSize} pass ${k}`,
+          );
+        }
+      }
+    }
+  }
+});
+
+test('MC dropout: a non-finite parameter is reported (first layer by the ops, later ones by the sample scan)', () => {
+  const rng = new Rng(6);
+  const x = randn(rng, 20, 4);
+  for (const where of ['first', 'last'] as const) {
+    const model = new Mlp({ sizes: [4, 8, 1], seed: 3, dropout: 0.2 });
+    model.layers[where === 'first' ? 0 : 1].W[2] = NaN;
+    assert.throws(
+      () => mcDropout(model, x, { passes: 3, seed: 1 }),
+      (e: Error) => e instanceof NonFiniteError && (where === 'first' || /mcDropout: pass 0/.test(e.message)),
+    );
+  }
 });
 
 test('bad input names the problem', () => {

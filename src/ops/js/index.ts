@@ -2,7 +2,7 @@
 import { proxySolveJs } from './proxy-solve';
 import { quantLinearJs } from './quant-linear';
 import type { OpKernels } from '../kernel-types';
-import { randomRef } from '../random';
+import { randomInt } from '../random';
 import { activationJs, swigluJs } from './activations';
 import { attentionJs, attentionProbsJs } from './attention';
 import { cosineJs } from './cosine';
@@ -32,7 +32,7 @@ export const JS_KERNELS: OpKernels = {
   topk: topkJs,
   cosine: cosineJs,
   // The generator's exact integer rounds are already a plain loop: the same code serves both tables.
-  random: randomRef,
+  random: randomInt,
   reconstructRope: reconstructRopeJs,
   foldedAttention: foldedAttentionJs,
   proxySolve: proxySolveJs,

@@ -416,6 +416,58 @@ function quantI16(): string {
       (br $bl))))`;
 }
 
+/**
+ * The counter-based generator of src/ops/random.ts on 32-bit integer lanes, four counters per step:
+ * for counter i0 + i (0 ≤ i < n) the 24-bit value x = hash(i0 + i) of seed words s0, s1 (the rounds
+ * (x·a mod 2^24 + c) mod 2^24 then a 12-bit rotation; x·a mod 2^24 is the low 24 bits of i32x4.mul),
+ * written as x / 2^24 (mode 0, exact in float32) or as the dropout keep value (mode 1: 0 when
+ * x < thr = ⌈p·2^24⌉, else `scale`). Bit-identical to `randomRef`; the scalar tail repeats the rounds.
+ */
+function rng24(): string {
+  const A = [0x9e3779, 0x85ebcb, 0xc2b2ad, 0x27d4eb];
+  const C = [0x7f4a7c, 0x165667, 0xd3a2e1, 0x5bd1e9];
+  const M = 0xffffff;
+  const vRound = (r: number): string =>
+    `(local.set $x (v128.and (i32x4.add (v128.and (i32x4.mul (local.get $x) (i32x4.splat (i32.const ${A[r]}))) (local.get $m)) (i32x4.splat (i32.const ${C[r]}))) (local.get $m)))
+      (local.set $x (v128.or (i32x4.shl (v128.and (local.get $x) (i32x4.splat (i32.const 4095))) (i32.const 12)) (i32x4.shr_u (local.get $x) (i32.const 12))))`;
+  const sRound = (r: number): string =>
+    `(local.set $y (i32.and (i32.add (i32.and (i32.mul (local.get $y) (i32.const ${A[r]})) (i32.const ${M})) (i32.const ${C[r]})) (i32.const ${M})))
+      (local.set $y (i32.or (i32.shl (i32.and (local.get $y) (i32.const 4095)) (i32.const 12)) (i32.shr_u (local.get $y) (i32.const 12))))`;
+  return `  (func (export "rng24") (param $out i32) (param $i0 i32) (param $n i32) (param $s0 i32) (param $s1 i32) (param $mode i32) (param $thr i32) (param $scale f32)
+    (local $i i32) (local $y i32) (local $x v128) (local $ctr v128) (local $m v128) (local $v v128)
+    (local.set $m (i32x4.splat (i32.const ${M})))
+    (local.set $ctr (i32x4.add (i32x4.splat (local.get $i0)) (v128.const i32x4 0 1 2 3)))
+    (block $vd (loop $vl
+      (br_if $vd (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+      (local.set $x (v128.and (i32x4.add (local.get $ctr) (i32x4.splat (local.get $s0))) (local.get $m)))
+      ${vRound(0)}
+      (local.set $x (v128.and (i32x4.add (local.get $x) (i32x4.splat (local.get $s1))) (local.get $m)))
+      ${vRound(1)}
+      ${vRound(2)}
+      ${vRound(3)}
+      (if (local.get $mode)
+        (then (local.set $v (v128.and (i32x4.ge_u (local.get $x) (i32x4.splat (local.get $thr))) (f32x4.splat (local.get $scale)))))
+        (else (local.set $v (f32x4.mul (f32x4.convert_i32x4_u (local.get $x)) (f32x4.splat (f32.const 0x1p-24))))))
+      (v128.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (local.get $v))
+      (local.set $ctr (i32x4.add (local.get $ctr) (i32x4.splat (i32.const 4))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $vl)))
+    (block $sd (loop $sl
+      (br_if $sd (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $y (i32.and (i32.add (i32.add (local.get $i0) (local.get $i)) (local.get $s0)) (i32.const ${M})))
+      ${sRound(0)}
+      (local.set $y (i32.and (i32.add (local.get $y) (local.get $s1)) (i32.const ${M})))
+      ${sRound(1)}
+      ${sRound(2)}
+      ${sRound(3)}
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+        (if (result f32) (local.get $mode)
+          (then (select (local.get $scale) (f32.const 0) (i32.ge_u (local.get $y) (local.get $thr))))
+          (else (f32.mul (f32.convert_i32_u (local.get $y)) (f32.const 0x1p-24)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $sl))))`;
+}
+
 /** The elementwise and row kernels' WAT functions (inside the kernels module). */
 export function elementwiseWat(): string[] {
   const geluFn = mapFn('gelu', ['src'], (v) => gelu(v[0])).replace(
@@ -433,5 +485,6 @@ export function elementwiseWat(): string[] {
     attnRows(),
     ropeHalf(),
     quantI16(),
+    rng24(),
   ];
 }

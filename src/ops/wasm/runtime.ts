@@ -31,6 +31,7 @@ export const ELEMENTWISE_EXPORTS = [
   'attnRows',
   'ropeHalf',
   'quantI16',
+  'rng24',
 ] as const;
 export type ElementwiseName = (typeof ELEMENTWISE_EXPORTS)[number];
 
