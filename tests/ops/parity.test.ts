@@ -401,6 +401,23 @@ add({
     run: () => o.attention(qc, kc, vc, { causal: true }),
     factor: 4,
   });
+  // Several causal query blocks (64 rows each, the last partial) after held keys, batch 2, and the same
+  // shapes without the causal mask: the blocked products and the threaded softmax rows.
+  const qb = lcgTensor([2, 150, 6, 16], 87);
+  const kb = lcgTensor([2, 170, 2, 16], 88);
+  const vb = lcgTensor([2, 170, 2, 16], 89);
+  add({
+    op: 'attention',
+    name: 'causal GQA attention in query blocks [2, 150, 6/2, 16], offset 20',
+    run: () => o.attention(qb, kb, vb, { causal: true, queryOffset: 20 }),
+    factor: 4,
+  });
+  add({
+    op: 'attention',
+    name: 'unmasked GQA attention [2, 150, 6/2, 16] over 170 keys',
+    run: () => o.attention(qb, kb, vb),
+    factor: 4,
+  });
 }
 
 // cosine, top-k, reductions

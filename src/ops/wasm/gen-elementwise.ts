@@ -221,6 +221,39 @@ function softmaxRow(): string {
 }
 
 /**
+ * The softmax rows of attention scores for `heads` heads of T rows each, ld floats apart, in place: row t
+ * (of every head) takes the softmax of its first lim = min(lim0 + t·step, ld) scores (`softmaxRow`;
+ * causal: lim0 = offset + 1, step 1; all keys: lim0 = ld, step 0), then min(zpad, ld − lim) zeros
+ * after them, so a product over the row's block of keys reads exactly 0 past its own limit.
+ */
+function softmaxRowsCausal(): string {
+  return `  (func (export "softmaxRowsCausal") (param $p i32) (param $heads i32) (param $T i32) (param $ld i32) (param $lim0 i32) (param $step i32) (param $zpad i32)
+    (local $h i32) (local $t i32) (local $row i32) (local $lim i32) (local $z i32) (local $j i32)
+    (local.set $row (local.get $p))
+    (block $hd (loop $hl
+      (br_if $hd (i32.ge_u (local.get $h) (local.get $heads)))
+      (local.set $t (i32.const 0))
+      (block $td (loop $tl
+        (br_if $td (i32.ge_u (local.get $t) (local.get $T)))
+        (local.set $lim (i32.add (local.get $lim0) (i32.mul (local.get $t) (local.get $step))))
+        (if (i32.gt_u (local.get $lim) (local.get $ld)) (then (local.set $lim (local.get $ld))))
+        (call $softmaxRow (local.get $row) (local.get $lim))
+        (local.set $z (i32.add (local.get $lim) (local.get $zpad)))
+        (if (i32.gt_u (local.get $z) (local.get $ld)) (then (local.set $z (local.get $ld))))
+        (local.set $j (local.get $lim))
+        (block $zd (loop $zl
+          (br_if $zd (i32.ge_u (local.get $j) (local.get $z)))
+          (f32.store (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2))) (f32.const 0))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $zl)))
+        (local.set $row (i32.add (local.get $row) (i32.shl (local.get $ld) (i32.const 2))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tl)))
+      (local.set $h (i32.add (local.get $h) (i32.const 1)))
+      (br $hl))))`;
+}
+
+/**
  * Attention of one query position over S held keys, query heads h0 ≤ h < h1 (Eq. 2.3; decode): for
  * head h (K/V head kh = ⌊h / (Hq/Hkv)⌋) scores s_j = scale · q_h · k[j, kh] into `sc` (S floats of
  * scratch), the SIMD softmax of the row, then out_h = Σ_j p_j · v[j] over dv values per head. q is
@@ -482,6 +515,7 @@ export function elementwiseWat(): string[] {
     rmsnorm(),
     layernorm(),
     softmaxRow(),
+    softmaxRowsCausal(),
     attnRows(),
     ropeHalf(),
     quantI16(),

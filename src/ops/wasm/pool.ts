@@ -33,6 +33,7 @@ export const JOB_EXPORTS = [
   'gelu',
   'layernorm',
   'swiglu',
+  'softmaxRowsCausal',
 ] as const;
 /** The job that runs one OpenBLAS sgemm part (not a wasm export; see `blasGemmJob`). */
 export const BLAS_JOB = 'blasGemm';

@@ -28,6 +28,7 @@ export const ELEMENTWISE_EXPORTS = [
   'rmsnorm',
   'layernorm',
   'softmaxRow',
+  'softmaxRowsCausal',
   'attnRows',
   'ropeHalf',
   'quantI16',
