@@ -37,6 +37,8 @@ export interface CosinePlan {
   n: number;
   m: number;
   d: number;
+  /** 1 / ‖a_i‖ per row of a (float64 sums), when the op has computed them while checking a. */
+  invNormA?: Float64Array;
 }
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow';

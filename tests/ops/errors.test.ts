@@ -75,6 +75,27 @@ test('domain errors instead of NaN', () => {
   assert.throws(() => o.binary('pow', T([-2]), T([0.5])), /NaN/);
 });
 
+test('cosineSimilarity: a non-finite value or a zero row of the large operand is named (one checking pass)', () => {
+  const a = new Float32Array(5 * 4).fill(0.5);
+  for (const [bad, re] of [
+    [NaN, /cosineSimilarity: a \[5, 4\] has a non-finite value NaN at flat index 13/],
+    [Infinity, /non-finite value Infinity at flat index 13/],
+    [-3.4028234663852886e38, null],
+  ] as const) {
+    const x = a.slice();
+    x[13] = bad;
+    const run = () => o.cosineSimilarity(new o.Tensor(x, [5, 4]), T([[1, 0, 0, 0]]));
+    if (re) assert.throws(run, (e: Error) => e instanceof o.NonFiniteError && re.test(e.message));
+    else assert.ok(Number.isFinite(run().data[3]), 'the largest float32 is finite and its square fits');
+  }
+  const z = a.slice();
+  z.fill(0, 8, 12);
+  assert.throws(
+    () => o.cosineSimilarity(new o.Tensor(z, [5, 4]), T([[1, 0, 0, 0]])),
+    /row 2 of a has zero norm/,
+  );
+});
+
 test('parameter shape mismatches are named', () => {
   assert.throws(
     () => o.rmsNorm(o.Tensor.zeros([2, 4]), o.Tensor.zeros([3])),

@@ -28,7 +28,8 @@ export function nativeBackendUnavailableReason(wasmReason: () => string | undefi
 /**
  * Cosine similarities (Eq. 3.4's similarity) without a normalised copy of the large operand: the
  * dot products of a's raw rows with b's unit rows in one GEMM, then each output row scaled by
- * 1 / ‖a_i‖ (norms summed in float64). Saves writing and re-reading n × d floats (7,600 × 384: 11.7 MB).
+ * 1 / ‖a_i‖ (norms summed in float64; the op hands them over when it computed them while checking a).
+ * Saves writing and re-reading n × d floats (7,600 × 384: 11.7 MB).
  */
 function cosineNative(a: Tensor, b: Tensor, p: CosinePlan): Tensor {
   const { n, m, d } = p;
@@ -36,16 +37,20 @@ function cosineNative(a: Tensor, b: Tensor, p: CosinePlan): Tensor {
   sgemm(false, true, n, m, d, a.data, normaliseRows(b.data, m, d), out);
   const x = a.data;
   for (let i = 0; i < n; i++) {
-    const o = i * d;
-    let s0 = 0;
-    let s1 = 0;
-    let k = 0;
-    for (; k + 1 < d; k += 2) {
-      s0 += x[o + k] * x[o + k];
-      s1 += x[o + k + 1] * x[o + k + 1];
+    let inv: number;
+    if (p.invNormA) inv = p.invNormA[i];
+    else {
+      const o = i * d;
+      let s0 = 0;
+      let s1 = 0;
+      let k = 0;
+      for (; k + 1 < d; k += 2) {
+        s0 += x[o + k] * x[o + k];
+        s1 += x[o + k + 1] * x[o + k + 1];
+      }
+      if (k < d) s0 += x[o + k] * x[o + k];
+      inv = 1 / Math.sqrt(s0 + s1);
     }
-    if (k < d) s0 += x[o + k] * x[o + k];
-    const inv = 1 / Math.sqrt(s0 + s1);
     for (let j = i * m; j < (i + 1) * m; j++) out[j] *= inv;
   }
   return new Tensor(out, [n, m]);
