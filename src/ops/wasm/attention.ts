@@ -56,11 +56,14 @@ export function attentionBatchedGemm(
     // (0..offset + t1 − 1), so the products skip most of the hidden upper triangle (T = S = 512 in
     // blocks of 64: 56 % of the full products' work).
     const block = g.causal ? CAUSAL_BLOCK : T;
+    const blocks: { t0: number; rows: number; limit: number }[] = [];
+    for (let t0 = 0; t0 < T; t0 += block) {
+      const rows = Math.min(block, T - t0);
+      blocks.push({ t0, rows, limit: g.causal ? Math.min(S, g.offset + t0 + rows) : S });
+    }
     for (let b = 0; b < B; b++) {
       const kOff = b * S * kvRow;
-      for (let t0 = 0; t0 < T; t0 += block) {
-        const rows = Math.min(block, T - t0);
-        const limit = g.causal ? Math.min(S, g.offset + t0 + rows) : S;
+      for (const { t0, rows, limit } of blocks) {
         for (let gi = 0; gi < G; gi++) {
           // scores of heads h = kh·G + gi at h·T·S: batch over kh
           sgemm(
@@ -87,9 +90,7 @@ export function attentionBatchedGemm(
       }
       if (g.mask) maskedSoftmaxRows(scores, Hq, T, S, g, b, softmaxRow);
       else softmaxHeads(kernels, scores, Hq, T, S, g.causal ? g.offset + 1 : S, g.causal ? 1 : 0, block);
-      for (let t0 = 0; t0 < T; t0 += block) {
-        const rows = Math.min(block, T - t0);
-        const limit = g.causal ? Math.min(S, g.offset + t0 + rows) : S;
+      for (const { t0, rows, limit } of blocks) {
         for (let gi = 0; gi < G; gi++) {
           sgemm(
             false,
