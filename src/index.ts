@@ -174,6 +174,7 @@ export declare const profileOps: typeof OpsArea.profileOps;
 export declare const quantLinear: typeof OpsArea.quantLinear;
 export declare const quantLinearRef: typeof OpsArea.quantLinearRef;
 export declare const quantLinearReference: typeof OpsArea.quantLinearReference;
+export declare const randomInt: typeof OpsArea.randomInt;
 export declare const randomRef: typeof OpsArea.randomRef;
 export declare const randomUniform: typeof OpsArea.randomUniform;
 export declare const randomUniformReference: typeof OpsArea.randomUniformReference;
@@ -347,6 +348,7 @@ const FLAT_OPS = [
   'quantLinear',
   'quantLinearRef',
   'quantLinearReference',
+  'randomInt',
   'randomRef',
   'randomUniform',
   'randomUniformReference',
