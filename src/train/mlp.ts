@@ -187,7 +187,7 @@ export class Mlp {
 
   /**
    * The activations of the first hidden layer before its dropout, [rows, sizes[1]]: the part of a pass
-   * that no dropout mask touches, so MC dropout computes it once for all its passes (`traceAfterFirst`).
+   * that no dropout mask touches, so MC dropout computes it once for all its passes (`outputAfterFirst`).
    */
   firstHidden(x: Vec, rows: number): { pre: Vec; act: Vec } {
     if (this.layers.length < 2) throw new ConfigError('Mlp.firstHidden: the model has no hidden layer');
@@ -203,7 +203,7 @@ export class Mlp {
    * `scratch` (rows·sizes[1] values in the model's precision, reused across passes; a new array when
    * omitted), then the later layers run. Nothing is kept for a backward pass.
    */
-  outputAfterFirst(first: { pre: Vec; act: Vec }, rows: number, dropout: DropoutKey, scratch?: Vec): Vec {
+  outputAfterFirst(first: { act: Vec }, rows: number, dropout: DropoutKey, scratch?: Vec): Vec {
     checkKey(dropout);
     const { act } = first;
     const a =
