@@ -17,7 +17,7 @@ import type { Activation, NormPlan, RngConsts } from './plans';
 import type { FusedDims } from './lowrank';
 import type { LinearPlan, MatmulPlan } from './matmul';
 import type { RopeTables } from './rope';
-import { Tensor } from './tensor';
+import { Tensor, shapeSize } from './tensor';
 import { outputBuffer } from './buffers';
 import { linearQuant, sgemm, wasmUnavailableReason as sgemmUnavailable, type QuantMatrix } from './wasm';
 import { attentionBatchedGemm } from './wasm/attention';
@@ -197,8 +197,8 @@ function layerNormWasm(x: Tensor, gamma: Tensor, beta: Tensor, p: NormPlan): Ten
 
 /** The generator (`random`, src/ops/random.ts) on the module's SIMD integer kernel, bit for bit `randomRef`. */
 function randomWasm(shape: number[], k: RngConsts): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const thr = Math.ceil(k.p * 16777216);
+  const n = shapeSize(shape);
+  const thr = Math.ceil(k.p * 2 ** 24); // x < p·2^24 ⟺ x < ⌈p·2^24⌉ for the integer x
   const scalars = [0, n, k.s0, k.s1, k.mode, thr, Math.fround(k.scale)];
   return new Tensor(ewCall('rng24', [], n, scalars), shape);
 }
