@@ -64,6 +64,9 @@ export class History {
   private readonly current: HistoryEntry[] = [];
   private persist = true;
   private out?: WriteStream;
+  /** Entries recorded but not yet handed to the file (see `record`). */
+  private unwritten: HistoryEntry[] = [];
+  private pendingWrite?: NodeJS.Immediate;
 
   constructor(private readonly dir: string = defaultHistoryDir()) {
     let session = 1;
@@ -118,23 +121,38 @@ export class History {
     return [...sessions.flatMap((s) => this.load(s)), ...this.current];
   }
 
-  /** Records an executed cell. */
+  /**
+   * Records an executed cell. The line is appended to the session's file on the next turn of the
+   * event loop (`setImmediate`), after the cell's reply has gone out, so neither the JSON nor the
+   * write is on the reply's path; and it is written before the next request is read, so a cell
+   * that then hangs the kernel cannot take the ones before it out of the file.
+   */
   record(line: number, input: string, output: string | null): void {
     const entry: HistoryEntry = { session: this.session, line, input, output };
     this.current.push(entry);
     if (!this.persist) return;
-    // Appended asynchronously so a slow disk never delays a cell's reply.
+    this.unwritten.push(entry);
+    this.pendingWrite ??= setImmediate(() => this.writeOut());
+  }
+
+  private writeOut(): void {
+    this.pendingWrite = undefined;
+    if (this.unwritten.length === 0 || !this.persist) return;
+    const text = this.unwritten.map((e) => `${JSON.stringify(e)}\n`).join('');
+    this.unwritten = [];
     if (!this.out) {
       this.out = createWriteStream(this.file, { flags: 'a' });
       this.out.on('error', () => {
         this.persist = false;
       });
     }
-    this.out.write(`${JSON.stringify(entry)}\n`);
+    this.out.write(text);
   }
 
   /** Resolves once recorded entries are on disk. */
   flush(): Promise<void> {
+    if (this.pendingWrite) clearImmediate(this.pendingWrite);
+    this.writeOut();
     const out = this.out;
     if (!out || !this.persist) return Promise.resolve();
     return new Promise((resolve) => out.write('', () => resolve()));

@@ -1,7 +1,7 @@
 // Kernel parts in process: history, traceback mapping, comms, module resolution, display API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { History } from '../../kernel/src/history';
@@ -47,6 +47,33 @@ test('history: tail, range, search (glob, unique, n) and persistence across sess
   assert.equal(second.search('6?7', null, false).length, 2);
   assert.equal(second.search('6?7', null, true).length, 1);
   assert.equal(second.search('*', 1, false)[0].input, 'a + 1');
+});
+
+test('history: lines reach the session file after the turn that recorded them, without a flush', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'efflab-hist-'));
+  const history = new History(dir);
+  const file = path.join(dir, `session-${history.session}.jsonl`);
+  history.record(1, '6*7', '42');
+  history.record(2, 'const a = 1', null);
+  // Not yet: the write waits for the next turn, after the reply.
+  assert.equal(existsSync(file) ? readFileSync(file, 'utf8') : '', '');
+  await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 100 && readFileSync(file, 'utf8').split('\n').length < 3; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  const lines = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { line: number; input: string });
+  assert.deepEqual(
+    lines.map((e) => [e.line, e.input]),
+    [
+      [1, '6*7'],
+      [2, 'const a = 1'],
+    ],
+  );
+  history.record(3, 'a + 1', '2');
+  await history.flush();
+  assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 3);
 });
 
 test('traceback: JavaScript lines map back to the TypeScript line', () => {
