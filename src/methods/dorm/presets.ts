@@ -55,7 +55,8 @@ export const DORM_PRESETS: Record<DormPreset['name'], DormPreset> = {
     passes: 20,
     dropout: 0.1,
     betas: [Infinity, 30, 10, 3, 1, 0.3, 0.1, 0],
-    measured: 'not run: expect about 3× the default preset (twice the head width, 1.5× the epochs)',
+    measured:
+      '86 s for the whole headless notebook, kernel start included, with the features cached (1 Dec 2026 05:49 UTC, OpenBLAS native backend, load 1.5-2 on 2 cores)',
   },
 };
 
