@@ -5,7 +5,8 @@
  *   `kernel_info_request` (the client retries kernel_info every 100 ms until one is answered, as
  *   jupyter_client's wait_for_ready does). Median of several cold starts, ms.
  * - kernel-exec-overhead: round trip of a trivial cell (`1`) from sending `execute_request` to
- *   having both the reply and the `idle` status. Median after warm-up, ms.
+ *   having both the reply and the `idle` status, after warm-up, interleaved between the two kernels,
+ *   in every pair of fresh kernels the startup record starts. Median over all samples, ms.
  * - kernel-first-import: in a fresh efflab kernel (compiler warmed by one cell `1`), the round trip
  *   of the first cell that imports from efflab and displays (`import { display } from 'efflab'`),
  *   against a cell importing nothing run just before it in the same kernel, both after a pause
@@ -201,7 +202,7 @@ const IDLE_AFTER_REPLY_MS = 2000;
 /**
  * Round trip of one cell: from sending `execute_request` to having both its reply and its idle
  * status, ms. Undefined when the reply came but the idle did not within IDLE_AFTER_REPLY_MS:
- * tslab 1.0.22 now and then never publishes a cell's idle (seen here about once in 500 cells;
+ * tslab 1.0.22 now and then never publishes a cell's idle (4 times in about 3,000 cells here;
  * efflab never); such a cell is counted, not timed.
  */
 async function tryRoundTrip(client: Client, code: string): Promise<number | undefined> {
@@ -241,7 +242,6 @@ async function main(): Promise<void> {
   const load = loadCheck();
   const startup: Record<string, number[]> = {};
   const firstCell: Record<string, number[]> = {};
-  const exec: Record<string, number[]> = {};
   const roundExec: Record<string, number[][]> = {};
   const lostIdle: Record<string, number> = {};
   // Kernels alternate, and the round-trip samples interleave the two kernels, so that background
@@ -264,10 +264,7 @@ async function main(): Promise<void> {
         const name = IMPLS[j].name;
         const ms = await tryRoundTrip(k.client, '1');
         if (ms === undefined) lostIdle[name] = (lostIdle[name] ?? 0) + 1;
-        else {
-          (exec[name] ??= []).push(ms);
-          (roundExec[name].at(-1) as number[]).push(ms);
-        }
+        else (roundExec[name].at(-1) as number[]).push(ms);
       }
     }
     for (const k of running) await stopKernel(k);
@@ -298,6 +295,7 @@ async function main(): Promise<void> {
     }
   }
   const [ours, base] = IMPLS.map((i) => i.name);
+  const exec = Object.fromEntries(Object.entries(roundExec).map(([name, rounds]) => [name, rounds.flat()]));
   const config = {
     starts: STARTS,
     execs: EXECS,
